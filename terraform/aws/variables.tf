@@ -1,0 +1,213 @@
+# ---------------------------------------------------------------------------------------------
+# Where and what
+# ---------------------------------------------------------------------------------------------
+
+variable "name" {
+  description = "Short name that prefixes every resource on both clouds (Lambda function, IAM role, queues, buckets, Google service account, secret, workload identity pool). 3-20 characters: lowercase letters, digits and hyphens, starting with a letter. Use a different name than a terraform/gcp deployment in the same Google project."
+  type        = string
+  default     = "gemini-gateway"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name))
+    error_message = "The name must be 3-20 characters of lowercase letters, digits and hyphens, start with a letter and not end with a hyphen."
+  }
+}
+
+variable "lambda_zip_path" {
+  description = "Path to the Lambda deployment zip built by `make package` (dist/lambda.zip); it contains the `bootstrap` executable (linux/arm64). Its hash is the function's source_code_hash, so a new build updates the code."
+  type        = string
+}
+
+variable "google_project_id" {
+  description = "Google Cloud project the gateway calls Vertex AI in; it also holds the workload identity pool, the gateway's service account and the client-key secret."
+  type        = string
+}
+
+variable "vertex_location" {
+  description = "Vertex AI location the gateway calls (GOOGLE_CLOUD_LOCATION). \"global\" uses the global endpoint."
+  type        = string
+  default     = "global"
+}
+
+variable "enable_google_apis" {
+  description = "Whether this module enables the Google APIs it needs (IAM, IAM Credentials, STS, Vertex AI, Secret Manager)."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Tags added to every AWS resource that takes tags."
+  type        = map(string)
+  default     = {}
+}
+
+variable "google_labels" {
+  description = "Labels added to the Google secret."
+  type        = map(string)
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------------------------
+# Gateway settings (environment of the function)
+# ---------------------------------------------------------------------------------------------
+
+variable "model_aliases" {
+  description = "Model alias table passed as GATEWAY_MODEL_ALIASES (JSON). Empty keeps the gateway's built-in table. Lambda caps all environment variables together at 4 KB."
+  type        = map(string)
+  default     = {}
+}
+
+variable "cors_origins" {
+  description = "Browser origins allowed by CORS (GATEWAY_CORS_ORIGINS, comma-joined). The gateway answers CORS itself; the function URL's own CORS setting is left off so the two never disagree."
+  type        = list(string)
+  default     = []
+}
+
+variable "max_body_bytes" {
+  description = "Largest request body the gateway accepts, in bytes (GATEWAY_MAX_BODY_BYTES). null keeps the gateway default. Lambda function URLs cap requests at 6 MB."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_body_bytes == null || try(var.max_body_bytes > 0, false)
+    error_message = "max_body_bytes must be positive."
+  }
+}
+
+variable "upstream_timeout" {
+  description = "Timeout of one upstream Gemini call as a Go duration such as \"300s\" (GATEWAY_UPSTREAM_TIMEOUT). Empty keeps the gateway default."
+  type        = string
+  default     = ""
+}
+
+variable "input_prefix" {
+  description = "Key prefix in the input bucket under which new *.jsonl batch files start a job (GATEWAY_INPUT_PREFIX and the S3 notification filter)."
+  type        = string
+  default     = "requests/"
+}
+
+variable "output_prefix" {
+  description = "Key prefix for job results in the output bucket (GATEWAY_OUTPUT_PREFIX)."
+  type        = string
+  default     = "results/"
+}
+
+variable "batch_concurrency" {
+  description = "How many lines of one batch file run at the same time (GATEWAY_BATCH_CONCURRENCY)."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.batch_concurrency >= 1 && var.batch_concurrency <= 256
+    error_message = "batch_concurrency must be between 1 and 256."
+  }
+}
+
+variable "extra_environment_variables" {
+  description = "More environment variables for the function, merged over the ones this module sets. Never put a secret here."
+  type        = map(string)
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------------------------
+# Function
+# ---------------------------------------------------------------------------------------------
+
+variable "memory_size" {
+  description = "Memory of the function in MB (128-10240); Lambda allots CPU in proportion."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240
+    error_message = "memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "timeout" {
+  description = "Function timeout in seconds (1-900). It bounds a streamed completion, and the SQS visibility timeout is set to six times it."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900
+    error_message = "A Lambda timeout must be between 1 and 900 seconds."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions of the function; -1 leaves it unreserved."
+  type        = number
+  default     = -1
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the function's logs."
+  type        = number
+  default     = 30
+}
+
+variable "function_url_auth_type" {
+  description = "\"NONE\": the function URL is public and the gateway's API keys are the gate. \"AWS_IAM\": callers must also sign requests with SigV4 (grant them lambda:InvokeFunctionUrl and lambda:InvokeFunction yourself)."
+  type        = string
+  default     = "NONE"
+
+  validation {
+    condition     = contains(["NONE", "AWS_IAM"], var.function_url_auth_type)
+    error_message = "function_url_auth_type must be \"NONE\" or \"AWS_IAM\"."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Jobs: SQS queue and S3 buckets
+# ---------------------------------------------------------------------------------------------
+
+variable "queue_batch_size" {
+  description = "Most SQS messages (one request line each) handed to one invocation."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.queue_batch_size >= 1 && var.queue_batch_size <= 10000
+    error_message = "queue_batch_size must be between 1 and 10000."
+  }
+}
+
+variable "queue_batching_window_seconds" {
+  description = "Seconds Lambda may wait to fill a batch from the queue (0-300). Must be at least 1 when queue_batch_size is above 10."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.queue_batching_window_seconds >= 0 && var.queue_batching_window_seconds <= 300
+    error_message = "queue_batching_window_seconds must be between 0 and 300."
+  }
+}
+
+variable "queue_max_concurrency" {
+  description = "Most concurrent invocations the SQS event source may use (2-1000), so queued jobs cannot take all of the function's concurrency from HTTP traffic. null removes the cap."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.queue_max_concurrency == null || try(var.queue_max_concurrency >= 2 && var.queue_max_concurrency <= 1000, false)
+    error_message = "queue_max_concurrency must be null or between 2 and 1000."
+  }
+}
+
+variable "queue_max_receive_count" {
+  description = "Deliveries of one message before SQS moves it to the dead-letter queue."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.queue_max_receive_count >= 1 && var.queue_max_receive_count <= 1000
+    error_message = "queue_max_receive_count must be between 1 and 1000."
+  }
+}
+
+variable "force_destroy_buckets" {
+  description = "Whether `terraform destroy` may delete the input and output buckets while they still hold objects."
+  type        = bool
+  default     = false
+}

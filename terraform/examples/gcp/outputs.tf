@@ -1,0 +1,24 @@
+output "url" {
+  description = "Gateway URL; point OpenAI clients at \"<url>/v1\"."
+  value       = module.gateway.url
+}
+
+output "keys_secret_id" {
+  description = "Secret holding the client key hashes; `make key` adds versions to it."
+  value       = module.gateway.keys_secret_id
+}
+
+output "jobs_topic_name" {
+  description = "Pub/Sub topic taking one batch request line per message."
+  value       = module.gateway.jobs_topic_name
+}
+
+output "input_bucket" {
+  description = "Bucket for *.jsonl batch files (under the requests/ prefix)."
+  value       = module.gateway.input_bucket
+}
+
+output "output_bucket" {
+  description = "Bucket the job functions write results to."
+  value       = module.gateway.output_bucket
+}

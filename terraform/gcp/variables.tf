@@ -1,0 +1,252 @@
+# ---------------------------------------------------------------------------------------------
+# Where and what
+# ---------------------------------------------------------------------------------------------
+
+variable "project_id" {
+  description = "Google Cloud project ID that hosts the functions, secrets, buckets and topic."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the functions, the Eventarc triggers and the input/output buckets (e.g. us-central1). The Cloud Storage trigger must be in the bucket's region, so both use this."
+  type        = string
+}
+
+variable "name" {
+  description = "Short name that prefixes every resource (functions, service accounts, secrets, buckets, topic). 3-20 characters: lowercase letters, digits and hyphens, starting with a letter."
+  type        = string
+  default     = "gemini-gateway"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name))
+    error_message = "The name must be 3-20 characters of lowercase letters, digits and hyphens, start with a letter and not end with a hyphen."
+  }
+}
+
+variable "source_archive_path" {
+  description = "Path to the Cloud Functions source zip built by `make package` (dist/gcf-source.zip). Its SHA-256 is part of the uploaded object's name, so a changed archive redeploys the functions."
+  type        = string
+}
+
+variable "labels" {
+  description = "Labels added to the functions, buckets, secrets and topic."
+  type        = map(string)
+  default     = {}
+}
+
+variable "enable_apis" {
+  description = "Whether this module enables the Google APIs it needs. Set to false when the project's APIs are managed elsewhere."
+  type        = bool
+  default     = true
+}
+
+# ---------------------------------------------------------------------------------------------
+# Gateway settings (environment of every function)
+# ---------------------------------------------------------------------------------------------
+
+variable "backend" {
+  description = "Upstream the gateway calls: \"vertex\" (Vertex AI with the runtime service account's identity) or \"gemini\" (Gemini Developer API with an API key from Secret Manager)."
+  type        = string
+  default     = "vertex"
+
+  validation {
+    condition     = contains(["vertex", "gemini"], var.backend)
+    error_message = "The backend must be \"vertex\" or \"gemini\"."
+  }
+}
+
+variable "vertex_location" {
+  description = "Vertex AI location the gateway calls (GOOGLE_CLOUD_LOCATION). \"global\" uses the global endpoint; a region such as us-central1 uses the regional host."
+  type        = string
+  default     = "global"
+}
+
+variable "create_gemini_api_key_secret" {
+  description = "Whether to create a Secret Manager secret for the Gemini Developer API key (needed when backend is \"gemini\"). Terraform creates the secret only; add the key as a version with `gcloud secrets versions add` so it never enters Terraform state. The functions get GEMINI_API_KEY as a projects/P/secrets/S/versions/latest reference, which the gateway resolves."
+  type        = bool
+  default     = false
+}
+
+variable "model_aliases" {
+  description = "Model alias table passed as GATEWAY_MODEL_ALIASES (JSON), e.g. { \"gemini-3.1-pro\" = \"gemini-3.1-pro-preview\" }. Empty keeps the gateway's built-in table."
+  type        = map(string)
+  default     = {}
+}
+
+variable "cors_origins" {
+  description = "Browser origins allowed by CORS (GATEWAY_CORS_ORIGINS, comma-joined). Empty disables CORS."
+  type        = list(string)
+  default     = []
+}
+
+variable "max_body_bytes" {
+  description = "Largest request body the gateway accepts, in bytes (GATEWAY_MAX_BODY_BYTES). null keeps the gateway default. Cloud Functions itself caps requests at 32 MiB."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_body_bytes == null || try(var.max_body_bytes > 0 && var.max_body_bytes <= 33554432, false)
+    error_message = "max_body_bytes must be between 1 and 33554432 (32 MiB, the Cloud Functions request limit)."
+  }
+}
+
+variable "upstream_timeout" {
+  description = "Timeout of one upstream Gemini call as a Go duration such as \"300s\" or \"10m\" (GATEWAY_UPSTREAM_TIMEOUT). Empty keeps the gateway default."
+  type        = string
+  default     = ""
+}
+
+variable "output_prefix" {
+  description = "Object name prefix for job results in the output bucket (GATEWAY_OUTPUT_PREFIX)."
+  type        = string
+  default     = "results/"
+}
+
+variable "input_prefix" {
+  description = "Object name prefix under which uploaded *.jsonl batch files are processed (GATEWAY_INPUT_PREFIX). The Cloud Storage trigger fires for every object in the input bucket; the function skips objects outside this prefix."
+  type        = string
+  default     = "requests/"
+}
+
+variable "batch_concurrency" {
+  description = "How many lines of one batch file run at the same time (GATEWAY_BATCH_CONCURRENCY)."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.batch_concurrency >= 1 && var.batch_concurrency <= 256
+    error_message = "batch_concurrency must be between 1 and 256."
+  }
+}
+
+variable "extra_environment_variables" {
+  description = "More plain environment variables for every function, merged over the ones this module sets. Never put a secret here; use secret_environment_variables."
+  type        = map(string)
+  default     = {}
+}
+
+variable "secret_environment_variables" {
+  description = "Environment variables filled from Secret Manager secrets of this project when an instance starts, keyed by variable name: { VAR = { secret = \"secret-id\", version = \"3\" } }. The runtime service account is granted accessor on each secret. Pin a version: env secrets are read once at instance start."
+  type = map(object({
+    secret  = string
+    version = optional(string, "latest")
+  }))
+  default = {}
+}
+
+# ---------------------------------------------------------------------------------------------
+# HTTP gateway function
+# ---------------------------------------------------------------------------------------------
+
+variable "timeout_seconds" {
+  description = "Request timeout of the HTTP gateway in seconds (1-3600). Long streamed completions need minutes."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.timeout_seconds >= 1 && var.timeout_seconds <= 3600
+    error_message = "An HTTP function's timeout must be between 1 and 3600 seconds."
+  }
+}
+
+variable "memory" {
+  description = "Memory of one gateway instance (Cloud Functions syntax, e.g. \"512Mi\", \"1Gi\")."
+  type        = string
+  default     = "512Mi"
+}
+
+variable "cpu" {
+  description = "vCPUs of one gateway instance (e.g. \"1\", \"2\"). Concurrency above 1 needs at least 1 vCPU."
+  type        = string
+  default     = "1"
+}
+
+variable "concurrency" {
+  description = "Requests one gateway instance serves at the same time (max_instance_request_concurrency, 1-1000). Streams spend most of their time waiting on Gemini, so this can be high."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.concurrency >= 1 && var.concurrency <= 1000
+    error_message = "concurrency must be between 1 and 1000."
+  }
+}
+
+variable "min_instances" {
+  description = "Instances kept warm (min_instance_count). 0 scales to zero; 1 removes most cold starts at the cost of an idle instance."
+  type        = number
+  default     = 0
+}
+
+variable "max_instances" {
+  description = "Upper bound on gateway instances (max_instance_count)."
+  type        = number
+  default     = 20
+}
+
+variable "ingress_settings" {
+  description = "Who can reach the gateway over the network: ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  type        = string
+  default     = "ALLOW_ALL"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.ingress_settings)
+    error_message = "ingress_settings must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
+}
+
+variable "invoker_members" {
+  description = "IAM members allowed to invoke the HTTP gateway (roles/run.invoker). [\"allUsers\"] makes it public and leaves authentication to the gateway's own API keys; list users, groups or service accounts (\"serviceAccount:ci@p.iam.gserviceaccount.com\") to require a Google identity token as well. Organisation policies may forbid allUsers."
+  type        = list(string)
+  default     = ["allUsers"]
+}
+
+variable "build_service_account" {
+  description = "Service account Cloud Build uses to build the functions, as a full resource name (projects/PROJECT/serviceAccounts/EMAIL). null uses the project's default build account, which in projects created since mid-2024 may lack build permissions."
+  type        = string
+  default     = null
+}
+
+# ---------------------------------------------------------------------------------------------
+# Event functions (Pub/Sub topic and Cloud Storage input bucket)
+# ---------------------------------------------------------------------------------------------
+
+variable "event_timeout_seconds" {
+  description = "Timeout of the event-triggered job functions in seconds (1-540, the event-driven maximum)."
+  type        = number
+  default     = 540
+
+  validation {
+    condition     = var.event_timeout_seconds >= 1 && var.event_timeout_seconds <= 540
+    error_message = "An event-driven function's timeout must be between 1 and 540 seconds."
+  }
+}
+
+variable "event_memory" {
+  description = "Memory of one job-function instance (e.g. \"512Mi\")."
+  type        = string
+  default     = "512Mi"
+}
+
+variable "event_concurrency" {
+  description = "Events one job-function instance handles at the same time (1-1000). A batch file already runs its lines concurrently (batch_concurrency)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.event_concurrency >= 1 && var.event_concurrency <= 1000
+    error_message = "event_concurrency must be between 1 and 1000."
+  }
+}
+
+variable "event_max_instances" {
+  description = "Upper bound on instances of each job function; it also bounds the load jobs put on the Gemini quota."
+  type        = number
+  default     = 10
+}
+
+variable "force_destroy_buckets" {
+  description = "Whether `terraform destroy` may delete the input and output buckets while they still hold objects."
+  type        = bool
+  default     = false
+}
