@@ -1,0 +1,339 @@
+package gemini
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"syscall"
+	"time"
+
+	"cloud.google.com/go/auth"
+)
+
+// Backend names an upstream API.
+type Backend string
+
+// The upstream APIs.
+const (
+	Vertex    Backend = "vertex"   // Vertex AI publishers/google/models
+	Developer Backend = "gemini"   // Gemini Developer API (generativelanguage)
+	Emulator  Backend = "emulator" // the offline emulator, which speaks the Developer API paths
+)
+
+// Options configure a Client.
+type Options struct {
+	Backend Backend
+	// BaseURL replaces the backend's scheme and host (and any path prefix).
+	BaseURL  string
+	Project  string // Vertex
+	Location string // Vertex; "global" uses the global host
+	APIKey   string // Developer API
+	// Tokens gives OAuth tokens for Vertex; cloud.google.com/go/auth caches and refreshes them.
+	Tokens     auth.TokenProvider
+	HTTPClient *http.Client
+	// Timeout bounds a unary call, and for a stream the wait for headers and between events.
+	Timeout time.Duration
+	Retry   RetryPolicy
+}
+
+// RetryPolicy bounds retries of 429/5xx answers and connection failures.
+type RetryPolicy struct {
+	MaxAttempts int           // including the first; 1 disables retries
+	BaseDelay   time.Duration // first backoff, doubled each attempt, with jitter
+	MaxDelay    time.Duration // a RetryInfo delay longer than this is not waited for
+}
+
+// Client calls generateContent and streamGenerateContent.
+type Client struct {
+	o     Options
+	base  string
+	hc    *http.Client
+	sleep func(context.Context, time.Duration) error
+}
+
+// New returns a Client for o.
+func New(o Options) (*Client, error) {
+	c := &Client{o: o, hc: o.HTTPClient, sleep: sleepCtx}
+	if c.hc == nil {
+		c.hc = &http.Client{Transport: DefaultTransport()}
+	}
+	if c.o.Timeout <= 0 {
+		c.o.Timeout = 5 * time.Minute
+	}
+	if c.o.Retry.MaxAttempts <= 0 {
+		c.o.Retry.MaxAttempts = 3
+	}
+	if c.o.Retry.BaseDelay <= 0 {
+		c.o.Retry.BaseDelay = 500 * time.Millisecond
+	}
+	if c.o.Retry.MaxDelay <= 0 {
+		c.o.Retry.MaxDelay = 30 * time.Second
+	}
+	switch o.Backend {
+	case Vertex:
+		if o.Project == "" {
+			return nil, errors.New("vertex backend needs GOOGLE_CLOUD_PROJECT")
+		}
+		if c.o.Location == "" {
+			c.o.Location = "global"
+		}
+		if o.Tokens == nil {
+			return nil, errors.New("vertex backend needs Google credentials")
+		}
+		host := "https://aiplatform.googleapis.com"
+		if c.o.Location != "global" {
+			host = "https://" + c.o.Location + "-aiplatform.googleapis.com"
+		}
+		if o.BaseURL != "" {
+			host = o.BaseURL
+		}
+		c.base = trimSlash(host) + "/v1/projects/" + url.PathEscape(o.Project) + "/locations/" + url.PathEscape(c.o.Location) + "/publishers/google/models/"
+	case Developer, Emulator:
+		if o.APIKey == "" && o.Backend == Developer {
+			return nil, errors.New("gemini backend needs GEMINI_API_KEY")
+		}
+		host := "https://generativelanguage.googleapis.com"
+		if o.BaseURL != "" {
+			host = o.BaseURL
+		}
+		c.base = trimSlash(host) + "/v1beta/models/"
+	default:
+		return nil, fmt.Errorf("unknown backend %q (want vertex, gemini or emulator)", o.Backend)
+	}
+	return c, nil
+}
+
+// DefaultTransport is tuned for one upstream host under concurrency: keep many idle connections.
+func DefaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 512
+	t.MaxIdleConnsPerHost = 512
+	t.IdleConnTimeout = 90 * time.Second
+	t.ForceAttemptHTTP2 = true
+	return t
+}
+
+func trimSlash(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// Backend returns the client's backend.
+func (c *Client) Backend() Backend { return c.o.Backend }
+
+// URL returns the endpoint for model and method (generateContent or streamGenerateContent).
+func (c *Client) URL(model, method string) string {
+	u := c.base + url.PathEscape(model) + ":" + method
+	if method == "streamGenerateContent" {
+		u += "?alt=sse"
+	}
+	return u
+}
+
+// Generate calls generateContent with the encoded request body, retrying as the policy allows
+// within the context's deadline and the client's timeout.
+func (c *Client) Generate(ctx context.Context, model string, body []byte) (*Response, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, c.o.Timeout, ErrTimeout)
+	defer cancel()
+	resp, err := c.send(ctx, c.URL(model, "generateContent"), body)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, max(resp.ContentLength, 4096)+1))
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return nil, c.transportError(ctx, err)
+	}
+	var out Response
+	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
+		return nil, &MalformedError{Err: err}
+	}
+	return &out, nil
+}
+
+// MalformedError is an upstream answer that is not the JSON it should be.
+type MalformedError struct{ Err error }
+
+func (e *MalformedError) Error() string { return "gemini: malformed response: " + e.Err.Error() }
+func (e *MalformedError) Unwrap() error { return e.Err }
+
+// Stream is an open streamGenerateContent response.
+type Stream struct {
+	body   io.ReadCloser
+	events *EventReader
+	timer  *time.Timer
+	idle   time.Duration
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+}
+
+// Stream calls streamGenerateContent. Retries happen only until the upstream answers 200; from
+// then on the caller owns the stream and must Close it.
+func (c *Client) Stream(ctx context.Context, model string, body []byte) (*Stream, error) {
+	sctx, cancel := context.WithCancelCause(ctx)
+	timer := time.AfterFunc(c.o.Timeout, func() { cancel(ErrTimeout) })
+	resp, err := c.send(sctx, c.URL(model, "streamGenerateContent"), body)
+	if err != nil {
+		timer.Stop()
+		cancel(nil)
+		return nil, err
+	}
+	timer.Reset(c.o.Timeout)
+	return &Stream{body: resp.Body, events: NewEventReader(resp.Body), timer: timer, idle: c.o.Timeout, ctx: sctx, cancel: cancel}, nil
+}
+
+// Next returns the next event of the stream, io.EOF at its end. An upstream error written into
+// the stream comes back as *APIError.
+func (s *Stream) Next() (*Response, error) {
+	data, oob, err := s.events.Next()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, io.EOF
+		}
+		if cause := context.Cause(s.ctx); cause != nil {
+			return nil, cause
+		}
+		return nil, err
+	}
+	s.timer.Reset(s.idle)
+	if oob {
+		return nil, ParseError(http.StatusBadGateway, http.Header{}, data)
+	}
+	var r struct {
+		Response
+		Error *rpcStatus `json:"error"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, &MalformedError{Err: err}
+	}
+	if r.Error != nil {
+		return nil, ParseError(http.StatusBadGateway, http.Header{}, data)
+	}
+	return &r.Response, nil
+}
+
+// Close releases the stream and cancels the upstream request.
+func (s *Stream) Close() error {
+	s.timer.Stop()
+	s.cancel(context.Canceled)
+	return s.body.Close()
+}
+
+// send posts body to u, retrying transient failures. On success the response is 200.
+func (c *Client) send(ctx context.Context, u string, body []byte) (*http.Response, error) {
+	for attempt := 1; ; attempt++ {
+		resp, err := c.once(ctx, u, body)
+		if err == nil {
+			return resp, nil
+		}
+		if attempt >= c.o.Retry.MaxAttempts || !retryable(err) {
+			return nil, err
+		}
+		delay := c.backoff(attempt)
+		var ae *APIError
+		if errors.As(err, &ae) && ae.RetryDelay > 0 {
+			if ae.RetryDelay > c.o.Retry.MaxDelay {
+				return nil, err
+			}
+			delay = ae.RetryDelay
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
+			return nil, err
+		}
+		if c.sleep(ctx, delay) != nil {
+			return nil, c.transportError(ctx, ctx.Err())
+		}
+	}
+}
+
+func (c *Client) once(ctx context.Context, u string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	switch c.o.Backend {
+	case Vertex:
+		tok, err := c.o.Tokens.Token(ctx)
+		if err != nil {
+			return nil, &CredentialsError{Err: err}
+		}
+		req.Header.Set("Authorization", "Bearer "+tok.Value)
+	default:
+		if c.o.APIKey != "" {
+			req.Header.Set("x-goog-api-key", c.o.APIKey)
+		}
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, c.transportError(ctx, err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return nil, ParseError(resp.StatusCode, resp.Header, b)
+}
+
+// CredentialsError is a failure to obtain Google credentials for the upstream call.
+type CredentialsError struct{ Err error }
+
+func (e *CredentialsError) Error() string { return "gemini: credentials: " + e.Err.Error() }
+func (e *CredentialsError) Unwrap() error { return e.Err }
+
+// TransportError is a failure to reach the upstream or to read its answer.
+type TransportError struct{ Err error }
+
+func (e *TransportError) Error() string { return "gemini: transport: " + e.Err.Error() }
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// transportError returns the context's cause when the context ended (timeout or client gone),
+// else wraps err as a TransportError.
+func (c *Client) transportError(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil {
+		return cause
+	}
+	return &TransportError{Err: err}
+}
+
+func retryable(err error) bool {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Retryable()
+	}
+	var te *TransportError
+	if errors.As(err, &te) {
+		return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+			errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+	}
+	return false
+}
+
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.o.Retry.BaseDelay << (attempt - 1)
+	if d > c.o.Retry.MaxDelay || d <= 0 {
+		d = c.o.Retry.MaxDelay
+	}
+	// Full jitter on the upper half: between d/2 and d.
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

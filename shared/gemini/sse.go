@@ -1,0 +1,106 @@
+package gemini
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+)
+
+// EventReader reads server-sent events and returns each event's data (the data: lines joined
+// with newlines). Comments are skipped; CRLF and LF line ends are both accepted. A line that is
+// not a field but a bare JSON value is returned as an out-of-band event so the caller can decode
+// it as an error: Vertex has been seen writing an error status outside "data:" mid-stream.
+type EventReader struct {
+	r    *bufio.Reader
+	data []byte
+	line []byte
+}
+
+// NewEventReader returns an EventReader on r.
+func NewEventReader(r io.Reader) *EventReader {
+	return &EventReader{r: bufio.NewReaderSize(r, 32<<10)}
+}
+
+// Next returns the data of the next event. OutOfBand is true for a bare JSON line. The returned
+// slice is valid until the next call. At the end of input it returns io.EOF;
+// an event cut off by the end of input is still returned first.
+func (er *EventReader) Next() (data []byte, outOfBand bool, err error) {
+	er.data = er.data[:0]
+	has := false
+	for {
+		line, err := er.readLine()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				if has {
+					return er.data, false, nil
+				}
+				if len(line) == 0 {
+					return nil, false, io.EOF
+				}
+			} else {
+				return nil, false, err
+			}
+		}
+		if len(line) == 0 {
+			if has {
+				return er.data, false, nil
+			}
+			if err != nil {
+				return nil, false, io.EOF
+			}
+			continue
+		}
+		switch {
+		case line[0] == ':':
+			// comment
+		case bytes.HasPrefix(line, []byte("data:")):
+			v := line[5:]
+			if len(v) > 0 && v[0] == ' ' {
+				v = v[1:]
+			}
+			if has {
+				er.data = append(er.data, '\n')
+			}
+			er.data = append(er.data, v...)
+			has = true
+		case line[0] == '{' || line[0] == '[':
+			if has {
+				return er.data, false, nil // unlikely: dispatch what we have; the line is lost only if malformed framing
+			}
+			er.data = append(er.data, line...)
+			return er.data, true, nil
+		default:
+			// event:, id:, retry: and unknown fields carry nothing we use.
+		}
+		if err != nil {
+			if has {
+				return er.data, false, nil
+			}
+			return nil, false, io.EOF
+		}
+	}
+}
+
+// readLine returns one line without its line end. Long lines (multi-megabyte images) are
+// assembled from the reader's buffer into er.line.
+func (er *EventReader) readLine() ([]byte, error) {
+	er.line = er.line[:0]
+	for {
+		chunk, err := er.r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			er.line = append(er.line, chunk...)
+			continue
+		}
+		var line []byte
+		if len(er.line) > 0 {
+			er.line = append(er.line, chunk...)
+			line = er.line
+		} else {
+			line = chunk
+		}
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		return line, err
+	}
+}
