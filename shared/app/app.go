@@ -1,0 +1,140 @@
+// Package app assembles the gateway from its configuration: the upstream client (Vertex, the
+// Developer API or the in-process emulator), credentials, client keys, the media fetcher and
+// the handler. Entry points in functions/ call New once at start.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/geminigateway/gateway/shared/config"
+	"github.com/geminigateway/gateway/shared/emulator"
+	"github.com/geminigateway/gateway/shared/gateway"
+	"github.com/geminigateway/gateway/shared/gemini"
+	"github.com/geminigateway/gateway/shared/keys"
+	"github.com/geminigateway/gateway/shared/media"
+	"github.com/geminigateway/gateway/shared/translate"
+)
+
+// App is the assembled gateway.
+type App struct {
+	Handler *gateway.Handler
+	Logger  *slog.Logger
+	Config  config.Config
+	// LocalKey is the key generated for a local run when none was configured.
+	LocalKey string
+	// Close stops background work (key refresh, the emulator).
+	Close func()
+}
+
+// New builds the gateway from the environment read through getenv. Errors are one line naming
+// the setting at fault. GATEWAY_LOCAL=1 (set by `make run`) lets a missing client key be
+// generated and printed.
+func New(ctx context.Context, getenv func(string) string) (*App, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	level := slog.LevelInfo
+	switch strings.ToLower(cfg.LogLevel) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn", "warning":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	logger := gateway.NewLogger(os.Stderr, level)
+	a := &App{Logger: logger, Config: cfg}
+	var closers []func()
+	a.Close = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	fail := func(err error) (*App, error) { a.Close(); return nil, err }
+
+	models, err := translate.NewModels(cfg.ModelAliases)
+	if err != nil {
+		return fail(fmt.Errorf("GATEWAY_MODEL_ALIASES: %w", err))
+	}
+	opts := gemini.Options{Backend: cfg.Backend, BaseURL: cfg.UpstreamURL, Project: cfg.Project, Location: cfg.Location,
+		Timeout: cfg.UpstreamTimeout, Retry: gemini.RetryPolicy{MaxAttempts: cfg.RetryAttempts}}
+	secrets, closeSecrets, err := newSecrets(ctx, getenv)
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, closeSecrets)
+	switch cfg.Backend {
+	case gemini.Vertex:
+		creds, err := googleCredentials(ctx, getenv)
+		if err != nil {
+			return fail(fmt.Errorf("Google credentials for Vertex AI: %w", err))
+		}
+		opts.Tokens = creds
+	case gemini.Developer:
+		key, err := resolveSecret(ctx, secrets, cfg.GeminiAPIKey)
+		if err != nil {
+			return fail(fmt.Errorf("GEMINI_API_KEY: %w", err))
+		}
+		opts.APIKey = key
+	case gemini.Emulator:
+		if opts.BaseURL == "" {
+			url, stop, err := startEmulator()
+			if err != nil {
+				return fail(fmt.Errorf("starting the emulator: %w", err))
+			}
+			closers = append(closers, stop)
+			opts.BaseURL = url
+		}
+		logger.Info(cfg.BackendNotice + "emulator backend: answers are canned, no cloud account is used")
+	}
+	client, err := gemini.New(opts)
+	if err != nil {
+		return fail(err)
+	}
+
+	var store *keys.Store
+	if !cfg.AuthNone {
+		store, a.LocalKey, err = loadKeys(ctx, cfg, getenv, secrets, logger, &closers)
+		if err != nil {
+			return fail(err)
+		}
+	}
+	fetcher := media.NewFetcher(media.Options{MaxBytes: cfg.MediaMaxBytes, Timeout: cfg.MediaTimeout, AllowPrivate: cfg.AllowPrivateFetch})
+	a.Handler = gateway.New(gateway.Options{
+		Client: client, Models: models, Keys: store, Fetcher: fetcher, FetchHTTPMedia: cfg.FetchHTTPMedia,
+		IncludeThoughts: cfg.IncludeThoughts, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
+		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project,
+	})
+	return a, nil
+}
+
+// startEmulator serves the emulator on a loopback port of this process.
+func startEmulator() (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: emulator.Handler{}, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+// newLocalKey returns a random key for a local run.
+func newLocalKey() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	return "gk-local-" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+var errNoKeys = errors.New("no client keys configured: set GATEWAY_KEYS_SECRET, GATEWAY_KEYS_FILE or GATEWAY_API_KEYS, or GATEWAY_AUTH=none to rely on the platform's IAM")

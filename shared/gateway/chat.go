@@ -1,0 +1,213 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/geminigateway/gateway/shared/keys"
+	"github.com/geminigateway/gateway/shared/openai"
+	"github.com/geminigateway/gateway/shared/translate"
+)
+
+// chat serves POST /v1/chat/completions.
+func (h *Handler) chat(w http.ResponseWriter, r *http.Request, rs *reqState) {
+	key, err := h.authenticate(r, rs)
+	if err != nil {
+		h.writeError(w, rs, err)
+		return
+	}
+	body, err := h.readBody(w, r)
+	if err != nil {
+		h.writeError(w, rs, err)
+		return
+	}
+	tr, gbody, err := h.prepare(r.Context(), body, key, rs)
+	if err != nil {
+		h.writeError(w, rs, err)
+		return
+	}
+	if tr.Stream {
+		h.stream(w, r.Context(), tr, gbody, rs)
+		return
+	}
+	resp, err := h.unary(r.Context(), tr, gbody, rs)
+	if err != nil {
+		h.writeError(w, rs, err)
+		return
+	}
+	h.writeJSON(w, rs, http.StatusOK, resp)
+}
+
+// readBody reads the request body within the size limit: a declared length over it is refused
+// before reading, and an undeclared one is cut off at the limit.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && mt != "text/plain") {
+			return nil, openai.Errorf(http.StatusUnsupportedMediaType, openai.CodeUnsupportedMedia, "", "Content-Type must be application/json, got %q", ct)
+		}
+	}
+	limit := h.o.MaxBodyBytes
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit)
+	}
+	size := r.ContentLength
+	if size < 0 {
+		size = 4 << 10
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(limit)
+		}
+		return nil, openai.Errorf(http.StatusBadRequest, openai.CodeInvalidRequest, "", "could not read the request body: %v", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func tooLarge(limit int64) *openai.Error {
+	return openai.Errorf(http.StatusRequestEntityTooLarge, openai.CodeRequestTooLarge, "", "request body is larger than the limit of %d bytes", limit)
+}
+
+// prepare decodes and translates a request body, checks the key's model access, inlines media
+// that must be fetched, and encodes the Gemini request.
+func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *reqState) (*translate.Translated, []byte, error) {
+	req, err := openai.DecodeRequest(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs.model = req.Model
+	tr, err := translate.RequestToGemini(req, h.o.Models, translate.RequestOptions{
+		Backend: h.o.Client.Backend(), IncludeThoughts: h.o.IncludeThoughts, FetchHTTPMedia: h.o.FetchHTTPMedia})
+	if err != nil {
+		return nil, nil, err
+	}
+	rs.upstreamModel, rs.stream = tr.Model, tr.Stream
+	if key != nil && !key.AllowsModel(req.Model, tr.Model) {
+		return nil, nil, openai.Errorf(http.StatusForbidden, openai.CodePermissionDenied, "model", "the API key %q may not use model %q", key.Name, req.Model)
+	}
+	if err := h.fetchMedia(ctx, tr); err != nil {
+		return nil, nil, err
+	}
+	gbody, err := json.Marshal(tr.Request)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tr, gbody, nil
+}
+
+func (h *Handler) meta(tr *translate.Translated, model string) translate.Meta {
+	return translate.Meta{ID: newID("chatcmpl-"), Created: h.o.Now().Unix(), Model: model, NewCallID: NewCallID,
+		ThoughtTagMarker: tr.ThoughtTagMarker, MaxToolCalls: tr.MaxToolCalls}
+}
+
+func (h *Handler) unary(ctx context.Context, tr *translate.Translated, gbody []byte, rs *reqState) (*openai.Response, error) {
+	gresp, err := h.o.Client.Generate(ctx, tr.Model, gbody)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := translate.ResponseFromGemini(gresp, h.meta(tr, rs.model))
+	if err != nil {
+		return nil, err
+	}
+	rs.usage = resp.Usage
+	return resp, nil
+}
+
+// stream serves a streamed completion. The SSE headers go out with the first chunk, so an
+// upstream failure before any output still gets a proper status; after that a failure is one
+// final error event and the stream ends without [DONE].
+func (h *Handler) stream(w http.ResponseWriter, ctx context.Context, tr *translate.Translated, gbody []byte, rs *reqState) {
+	up, err := h.o.Client.Stream(ctx, tr.Model, gbody)
+	if err != nil {
+		h.writeError(w, rs, err)
+		return
+	}
+	defer up.Close()
+	sw := newSSEWriter(w, h.o.KeepAlive)
+	defer sw.stop()
+	st := translate.NewStream(h.meta(tr, rs.model))
+	defer func() { rs.usage = st.Usage() }()
+	for {
+		ev, err := up.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			h.streamError(w, sw, rs, err)
+			return
+		}
+		chunks, err := st.Event(ev)
+		for i := range chunks {
+			if sw.chunk(&chunks[i]) != nil {
+				rs.status = statusClientClosed
+				return
+			}
+		}
+		if err != nil {
+			h.streamError(w, sw, rs, err)
+			return
+		}
+	}
+	chunks, err := st.End(tr.IncludeUsage)
+	if err != nil {
+		h.streamError(w, sw, rs, err)
+		return
+	}
+	for i := range chunks {
+		if sw.chunk(&chunks[i]) != nil {
+			rs.status = statusClientClosed
+			return
+		}
+	}
+	if sw.done() != nil {
+		rs.status = statusClientClosed
+		return
+	}
+	rs.status = http.StatusOK
+}
+
+func (h *Handler) streamError(w http.ResponseWriter, sw *sseWriter, rs *reqState, err error) {
+	if !sw.started() {
+		sw.stop()
+		h.writeError(w, rs, err)
+		return
+	}
+	e := toOpenAI(err)
+	rs.status, rs.errCode, rs.cause = e.Status, e.Code, e
+	_ = sw.errorEvent(e)
+}
+
+// Complete runs one non-streaming chat completion in-process, without client auth: the batch
+// runner's entry. It returns the status and the response or error body.
+func (h *Handler) Complete(ctx context.Context, body []byte) (int, []byte) {
+	rs := &reqState{start: h.o.Now(), method: http.MethodPost, route: "batch", traceID: newTraceID()}
+	defer h.logRequest(nil, rs)
+	tr, gbody, err := h.prepare(ctx, body, nil, rs)
+	if err == nil && tr.Stream {
+		err = openai.InvalidParam("stream", "stream: true is not supported in batch jobs")
+	}
+	var resp *openai.Response
+	if err == nil {
+		resp, err = h.unary(ctx, tr, gbody, rs)
+	}
+	if err != nil {
+		e := toOpenAI(err)
+		rs.status, rs.errCode, rs.cause = e.Status, e.Code, e
+		return e.Status, e.MarshalBody(rs.traceID)
+	}
+	b, err := marshal(resp)
+	if err != nil {
+		e := toOpenAI(err)
+		return e.Status, e.MarshalBody(rs.traceID)
+	}
+	rs.status = http.StatusOK
+	return http.StatusOK, b
+}

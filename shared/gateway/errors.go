@@ -1,0 +1,134 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/geminigateway/gateway/shared/gemini"
+	"github.com/geminigateway/gateway/shared/media"
+	"github.com/geminigateway/gateway/shared/openai"
+)
+
+// statusClientClosed is logged when the client went away (nginx's 499); nothing is sent.
+const statusClientClosed = 499
+
+// toOpenAI is the one mapping from any error to the client-facing *openai.Error.
+func toOpenAI(err error) *openai.Error {
+	var oe *openai.Error
+	var ae *gemini.APIError
+	var me *media.Error
+	var ce *gemini.CredentialsError
+	var te *gemini.TransportError
+	var mf *gemini.MalformedError
+	switch {
+	case errors.As(err, &oe):
+		return oe
+	case errors.As(err, &ae):
+		return fromUpstream(ae)
+	case errors.Is(err, gemini.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return &openai.Error{Status: http.StatusGatewayTimeout, Type: "api_error", Code: openai.CodeUpstreamTimeout,
+			Message: "Gemini did not answer in time", Cause: err}
+	case errors.Is(err, context.Canceled):
+		return &openai.Error{Status: statusClientClosed, Type: "api_error", Code: openai.CodeClientClosed,
+			Message: "the client closed the request", Cause: err}
+	case errors.As(err, &me):
+		return fromMedia(me)
+	case errors.As(err, &ce):
+		return &openai.Error{Status: http.StatusInternalServerError, Type: "api_error", Code: openai.CodeAPIError,
+			Message: "the gateway could not obtain Google credentials for the upstream call", Cause: err}
+	case errors.As(err, &te), errors.As(err, &mf):
+		return &openai.Error{Status: http.StatusBadGateway, Type: "api_error", Code: openai.CodeUpstreamError,
+			Message: "the request to Gemini failed", Cause: err}
+	}
+	return &openai.Error{Status: http.StatusInternalServerError, Type: "api_error", Code: openai.CodeAPIError,
+		Message: "internal error", Cause: err}
+}
+
+// fromUpstream maps a Gemini error by its google.rpc status, keeping Google's message. The
+// gateway's own credential failures (UNAUTHENTICATED) are not the client's: they become 502.
+// https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
+func fromUpstream(ae *gemini.APIError) *openai.Error {
+	e := &openai.Error{Message: ae.Message, Cause: ae}
+	switch ae.Status {
+	case "INVALID_ARGUMENT", "FAILED_PRECONDITION", "OUT_OF_RANGE":
+		e.Status, e.Code = http.StatusBadRequest, openai.CodeInvalidRequest
+	case "NOT_FOUND":
+		e.Status, e.Code = http.StatusNotFound, openai.CodeModelNotFound
+	case "PERMISSION_DENIED":
+		e.Status, e.Code = http.StatusForbidden, openai.CodePermissionDenied
+	case "RESOURCE_EXHAUSTED":
+		e.Status, e.Code = http.StatusTooManyRequests, openai.CodeTooManyRequests
+		e.RetryAfter = ae.RetryDelay
+		if e.RetryAfter <= 0 {
+			e.RetryAfter = time.Second
+			if ae.PerDay() {
+				e.RetryAfter = time.Hour
+			}
+		}
+	case "DEADLINE_EXCEEDED":
+		e.Status, e.Code = http.StatusGatewayTimeout, openai.CodeUpstreamTimeout
+	case "UNIMPLEMENTED":
+		e.Status, e.Code = http.StatusBadRequest, openai.CodeNotImplemented
+	default:
+		e.Status, e.Code = http.StatusBadGateway, openai.CodeUpstreamError
+	}
+	e.Type = (&openai.Error{Status: e.Status}).TypeName()
+	if e.Message == "" {
+		e.Message = "Gemini returned " + ae.Status
+	}
+	return e
+}
+
+func fromMedia(me *media.Error) *openai.Error {
+	e := &openai.Error{Message: me.Msg, Cause: me, Status: http.StatusBadRequest, Code: openai.CodeInvalidRequest}
+	if me.Kind == media.TooLarge {
+		e.Status, e.Code = http.StatusRequestEntityTooLarge, openai.CodeRequestTooLarge
+	}
+	e.Type = (&openai.Error{Status: e.Status}).TypeName()
+	return e
+}
+
+// writeError is the error funnel: every error a client sees is written here.
+func (h *Handler) writeError(w http.ResponseWriter, rs *reqState, err error) {
+	e := toOpenAI(err)
+	rs.status, rs.errCode, rs.cause = e.Status, e.Code, e
+	if e.Status == statusClientClosed {
+		return // nobody is listening
+	}
+	hd := w.Header()
+	if e.RetryAfter > 0 {
+		hd.Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+	}
+	hd.Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(e.MarshalBody(rs.traceID))
+}
+
+func (h *Handler) writeJSON(w http.ResponseWriter, rs *reqState, status int, v any) {
+	b, err := marshal(v)
+	if err != nil {
+		h.writeError(w, rs, err)
+		return
+	}
+	rs.status = status
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

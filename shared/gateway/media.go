@@ -1,0 +1,28 @@
+package gateway
+
+import (
+	"context"
+	"encoding/base64"
+
+	"github.com/geminigateway/gateway/shared/gemini"
+	"github.com/geminigateway/gateway/shared/translate"
+)
+
+// fetchMedia fetches the http(s) media the translation listed and inlines it, so nothing is sent
+// upstream if a fetch is refused or too large.
+func (h *Handler) fetchMedia(ctx context.Context, tr *translate.Translated) error {
+	if len(tr.Fetch) == 0 || h.o.Fetcher == nil {
+		return nil
+	}
+	for _, p := range tr.Fetch {
+		m, err := h.o.Fetcher.Fetch(ctx, p.FileData.FileURI)
+		if err != nil {
+			return err
+		}
+		p.InlineData = &gemini.Blob{MIMEType: m.MIMEType, Data: encodeBase64(m.Data)}
+		p.FileData = nil
+	}
+	return nil
+}
+
+func encodeBase64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

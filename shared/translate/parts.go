@@ -1,0 +1,191 @@
+package translate
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/geminigateway/gateway/shared/gemini"
+	"github.com/geminigateway/gateway/shared/jsonschema"
+	"github.com/geminigateway/gateway/shared/media"
+	"github.com/geminigateway/gateway/shared/openai"
+)
+
+// part converts one content part of a user message.
+func (cv *contentConverter) part(p *openai.Part, field string) (gemini.Part, error) {
+	switch p.Type {
+	case "text":
+		return gemini.Part{Text: p.Text}, nil
+	case "image_url":
+		if p.ImageURL == nil || p.ImageURL.URL == "" {
+			return gemini.Part{}, openai.InvalidParam(field+".image_url", "%s.image_url.url is required", field)
+		}
+		gp, err := mediaPart(p.ImageURL.URL, "", field+".image_url.url")
+		if err != nil {
+			return gp, err
+		}
+		if lvl, err := mediaResolution(p.ImageURL.Detail, field); err != nil {
+			return gp, err
+		} else if lvl != "" {
+			gp.MediaResolution = &gemini.MediaResolution{Level: lvl}
+		}
+		return gp, nil
+	case "input_audio":
+		a := p.InputAudio
+		if a == nil || a.Data == "" {
+			return gemini.Part{}, openai.InvalidParam(field+".input_audio", "%s.input_audio.data is required", field)
+		}
+		mime, ok := media.AudioFormatMIME(a.Format)
+		if !ok && strings.Contains(a.Format, "/") {
+			mime, ok = a.Format, true // Vertex's examples pass the mime type as format
+		}
+		if !ok {
+			return gemini.Part{}, openai.InvalidParam(field+".input_audio.format", "unsupported audio format %q", a.Format)
+		}
+		if isURI(a.Data) {
+			return mediaPart(a.Data, mime, field+".input_audio.data")
+		}
+		return gemini.Part{InlineData: &gemini.Blob{MIMEType: mime, Data: a.Data}}, nil
+	case "file":
+		f := p.File
+		switch {
+		case f == nil:
+			return gemini.Part{}, openai.InvalidParam(field+".file", "%s.file is required", field)
+		case f.FileData != "":
+			if strings.HasPrefix(f.FileData, "data:") {
+				return mediaPart(f.FileData, "", field+".file.file_data")
+			}
+			// Bare base64: the mime type must come from the filename.
+			mime := media.MIMEFromExtension(f.Filename)
+			if mime == "" {
+				return gemini.Part{}, openai.InvalidParam(field+".file.file_data", "file_data must be a data: URI, or a filename with a known extension must be given")
+			}
+			return gemini.Part{InlineData: &gemini.Blob{MIMEType: mime, Data: f.FileData}}, nil
+		case f.FileID != "":
+			return mediaPart(f.FileID, media.MIMEFromExtension(f.Filename), field+".file.file_id")
+		}
+		return gemini.Part{}, openai.InvalidParam(field+".file", "%s.file needs file_data or file_id", field)
+	case "":
+		return gemini.Part{}, openai.InvalidParam(field+".type", "%s.type is required", field)
+	}
+	return gemini.Part{}, openai.NotImplemented(field+".type", "content part type %q is not supported", p.Type)
+}
+
+func isURI(s string) bool {
+	return strings.HasPrefix(s, "data:") || strings.HasPrefix(s, "gs://") || strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
+}
+
+// mediaPart turns a media URL into a part: data: URIs inline (the base64 is passed through
+// without decoding), gs:// and http(s) as fileData. The mime type comes from the data URI, the
+// hint, or the URL's extension; an http(s) URL of unknown type is left for the fetcher, which
+// reads Content-Type.
+func mediaPart(u, mimeHint, field string) (gemini.Part, error) {
+	switch {
+	case strings.HasPrefix(u, "data:"):
+		mime, b64, err := media.ParseDataURI(u)
+		if err != nil {
+			return gemini.Part{}, openai.InvalidParam(field, "%v", err)
+		}
+		return gemini.Part{InlineData: &gemini.Blob{MIMEType: mime, Data: b64}}, nil
+	case strings.HasPrefix(u, "gs://"), strings.HasPrefix(u, "https://"), strings.HasPrefix(u, "http://"):
+		mime := mimeHint
+		if mime == "" {
+			mime = media.MIMEFromExtension(u)
+		}
+		if mime == "" && strings.HasPrefix(u, "gs://") {
+			return gemini.Part{}, openai.InvalidParam(field, "cannot tell the media type of %q from its extension", u)
+		}
+		return gemini.Part{FileData: &gemini.FileData{MIMEType: mime, FileURI: u}}, nil
+	}
+	return gemini.Part{}, openai.InvalidParam(field, "media URL must be a data:, gs://, http:// or https:// URL")
+}
+
+// registerFetches lists http(s) fileData parts for the caller to fetch and inline when the
+// backend is set to fetch, or when Gemini could not know the mime type.
+func (cv *contentConverter) registerFetches(parts []gemini.Part) {
+	for i := range parts {
+		fd := parts[i].FileData
+		if fd == nil || !(strings.HasPrefix(fd.FileURI, "https://") || strings.HasPrefix(fd.FileURI, "http://")) {
+			continue
+		}
+		if cv.opt.FetchHTTPMedia || fd.MIMEType == "" {
+			cv.out.Fetch = append(cv.out.Fetch, &parts[i])
+		}
+	}
+}
+
+// mediaResolution maps image_url.detail to Gemini 3's per-part media resolution.
+func mediaResolution(detail, field string) (string, error) {
+	switch detail {
+	case "", "auto":
+		return "", nil
+	case "low":
+		return "MEDIA_RESOLUTION_LOW", nil
+	case "high":
+		return "MEDIA_RESOLUTION_HIGH", nil
+	}
+	return "", openai.InvalidParam(field+".image_url.detail", "detail must be auto, low or high; got %q", detail)
+}
+
+// toolResponse makes a tool message's content into functionResponse.response, which must be an
+// object: a JSON object is used as is (its "$" keys made safe, since Gemini reads "$ref" there),
+// anything else is wrapped as {"output": …}.
+func toolResponse(text string) (json.RawMessage, error) {
+	t := strings.TrimSpace(text)
+	if strings.HasPrefix(t, "{") && json.Valid([]byte(t)) {
+		return jsonschema.SafeToolResult(json.RawMessage(t))
+	}
+	var v json.RawMessage
+	if t != "" && json.Valid([]byte(t)) {
+		v = json.RawMessage(t)
+	} else {
+		v, _ = json.Marshal(text)
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"output":`)
+	b.Write(v)
+	b.WriteByte('}')
+	return jsonschema.SafeToolResult(b.Bytes())
+}
+
+// extraParts decodes extra_content.google.parts of a tool message (multimodal function
+// responses). Vertex's documentation writes them in snake_case; camelCase is accepted too.
+func extraParts(raw json.RawMessage) ([]gemini.Part, error) {
+	var in []struct {
+		InlineData *struct {
+			MIMEType    string `json:"mime_type"`
+			MIMEType2   string `json:"mimeType"`
+			Data        string `json:"data"`
+			DisplayName string `json:"display_name"`
+		} `json:"inline_data"`
+		InlineData2 *gemini.Blob `json:"inlineData"`
+		FileData    *struct {
+			MIMEType    string `json:"mime_type"`
+			MIMEType2   string `json:"mimeType"`
+			FileURI     string `json:"file_uri"`
+			FileURI2    string `json:"fileUri"`
+			DisplayName string `json:"display_name"`
+		} `json:"file_data"`
+		FileData2 *gemini.FileData `json:"fileData"`
+	}
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, fmt.Errorf("must be an array of parts with inline_data or file_data: %v", err)
+	}
+	out := make([]gemini.Part, 0, len(in))
+	for i, p := range in {
+		switch {
+		case p.InlineData != nil:
+			out = append(out, gemini.Part{InlineData: &gemini.Blob{MIMEType: p.InlineData.MIMEType + p.InlineData.MIMEType2, Data: p.InlineData.Data, DisplayName: p.InlineData.DisplayName}})
+		case p.InlineData2 != nil:
+			out = append(out, gemini.Part{InlineData: p.InlineData2})
+		case p.FileData != nil:
+			out = append(out, gemini.Part{FileData: &gemini.FileData{MIMEType: p.FileData.MIMEType + p.FileData.MIMEType2, FileURI: p.FileData.FileURI + p.FileData.FileURI2, DisplayName: p.FileData.DisplayName}})
+		case p.FileData2 != nil:
+			out = append(out, gemini.Part{FileData: p.FileData2})
+		default:
+			return nil, fmt.Errorf("part %d has neither inline_data nor file_data", i)
+		}
+	}
+	return out, nil
+}

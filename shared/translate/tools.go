@@ -1,0 +1,97 @@
+package translate
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/geminigateway/gateway/shared/gemini"
+	"github.com/geminigateway/gateway/shared/jsonschema"
+	"github.com/geminigateway/gateway/shared/openai"
+)
+
+// toolsToGemini maps tools, tool_choice and web_search_options.
+func toolsToGemini(req *openai.Request, gr *gemini.Request, g *openai.Google) error {
+	var decls []gemini.FunctionDeclaration
+	names := map[string]bool{}
+	for i, t := range req.Tools {
+		f := fmt.Sprintf("tools[%d]", i)
+		if t.Type != "function" {
+			return openai.NotImplemented(f+".type", "tool type %q is not supported (want function)", t.Type)
+		}
+		if t.Function == nil || t.Function.Name == "" {
+			return openai.InvalidParam(f+".function.name", "%s.function.name is required", f)
+		}
+		d := gemini.FunctionDeclaration{Name: t.Function.Name, Description: t.Function.Description}
+		if len(t.Function.Parameters) > 0 && string(t.Function.Parameters) != "null" {
+			clean, err := jsonschema.Clean(t.Function.Parameters)
+			if err != nil {
+				return openai.InvalidParam(f+".function.parameters", "%s.function.parameters: %v", f, err)
+			}
+			d.ParametersJSONSchema = clean
+		}
+		names[d.Name] = true
+		decls = append(decls, d)
+	}
+	if len(decls) > 0 {
+		gr.Tools = append(gr.Tools, gemini.Tool{FunctionDeclarations: decls})
+	}
+	if len(req.WebSearchOptions) > 0 && string(req.WebSearchOptions) != "null" {
+		// web_search_options -> Google Search grounding; sources come back as url_citation annotations.
+		gr.Tools = append(gr.Tools, gemini.Tool{GoogleSearch: &struct{}{}})
+	}
+	fc := &gemini.FunctionCallingConfig{}
+	if tc := req.ToolChoice; tc != nil {
+		switch {
+		case tc.Function != "":
+			if !names[tc.Function] {
+				return openai.InvalidParam("tool_choice", "tool_choice names function %q, which is not in tools", tc.Function)
+			}
+			fc.Mode, fc.AllowedFunctionNames = "ANY", []string{tc.Function}
+		case tc.Mode == "none":
+			fc.Mode = "NONE"
+		case tc.Mode == "auto":
+			fc.Mode = "AUTO"
+		case tc.Mode == "required":
+			if len(decls) == 0 {
+				return openai.InvalidParam("tool_choice", "tool_choice required needs tools")
+			}
+			fc.Mode = "ANY"
+		default:
+			return openai.InvalidParam("tool_choice", "tool_choice must be none, auto, required or a named function; got %q", tc.Mode)
+		}
+	}
+	if g != nil && g.StreamFunctionCallArguments {
+		fc.StreamFunctionCallArguments = true
+	}
+	if fc.Mode != "" || fc.StreamFunctionCallArguments {
+		gr.ToolConfig = &gemini.ToolConfig{FunctionCallingConfig: fc}
+	}
+	return nil
+}
+
+// responseFormat maps response_format to the response mime type and JSON schema. Gemini takes a
+// JSON Schema (with $defs/$ref) in responseJsonSchema; strict is OpenAI's flag and is dropped.
+// https://ai.google.dev/gemini-api/docs/structured-output
+func responseFormat(rf *openai.ResponseFormat, gc *gemini.GenerationConfig) error {
+	if rf == nil {
+		return nil
+	}
+	switch rf.Type {
+	case "", "text":
+	case "json_object":
+		gc.ResponseMIMEType = "application/json"
+	case "json_schema":
+		if rf.JSONSchema == nil || len(rf.JSONSchema.Schema) == 0 {
+			return openai.InvalidParam("response_format.json_schema.schema", "response_format json_schema needs json_schema.schema")
+		}
+		clean, err := jsonschema.Clean(rf.JSONSchema.Schema)
+		if err != nil {
+			return openai.InvalidParam("response_format.json_schema.schema", "%v", err)
+		}
+		gc.ResponseMIMEType = "application/json"
+		gc.ResponseJSONSchema = json.RawMessage(clean)
+	default:
+		return openai.InvalidParam("response_format.type", "response_format.type must be text, json_object or json_schema; got %q", rf.Type)
+	}
+	return nil
+}
