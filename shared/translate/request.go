@@ -3,6 +3,7 @@ package translate
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 
 	"github.com/geminigateway/gateway/shared/gemini"
@@ -67,7 +68,9 @@ func RequestToGemini(req *openai.Request, models *Models, opt RequestOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	gr.GenerationConfig = gc
+	if !reflect.ValueOf(*gc).IsZero() {
+		gr.GenerationConfig = gc
+	}
 	if g != nil {
 		gr.SafetySettings = g.SafetySettings
 		gr.CachedContent = g.CachedContent
