@@ -64,6 +64,9 @@ func typeFor(status int) string {
 	return "api_error"
 }
 
+// TypeName returns the OpenAI error type that goes with e's status.
+func (e *Error) TypeName() string { return typeFor(e.Status) }
+
 // Errorf builds an Error with the given status and code; the type follows the status.
 func Errorf(status int, code, param, format string, args ...any) *Error {
 	return &Error{Status: status, Type: typeFor(status), Code: code, Param: param, Message: fmt.Sprintf(format, args...)}

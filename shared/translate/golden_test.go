@@ -233,3 +233,5 @@ func TestPartialArgsConcatenateToJSON(t *testing.T) {
 		t.Errorf("nested = %s", got)
 	}
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

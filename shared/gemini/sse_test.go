@@ -1,0 +1,64 @@
+package gemini
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+// TestEventReader pins framing: LF and CRLF, comments, multi-line data, a bare JSON error line,
+// a final event without its blank line, and long lines past the buffer.
+func TestEventReader(t *testing.T) {
+	long := strings.Repeat("x", 100<<10)
+	in := ": hi\r\ndata: {\"a\":1}\r\n\r\nevent: m\ndata: l1\ndata: l2\n\n{\"error\":{\"code\":499}}\ndata: " + long + "\n\ndata: last"
+	er := NewEventReader(strings.NewReader(in))
+	want := []struct {
+		data string
+		oob  bool
+	}{{`{"a":1}`, false}, {"l1\nl2", false}, {`{"error":{"code":499}}`, true}, {long, false}, {"last", false}}
+	for i, w := range want {
+		d, oob, err := er.Next()
+		if err != nil || string(d) != w.data || oob != w.oob {
+			t.Fatalf("event %d = %.40q oob=%v err=%v", i, d, oob, err)
+		}
+	}
+	if _, _, err := er.Next(); !errors.Is(err, io.EOF) {
+		t.Fatalf("end: %v", err)
+	}
+}
+
+// FuzzEventReader: the reader never panics and always ends.
+func FuzzEventReader(f *testing.F) {
+	for _, s := range []string{"data: {}\n\n", "data: a\r\ndata: b\r\n\r\n", ": c\n\n{\"x\":1}\n", "data:", "\n\n\n", "data: x"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		er := NewEventReader(bytes.NewReader(b))
+		for i := 0; ; i++ {
+			if i > len(b)+1 {
+				t.Fatal("reader does not end")
+			}
+			if _, _, err := er.Next(); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// TestParseError pins google.rpc decoding: RetryInfo, QuotaFailure per-day, array wrapping.
+func TestParseError(t *testing.T) {
+	e := ParseError(429, nil, []byte(`{"error":{"code":429,"message":"q","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaId":"GenerateRequestsPerDayPerProjectPerModel"}]},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"38s"}]}}`))
+	if e.RetryDelay.Seconds() != 38 || !e.PerDay() || e.Retryable() {
+		t.Errorf("per-day: %+v", e)
+	}
+	e = ParseError(429, nil, []byte(`[{"error":{"code":429,"message":"Resource exhausted.","status":"RESOURCE_EXHAUSTED"}}]`))
+	if e.Status != "RESOURCE_EXHAUSTED" || e.Message != "Resource exhausted." || !e.Retryable() {
+		t.Errorf("array: %+v", e)
+	}
+	e = ParseError(502, nil, []byte(`<html>bad gateway</html>`))
+	if e.Status != "INTERNAL" || !e.Retryable() {
+		t.Errorf("html: %+v", e)
+	}
+}

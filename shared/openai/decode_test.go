@@ -1,0 +1,82 @@
+package openai
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestDecodeRequestUnions pins the content, stop and tool_choice unions and unknown-field errors.
+func TestDecodeRequestUnions(t *testing.T) {
+	r, err := DecodeRequest([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"user","content":[{"type":"text","text":"a"}]},{"role":"assistant","content":null}],"stop":"x","tool_choice":{"type":"function","function":{"name":"f"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Messages[0].Content.Text != "hi" || !r.Messages[1].Content.IsParts || !r.Messages[2].Content.IsNull {
+		t.Errorf("content union: %+v", r.Messages)
+	}
+	if len(r.Stop) != 1 || r.Stop[0] != "x" || r.ToolChoice.Function != "f" {
+		t.Errorf("stop %v tool_choice %+v", r.Stop, r.ToolChoice)
+	}
+	for body, param := range map[string]string{
+		`{"model":"m","messages":[],"bogus":true}`:               "bogus",
+		`{"model":"m","messages":[],"b\u006fgus2":true}`:         "bogus2",
+		`{"model":"m","messages":[{"role":"user","content":5}]}`: "messages.content",
+		`{"model":"m","messages":[],"tool_choice":{"type":"x"}}`: "tool_choice",
+		`{"model":"m","messages":[],"temperature":"hot"}`:        "temperature",
+	} {
+		_, err := DecodeRequest([]byte(body))
+		var e *Error
+		if !errors.As(err, &e) || e.Status != 400 || !strings.Contains(e.Param, param) {
+			t.Errorf("%s: err = %v", body, err)
+		}
+	}
+}
+
+// FuzzDecodeRequest: decoding never panics and always yields a request or a 400.
+func FuzzDecodeRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AA=="}}]}],"stop":["a"],"tool_choice":"auto"}`,
+		`{"a":"\"}\\","b":[{"c":"]"}],"model":1}`, `[]`, `null`, `{`, `{"model":"m","messages":[],"extra_body":{"google":{}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeRequest(b)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Status != 400 {
+				t.Fatalf("error is not a 400 *Error: %v", err)
+			}
+			return
+		}
+		if r == nil {
+			t.Fatal("nil request without error")
+		}
+		// every key the scanner reports must be one json can decode as an object key
+		var m map[string]json.RawMessage
+		if json.Unmarshal(b, &m) == nil {
+			n := 0
+			_ = eachTopLevelKey(b, func(k string) error {
+				if _, ok := m[k]; !ok {
+					t.Fatalf("scanner reported key %q that is not in %s", k, b)
+				}
+				n++
+				return nil
+			})
+		}
+	})
+}
+
+func BenchmarkDecodeRequest(b *testing.B) {
+	body := []byte(`{"model":"gemini-2.5-flash","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"What is the capital of France? Answer in one word."}],"temperature":0.2,"max_tokens":100,"stream":false}`)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeRequest(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
