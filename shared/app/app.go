@@ -69,20 +69,20 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 	}
 	opts := gemini.Options{Backend: cfg.Backend, BaseURL: cfg.UpstreamURL, Project: cfg.Project, Location: cfg.Location,
 		Timeout: cfg.UpstreamTimeout, Retry: gemini.RetryPolicy{MaxAttempts: cfg.RetryAttempts}}
-	secrets, closeSecrets, err := newSecrets(ctx, getenv)
+	sec, closeSecrets, err := newSecrets(ctx, getenv, cfg)
 	if err != nil {
 		return fail(err)
 	}
 	closers = append(closers, closeSecrets)
 	switch cfg.Backend {
 	case gemini.Vertex:
-		creds, err := googleCredentials(ctx, getenv)
-		if err != nil {
-			return fail(fmt.Errorf("Google credentials for Vertex AI: %w", err))
-		}
-		opts.Tokens = creds
+		opts.Tokens = sec.creds
 	case gemini.Developer:
-		key, err := resolveSecret(ctx, secrets, cfg.GeminiAPIKey)
+		var sm keys.SecretAccessor
+		if sec.sm != nil {
+			sm = sec.sm
+		}
+		key, err := keys.ResolveSecret(ctx, sm, cfg.GeminiAPIKey)
 		if err != nil {
 			return fail(fmt.Errorf("GEMINI_API_KEY: %w", err))
 		}
@@ -96,7 +96,11 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 			closers = append(closers, stop)
 			opts.BaseURL = url
 		}
-		logger.Info(cfg.BackendNotice + "emulator backend: answers are canned, no cloud account is used")
+		notice := "emulator backend: answers are canned, no cloud account is used"
+		if cfg.BackendNotice != "" {
+			notice = cfg.BackendNotice
+		}
+		logger.Info(notice)
 	}
 	client, err := gemini.New(opts)
 	if err != nil {
@@ -105,7 +109,7 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 
 	var store *keys.Store
 	if !cfg.AuthNone {
-		store, a.LocalKey, err = loadKeys(ctx, cfg, getenv, secrets, logger, &closers)
+		store, a.LocalKey, err = loadKeys(ctx, getenv, sec, logger, &closers)
 		if err != nil {
 			return fail(err)
 		}

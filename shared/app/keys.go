@@ -2,39 +2,70 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 
 	"cloud.google.com/go/auth"
-	"cloud.google.com/go/auth/credentials"
+	"google.golang.org/api/option"
 
 	"github.com/geminigateway/gateway/shared/config"
+	"github.com/geminigateway/gateway/shared/googleauth"
 	"github.com/geminigateway/gateway/shared/keys"
 )
 
-type secretAccessor interface{}
-
-func newSecrets(ctx context.Context, getenv func(string) string) (secretAccessor, func(), error) {
-	return nil, func() {}, nil
+// secrets opens Secret Manager only when a setting refers to it, with the same Google
+// credentials the upstream uses (ADC on Google Cloud, workload identity federation on AWS).
+type secrets struct {
+	creds *auth.Credentials
+	sm    *keys.SecretManager
 }
 
-func resolveSecret(ctx context.Context, sm secretAccessor, v string) (string, error) { return v, nil }
-
-func googleCredentials(ctx context.Context, getenv func(string) string) (auth.TokenProvider, error) {
-	return credentials.DetectDefault(&credentials.DetectOptions{Scopes: []string{"https://www.googleapis.com/auth/cloud-platform"}})
-}
-
-func loadKeys(ctx context.Context, cfg config.Config, getenv func(string) string, sm secretAccessor, log *slog.Logger, closers *[]func()) (*keys.Store, string, error) {
-	if cfg.APIKeys == "" {
-		if getenv("GATEWAY_LOCAL") == "1" {
-			k := newLocalKey()
-			set, err := keys.ParseList("local:" + k)
-			return keys.NewStore(set), k, err
-		}
-		return nil, "", errNoKeys
+func newSecrets(ctx context.Context, getenv func(string) string, cfg config.Config) (*secrets, func(), error) {
+	s := &secrets{}
+	kcfg, err := keys.ConfigFromEnv(getenv)
+	if err != nil {
+		return nil, nil, err
 	}
-	set, err := keys.ParseList(cfg.APIKeys)
+	needSM := kcfg.UsesSecretManager() || keys.IsSecretVersion(cfg.GeminiAPIKey)
+	if cfg.Backend == "vertex" || needSM {
+		if s.creds, err = googleauth.Credentials(ctx, getenv, nil); err != nil {
+			return nil, nil, fmt.Errorf("Google credentials: %w", err)
+		}
+	}
+	if needSM {
+		if s.sm, err = keys.NewSecretManager(ctx, option.WithAuthCredentials(s.creds)); err != nil {
+			return nil, nil, fmt.Errorf("Secret Manager client: %w", err)
+		}
+	}
+	return s, func() { _ = s.sm.Close() }, nil
+}
+
+// loadKeys loads client keys from GATEWAY_API_KEYS, GATEWAY_KEYS_FILE or GATEWAY_KEYS_SECRET
+// (refreshed in the background). With none configured, a local run gets a generated key.
+func loadKeys(ctx context.Context, getenv func(string) string, s *secrets, log *slog.Logger, closers *[]func()) (*keys.Store, string, error) {
+	kcfg, err := keys.ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, "", err
 	}
-	return keys.NewStore(set), "", nil
+	var sm keys.SecretAccessor
+	if s.sm != nil {
+		sm = s.sm
+	}
+	store, stop, err := keys.Load(ctx, kcfg, sm, log)
+	switch {
+	case errors.Is(err, keys.ErrNoSource) && getenv("GATEWAY_LOCAL") == "1":
+		k := newLocalKey()
+		set, err := keys.ParseList("local:" + k)
+		if err != nil {
+			return nil, "", err
+		}
+		return keys.NewStore(set), k, nil
+	case errors.Is(err, keys.ErrNoSource):
+		return nil, "", errNoKeys
+	case err != nil:
+		return nil, "", err
+	}
+	*closers = append(*closers, stop)
+	return store, "", nil
 }
