@@ -3,8 +3,10 @@ package gateway
 import (
 	"context"
 	"encoding/base64"
+	"strings"
 
 	"github.com/geminigateway/gateway/shared/gemini"
+	"github.com/geminigateway/gateway/shared/openai"
 	"github.com/geminigateway/gateway/shared/translate"
 )
 
@@ -19,10 +21,19 @@ func (h *Handler) fetchMedia(ctx context.Context, tr *translate.Translated) erro
 		if err != nil {
 			return err
 		}
+		if !isMedia(m.MIMEType) {
+			return openai.InvalidParam("messages", "the URL %s served %s, which is not an image, video, audio or PDF", p.FileData.FileURI, m.MIMEType)
+		}
 		p.InlineData = &gemini.Blob{MIMEType: m.MIMEType, Data: encodeBase64(m.Data)}
 		p.FileData = nil
 	}
 	return nil
+}
+
+// isMedia reports whether a fetched mime type is something Gemini takes as media input.
+func isMedia(mime string) bool {
+	return strings.HasPrefix(mime, "image/") || strings.HasPrefix(mime, "video/") || strings.HasPrefix(mime, "audio/") ||
+		mime == "application/pdf" || mime == "text/plain"
 }
 
 func encodeBase64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

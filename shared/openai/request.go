@@ -204,10 +204,22 @@ type Part struct {
 	ExtraContent *ExtraContent `json:"extra_content,omitempty"`
 }
 
-// ImageURL is an image_url part; the URL may be a data: URI, gs://, or http(s).
+// ImageURL is an image_url part; the URL may be a data: URI, gs://, or http(s). Vertex's
+// documentation also sends it as a bare string, which is accepted.
 type ImageURL struct {
 	URL    string `json:"url"`
 	Detail string `json:"detail,omitempty"`
+}
+
+// UnmarshalJSON decodes the object | string union.
+func (u *ImageURL) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) > 0 && b[0] == '"' {
+		*u = ImageURL{}
+		return json.Unmarshal(b, &u.URL)
+	}
+	type plain ImageURL
+	return json.Unmarshal(b, (*plain)(u))
 }
 
 // InputAudio is an input_audio part: base64 data and its format.

@@ -26,6 +26,8 @@ type contentConverter struct {
 	// calls maps tool_call_id to the call's name and its position in its assistant message.
 	calls   map[string]callRef
 	pending []pendingResult
+	// resolution is the highest image_url detail seen, for models without per-part resolution.
+	resolution string
 }
 
 type callRef struct {
@@ -80,6 +82,7 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 		}
 	}
 	cv.flushResults()
+	cv.globalResolution()
 	if len(cv.contents) == 0 {
 		return openai.InvalidParam("messages", "messages must contain at least one user, assistant or tool message")
 	}
@@ -213,12 +216,13 @@ func (cv *contentConverter) toolResult(m *openai.Message, field string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := toolResponse(text)
+	hasParts := m.ExtraContent != nil && m.ExtraContent.Google != nil && len(m.ExtraContent.Google.Parts) > 0
+	resp, err := toolResponse(text, hasParts)
 	if err != nil {
 		return openai.InvalidParam(field+".content", "%s.content: %v", field, err)
 	}
 	fr := &gemini.FunctionResponse{Name: name, Response: resp}
-	if m.ExtraContent != nil && m.ExtraContent.Google != nil && len(m.ExtraContent.Google.Parts) > 0 {
+	if hasParts {
 		parts, err := extraParts(m.ExtraContent.Google.Parts)
 		if err != nil {
 			return openai.InvalidParam(field+".extra_content.google.parts", "%v", err)
@@ -293,4 +297,26 @@ func SignatureFromCallID(id string) string {
 		return ""
 	}
 	return base64.StdEncoding.EncodeToString(raw)
+}
+
+// globalResolution moves per-part media resolution to the request on models before Gemini 3,
+// which accept only generationConfig.mediaResolution: the highest detail asked for wins.
+// https://ai.google.dev/gemini-api/docs/media-resolution
+func (cv *contentConverter) globalResolution() {
+	if IsGemini3(cv.model) {
+		return
+	}
+	rank := map[string]int{"MEDIA_RESOLUTION_LOW": 1, "MEDIA_RESOLUTION_MEDIUM": 2, "MEDIA_RESOLUTION_HIGH": 3}
+	for i := range cv.contents {
+		for j := range cv.contents[i].Parts {
+			p := &cv.contents[i].Parts[j]
+			if p.MediaResolution == nil {
+				continue
+			}
+			if rank[p.MediaResolution.Level] > rank[cv.resolution] {
+				cv.resolution = p.MediaResolution.Level
+			}
+			p.MediaResolution = nil
+		}
+	}
 }

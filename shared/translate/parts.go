@@ -129,11 +129,15 @@ func mediaResolution(detail, field string) (string, error) {
 }
 
 // toolResponse makes a tool message's content into functionResponse.response, which must be an
-// object: a JSON object is used as is (its "$" keys made safe, since Gemini reads "$ref" there),
-// anything else is wrapped as {"output": …}.
-func toolResponse(text string) (json.RawMessage, error) {
+// object: a JSON object is used as is, anything else is wrapped as {"output": …}. Gemini reads
+// "$ref" keys there as references to functionResponse parts (vercel/ai#14369), so "$" keys are
+// made safe unless the message carries parts (keepRefs), whose display names they refer to.
+func toolResponse(text string, keepRefs bool) (json.RawMessage, error) {
 	t := strings.TrimSpace(text)
 	if strings.HasPrefix(t, "{") && json.Valid([]byte(t)) {
+		if keepRefs {
+			return json.RawMessage(t), nil
+		}
 		return jsonschema.SafeToolResult(json.RawMessage(t))
 	}
 	var v json.RawMessage

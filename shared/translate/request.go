@@ -61,12 +61,15 @@ func RequestToGemini(req *openai.Request, models *Models, opt RequestOptions) (*
 	gr.Contents = cv.contents
 	gr.SystemInstruction = cv.system
 
-	if err := toolsToGemini(req, gr, g); err != nil {
+	if err := toolsToGemini(req, model, gr, g); err != nil {
 		return nil, err
 	}
 	gc, err := generationConfig(req, model, g, opt)
 	if err != nil {
 		return nil, err
+	}
+	if cv.resolution != "" && gc.MediaResolution == "" {
+		gc.MediaResolution = cv.resolution
 	}
 	if !reflect.ValueOf(*gc).IsZero() {
 		gr.GenerationConfig = gc

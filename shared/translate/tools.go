@@ -10,7 +10,7 @@ import (
 )
 
 // toolsToGemini maps tools, tool_choice and web_search_options.
-func toolsToGemini(req *openai.Request, gr *gemini.Request, g *openai.Google) error {
+func toolsToGemini(req *openai.Request, model string, gr *gemini.Request, g *openai.Google) error {
 	var decls []gemini.FunctionDeclaration
 	names := map[string]bool{}
 	for i, t := range req.Tools {
@@ -36,7 +36,12 @@ func toolsToGemini(req *openai.Request, gr *gemini.Request, g *openai.Google) er
 		gr.Tools = append(gr.Tools, gemini.Tool{FunctionDeclarations: decls})
 	}
 	if len(req.WebSearchOptions) > 0 && string(req.WebSearchOptions) != "null" {
-		// web_search_options -> Google Search grounding; sources come back as url_citation annotations.
+		// web_search_options -> Google Search grounding; sources come back as url_citation
+		// annotations. Before Gemini 3 the API rejects search mixed with function declarations
+		// (litellm#23337), so say so instead of letting the upstream 400 confuse the client.
+		if len(decls) > 0 && !IsGemini3(model) {
+			return openai.NotImplemented("web_search_options", "web_search_options cannot be combined with function tools on %s; use a Gemini 3 model or drop one of them", model)
+		}
 		gr.Tools = append(gr.Tools, gemini.Tool{GoogleSearch: &struct{}{}})
 	}
 	fc := &gemini.FunctionCallingConfig{}
