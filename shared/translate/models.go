@@ -118,6 +118,7 @@ type caps struct {
 	thinks    bool     // returns thoughts when asked
 	levels    []string // accepted thinkingLevel values, lowest first
 	minBudget int      // 2.5: smallest budget; 0 means thinking can be turned off
+	minOn     int      // 2.5: smallest budget when thinking is on
 	maxBudget int
 }
 
@@ -134,7 +135,7 @@ func capsOf(id string) caps {
 		case strings.Contains(id, "-pro"):
 			return caps{thinks: true, minBudget: 128, maxBudget: 32768}
 		case strings.Contains(id, "-flash-lite"):
-			return caps{thinks: true, minBudget: 0, maxBudget: 24576}
+			return caps{thinks: true, minBudget: 0, minOn: 512, maxBudget: 24576}
 		default:
 			return caps{thinks: true, minBudget: 0, maxBudget: 24576}
 		}

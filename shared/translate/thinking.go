@@ -110,6 +110,9 @@ func clampBudget(c caps, b int) int {
 	if b < c.minBudget {
 		b = c.minBudget
 	}
+	if b > 0 && b < c.minOn {
+		b = c.minOn
+	}
 	if c.maxBudget > 0 && b > c.maxBudget {
 		b = c.maxBudget
 	}
