@@ -30,12 +30,12 @@ func newSecrets(ctx context.Context, getenv func(string) string, cfg config.Conf
 	needSM := kcfg.UsesSecretManager() || keys.IsSecretVersion(cfg.GeminiAPIKey)
 	if cfg.Backend == "vertex" || needSM {
 		if s.creds, err = googleauth.Credentials(ctx, getenv, nil); err != nil {
-			return nil, nil, fmt.Errorf("Google credentials: %w", err)
+			return nil, nil, fmt.Errorf("google credentials: %w", err)
 		}
 	}
 	if needSM {
 		if s.sm, err = keys.NewSecretManager(ctx, option.WithAuthCredentials(s.creds)); err != nil {
-			return nil, nil, fmt.Errorf("Secret Manager client: %w", err)
+			return nil, nil, fmt.Errorf("secret manager client: %w", err)
 		}
 	}
 	return s, func() { _ = s.sm.Close() }, nil

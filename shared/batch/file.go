@@ -33,10 +33,11 @@ type fileRun struct {
 	consecutive atomic.Int64
 	broken      atomic.Bool
 
-	succeeded, failed, invalid, reused, transient, unpersisted atomic.Int64
+	succeeded, failed, invalid, reused, transient, unpersisted, unreadable atomic.Int64
 
-	mu       sync.Mutex
-	firstErr error
+	mu         sync.Mutex
+	firstErr   error // the first line that did not finish
+	persistErr error // the first result that could not be persisted
 }
 
 func newFileRun(r *Runner, name, base string, data []byte) *fileRun {
@@ -134,9 +135,8 @@ func (f *fileRun) runLine(ctx context.Context, i int) {
 			f.consecutive.Store(0)
 			return
 		}
-		// Not a result line (cannot happen unless someone wrote it): run the line again.
-		f.r.log.LogAttrs(ctx, slog.LevelWarn, "batch result unreadable, running the line again",
-			slog.String("name", name))
+		// Not a result line (cannot happen unless someone else wrote it): run the line again.
+		f.unreadable.Add(1)
 	case !errors.Is(err, ErrNotExist):
 		// The result may exist: running the line now could bill it twice.
 		f.fail(fmt.Errorf("line %d: reading its result: %w", j.n, err))
@@ -151,20 +151,22 @@ func (f *fileRun) runLine(ctx context.Context, i int) {
 		f.fail(fmt.Errorf("line %d: %w", j.n, err))
 		return
 	}
-	if res.Error != nil {
+	line := f.setLine(i, res)
+	if f.isErr[i] {
 		f.failed.Add(1)
 	} else {
 		f.succeeded.Add(1)
 	}
-	line := f.setLine(i, res)
 	pctx, cancel := detached(ctx)
 	defer cancel()
 	if err := f.r.out.Put(pctx, name, line); err != nil {
 		// The result is in hand and goes into this run's files; only a redelivery (if another
-		// line fails) would run it again.
-		f.unpersisted.Add(1)
-		f.r.log.LogAttrs(ctx, slog.LevelWarn, "batch result not persisted", slog.String("name", name),
-			slog.String("error", err.Error()))
+		// line fails) would run it again. Counted and logged once with the file.
+		if f.unpersisted.Add(1) == 1 {
+			f.mu.Lock()
+			f.persistErr = err
+			f.mu.Unlock()
+		}
 	}
 }
 
@@ -256,7 +258,11 @@ func (f *fileRun) logDone(ctx context.Context, start time.Time, err error) {
 		slog.Int64("transient", f.transient.Load()),
 		slog.Int("not_started", f.notStarted()),
 		slog.Int64("unpersisted", f.unpersisted.Load()),
+		slog.Int64("unreadable", f.unreadable.Load()),
 		slog.Duration("elapsed", time.Since(start)),
+	}
+	if f.persistErr != nil {
+		attrs = append(attrs, slog.String("persist_error", f.persistErr.Error()))
 	}
 	if err != nil {
 		level, msg = slog.LevelWarn, "batch file incomplete"
