@@ -113,6 +113,10 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 		if err != nil {
 			return fail(err)
 		}
+		if a.LocalKey != "" {
+			// Printed once, for the developer at the terminal: never through the logger.
+			fmt.Fprintf(os.Stderr, "gateway: no client keys configured; local API key for this run: %s\n", a.LocalKey)
+		}
 	}
 	fetcher := media.NewFetcher(media.Options{MaxBytes: cfg.MediaMaxBytes, Timeout: cfg.MediaTimeout, AllowPrivate: cfg.AllowPrivateFetch})
 	a.Handler = gateway.New(gateway.Options{
