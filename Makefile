@@ -5,7 +5,7 @@ BIN := $(CURDIR)/bin
 PORT ?= 8080
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test tools lint unit terraform-check bench fuzz package key deploy-gcp deploy-aws destroy-gcp destroy-aws
+.PHONY: run test tools lint unit terraform-check bench fuzz package key keys revoke-key deploy-gcp deploy-aws destroy-gcp destroy-aws smoke
 
 ## run: start the gateway locally through functions-framework on $PORT (the offline emulator
 ## when no Google credentials are configured; a local key is printed when none is set).
@@ -42,7 +42,15 @@ fuzz:
 	$(GO) test ./shared/gemini -run '^$$' -fuzz FuzzEventReader -fuzztime $(FUZZTIME)
 	$(GO) test ./shared/translate -run '^$$' -fuzz FuzzStream -fuzztime $(FUZZTIME)
 
-## key: add a client key to the Secret Manager secret (GATEWAY_KEYS_SECRET or SECRET=projects/P/secrets/S).
+## key / keys / revoke-key: manage client keys in the Secret Manager secret
+## (GATEWAY_KEYS_SECRET or SECRET=projects/P/secrets/S); the new key is printed once.
+KEYTOOL = $(GO) run ./scripts/keytool
+KEYTOOL_FLAGS = $(if $(SECRET),--secret $(SECRET))
 key:
-	@test -n "$(NAME)" || { echo "usage: make key NAME=<name> [SECRET=projects/P/secrets/S]"; exit 2; }
-	$(GO) run ./scripts/keytool add $(NAME) $(if $(SECRET),--secret $(SECRET))
+	@test -n "$(NAME)" || { echo "usage: make key NAME=<name> [MODELS=a,b] [RPM=n] [SECRET=projects/P/secrets/S]"; exit 2; }
+	@$(KEYTOOL) add "$(NAME)" $(KEYTOOL_FLAGS) $(if $(MODELS),--models "$(MODELS)") $(if $(RPM),--rpm $(RPM))
+keys:
+	@$(KEYTOOL) list $(KEYTOOL_FLAGS)
+revoke-key:
+	@test -n "$(NAME)" || { echo "usage: make revoke-key NAME=<name>"; exit 2; }
+	@$(KEYTOOL) revoke "$(NAME)" $(KEYTOOL_FLAGS)
