@@ -83,6 +83,25 @@ resource "aws_s3_bucket" "output" {
   tags          = var.tags
 }
 
+# Per-line results a batch run saves so a redelivered event re-runs only unfinished lines; the
+# final output files hold everything, so these can go after a while.
+resource "aws_s3_bucket_lifecycle_configuration" "output" {
+  bucket = aws_s3_bucket.output.id
+
+  rule {
+    id     = "expire-batch-work"
+    status = "Enabled"
+
+    filter {
+      prefix = "${var.output_prefix}.work/"
+    }
+
+    expiration {
+      days = var.work_retention_days
+    }
+  }
+}
+
 resource "aws_s3_bucket_public_access_block" "output" {
   bucket = aws_s3_bucket.output.id
 

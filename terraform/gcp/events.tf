@@ -43,6 +43,18 @@ resource "google_storage_bucket" "output" {
   public_access_prevention    = "enforced"
   force_destroy               = var.force_destroy_buckets
 
+  # Per-line results a batch run saves so a redelivered event re-runs only unfinished lines;
+  # the final output files hold everything, so these can go after a week.
+  lifecycle_rule {
+    condition {
+      age            = var.work_retention_days
+      matches_prefix = ["${var.output_prefix}.work/"]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
   depends_on = [google_project_service.this]
 }
 

@@ -250,3 +250,9 @@ variable "force_destroy_buckets" {
   type        = bool
   default     = false
 }
+
+variable "work_retention_days" {
+  description = "Days to keep the per-line batch results saved under <output_prefix>.work/ for redelivery."
+  type        = number
+  default     = 7
+}
