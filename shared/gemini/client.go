@@ -143,7 +143,7 @@ func (c *Client) URL(model, method string) string {
 func (c *Client) Generate(ctx context.Context, model string, body []byte) (*Response, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, c.o.Timeout, ErrTimeout)
 	defer cancel()
-	resp, err := c.send(ctx, c.URL(model, "generateContent"), body)
+	resp, err := c.send(ctx, c.URL(model, "generateContent"), body, time.Time{})
 	if err != nil {
 		return nil, err
 	}
@@ -179,8 +179,11 @@ type Stream struct {
 // then on the caller owns the stream and must Close it.
 func (c *Client) Stream(ctx context.Context, model string, body []byte) (*Stream, error) {
 	sctx, cancel := context.WithCancelCause(ctx)
+	// The timeout bounds the wait for headers (retries included) and then each silence between
+	// events; a context deadline would also cut a long healthy stream, so a timer cancels instead.
+	budget := time.Now().Add(c.o.Timeout)
 	timer := time.AfterFunc(c.o.Timeout, func() { cancel(ErrTimeout) })
-	resp, err := c.send(sctx, c.URL(model, "streamGenerateContent"), body)
+	resp, err := c.send(sctx, c.URL(model, "streamGenerateContent"), body, budget)
 	if err != nil {
 		timer.Stop()
 		cancel(nil)
@@ -201,7 +204,7 @@ func (s *Stream) Next() (*Response, error) {
 		if cause := context.Cause(s.ctx); cause != nil {
 			return nil, cause
 		}
-		return nil, err
+		return nil, &TransportError{Err: err} // the connection broke mid-stream
 	}
 	s.timer.Reset(s.idle)
 	if oob {
@@ -227,8 +230,12 @@ func (s *Stream) Close() error {
 	return s.body.Close()
 }
 
-// send posts body to u, retrying transient failures. On success the response is 200.
-func (c *Client) send(ctx context.Context, u string, body []byte) (*http.Response, error) {
+// send posts body to u, retrying transient failures. On success the response is 200. No retry
+// waits past the context's deadline or budget (when set), whichever is earlier.
+func (c *Client) send(ctx context.Context, u string, body []byte, budget time.Time) (*http.Response, error) {
+	if dl, ok := ctx.Deadline(); ok && (budget.IsZero() || dl.Before(budget)) {
+		budget = dl
+	}
 	for attempt := 1; ; attempt++ {
 		resp, err := c.once(ctx, u, body)
 		if err == nil {
@@ -245,7 +252,7 @@ func (c *Client) send(ctx context.Context, u string, body []byte) (*http.Respons
 			}
 			delay = ae.RetryDelay
 		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
+		if !budget.IsZero() && time.Until(budget) < delay {
 			return nil, err
 		}
 		if c.sleep(ctx, delay) != nil {
