@@ -42,6 +42,31 @@ fuzz:
 	$(GO) test ./shared/gemini -run '^$$' -fuzz FuzzEventReader -fuzztime $(FUZZTIME)
 	$(GO) test ./shared/translate -run '^$$' -fuzz FuzzStream -fuzztime $(FUZZTIME)
 
+## package: build the deployment artifacts: dist/gcf-source.zip (Cloud Functions source archive)
+## and dist/lambda.zip (Lambda bootstrap, linux/arm64). Reproducible: same code, same bytes.
+package:
+	bash scripts/package.sh
+
+## deploy-gcp / deploy-aws: build the artifact, then terraform init + apply in terraform/examples/<cloud>
+## with its terraform.tfvars (copy terraform.tfvars.example first). TF_ARGS=-auto-approve skips the prompt.
+deploy-gcp:
+	bash scripts/deploy.sh gcp apply $(TF_ARGS)
+
+deploy-aws:
+	bash scripts/deploy.sh aws apply $(TF_ARGS)
+
+## destroy-gcp / destroy-aws: terraform destroy in terraform/examples/<cloud>.
+destroy-gcp:
+	bash scripts/deploy.sh gcp destroy $(TF_ARGS)
+
+destroy-aws:
+	bash scripts/deploy.sh aws destroy $(TF_ARGS)
+
+## smoke: check a deployed (or `make run`) gateway with curl: make smoke URL=https://… KEY=gk-…
+smoke:
+	@[ -n "$(URL)" ] && [ -n "$(KEY)" ] || { echo "usage: make smoke URL=<gateway url> KEY=<client key>"; exit 2; }
+	bash scripts/smoke.sh "$(URL)" "$(KEY)"
+
 ## key / keys / revoke-key: manage client keys in the Secret Manager secret
 ## (GATEWAY_KEYS_SECRET or SECRET=projects/P/secrets/S); the new key is printed once.
 KEYTOOL = $(GO) run ./scripts/keytool

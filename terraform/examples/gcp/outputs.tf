@@ -22,3 +22,8 @@ output "output_bucket" {
   description = "Bucket the job functions write results to."
   value       = module.gateway.output_bucket
 }
+
+output "keys_secret_version_name" {
+  description = "Secret version the gateway reads; pass it to `make key SECRET=...`."
+  value       = module.gateway.keys_secret_version_name
+}
