@@ -10,8 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/geminigateway/gateway/shared/app"
+	"github.com/geminigateway/gateway/shared/keys"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -171,5 +173,54 @@ func TestVertexThroughWorkloadIdentityFederation(t *testing.T) {
 	if tok.Method != "POST" || !strings.Contains(tok.URL, "sts.eu-west-3.amazonaws.com") ||
 		!strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") || !strings.Contains(auth, "/eu-west-3/sts/aws4_request") {
 		t.Errorf("subject token = %s", raw)
+	}
+}
+
+// TestKeyRotationWhileServing pins that a key added to the keys document works, and a revoked
+// one stops working, within the refresh interval and without a restart.
+func TestKeyRotationWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/keys.json"
+	doc := func(entries ...string) {
+		var parts []string
+		for _, e := range entries {
+			name, raw, _ := strings.Cut(e, "=")
+			parts = append(parts, `{"name":"`+name+`","sha256":"`+keys.HashKey(raw)+`"}`)
+		}
+		if err := os.WriteFile(file+".tmp", []byte(`{"keys":[`+strings.Join(parts, ",")+`]}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(file+".tmp", file); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc("old=old-key-0123456789")
+	a, err := app.New(t.Context(), env(map[string]string{"GATEWAY_BACKEND": "emulator", "GATEWAY_KEYS_FILE": file, "GATEWAY_KEYS_REFRESH": "20ms"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	srv := httptest.NewServer(a.Handler)
+	defer srv.Close()
+	status := func(key string) int {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/models", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if status("old-key-0123456789") != 200 || status("new-key-0123456789") != 401 {
+		t.Fatal("initial key set not served")
+	}
+	doc("new=new-key-0123456789")
+	deadline := time.Now().Add(10 * time.Second)
+	for status("old-key-0123456789") != 401 || status("new-key-0123456789") != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("rotation not picked up")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
