@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"sync"
 
 	"github.com/geminigateway/gateway/shared/keys"
 	"github.com/geminigateway/gateway/shared/openai"
@@ -26,16 +27,18 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request, rs *reqState) {
 		h.writeError(w, rs, err)
 		return
 	}
-	tr, gbody, err := h.prepare(r.Context(), body, key, rs)
+	tr, gbody, err := h.prepare(r.Context(), body.Bytes(), key, rs)
+	putBuffer(body) // decoding copied every value out of it
 	if err != nil {
 		h.writeError(w, rs, err)
 		return
 	}
+	defer putBuffer(gbody)
 	if tr.Stream {
-		h.stream(w, r.Context(), tr, gbody, rs)
+		h.stream(w, r.Context(), tr, gbody.Bytes(), rs)
 		return
 	}
-	resp, err := h.unary(r.Context(), tr, gbody, rs)
+	resp, err := h.unary(r.Context(), tr, gbody.Bytes(), rs)
 	if err != nil {
 		h.writeError(w, rs, err)
 		return
@@ -43,9 +46,30 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request, rs *reqState) {
 	h.writeJSON(w, rs, http.StatusOK, resp)
 }
 
+// bufferPool holds the buffers of request bodies and encoded upstream bodies. They are the
+// largest allocations of a request (a base64 image is megabytes), and each lives only until the
+// body is decoded or the upstream call ends, so reusing them leaves one copy per request: the
+// decoded strings.
+var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer(size int64) *bytes.Buffer {
+	b := bufferPool.Get().(*bytes.Buffer)
+	b.Grow(int(size))
+	return b
+}
+
+func putBuffer(b *bytes.Buffer) {
+	if b == nil || b.Cap() > 64<<20 {
+		return // let outsized buffers go rather than pin them
+	}
+	b.Reset()
+	bufferPool.Put(b)
+}
+
 // readBody reads the request body within the size limit: a declared length over it is refused
-// before reading, and an undeclared one is cut off at the limit.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// before reading, and an undeclared one is cut off at the limit. The caller returns the buffer
+// with putBuffer.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffer, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && mt != "text/plain") {
@@ -60,16 +84,17 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	if size < 0 {
 		size = 4 << 10
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	buf := getBuffer(size + bytes.MinRead)
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
+		putBuffer(buf)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, tooLarge(limit)
 		}
 		return nil, openai.Errorf(http.StatusBadRequest, openai.CodeInvalidRequest, "", "could not read the request body: %v", err)
 	}
-	return buf.Bytes(), nil
+	return buf, nil
 }
 
 func tooLarge(limit int64) *openai.Error {
@@ -77,8 +102,9 @@ func tooLarge(limit int64) *openai.Error {
 }
 
 // prepare decodes and translates a request body, checks the key's model access, inlines media
-// that must be fetched, and encodes the Gemini request.
-func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *reqState) (*translate.Translated, []byte, error) {
+// that must be fetched, and encodes the Gemini request into a pooled buffer the caller returns
+// with putBuffer once the upstream call is over.
+func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *reqState) (*translate.Translated, *bytes.Buffer, error) {
 	req, err := openai.DecodeRequest(body)
 	if err != nil {
 		return nil, nil, err
@@ -96,8 +122,11 @@ func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *r
 	if err := h.fetchMedia(ctx, tr); err != nil {
 		return nil, nil, err
 	}
-	gbody, err := json.Marshal(tr.Request)
-	if err != nil {
+	gbody := getBuffer(int64(len(body)) + 1024)
+	enc := json.NewEncoder(gbody)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(tr.Request); err != nil {
+		putBuffer(gbody)
 		return nil, nil, err
 	}
 	return tr, gbody, nil
@@ -191,12 +220,13 @@ func (h *Handler) Complete(ctx context.Context, body []byte) (int, []byte) {
 	rs := &reqState{start: h.o.Now(), method: http.MethodPost, route: "batch", traceID: newTraceID()}
 	defer h.logRequest(nil, rs)
 	tr, gbody, err := h.prepare(ctx, body, nil, rs)
+	defer putBuffer(gbody)
 	if err == nil && tr.Stream {
 		err = openai.InvalidParam("stream", "stream: true is not supported in batch jobs")
 	}
 	var resp *openai.Response
 	if err == nil {
-		resp, err = h.unary(ctx, tr, gbody, rs)
+		resp, err = h.unary(ctx, tr, gbody.Bytes(), rs)
 	}
 	if err != nil {
 		e := toOpenAI(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -39,6 +40,14 @@ func DecodeRequest(body []byte) (*Request, error) {
 		return nil
 	}); err != nil {
 		return nil, err
+	}
+	for i := range r.Messages {
+		m := &r.Messages[i]
+		c, err := ContentFromAny(m.RawContent, fmt.Sprintf("messages[%d].content", i))
+		if err != nil {
+			return nil, err
+		}
+		m.Content = c
 	}
 	return &r, nil
 }
@@ -129,20 +138,25 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// skipString returns the index just past the string starting at b[i] == '"'.
+// skipString returns the index just past the string starting at b[i] == '"'. It jumps from
+// quote to quote with IndexByte (memchr speed on megabytes of base64); a quote preceded by an
+// odd number of backslashes is escaped.
 func skipString(b []byte, i int) int {
 	i++
 	for i < len(b) {
-		j := bytes.IndexAny(b[i:], `"\`)
+		j := bytes.IndexByte(b[i:], '"')
 		if j < 0 {
 			return len(b)
 		}
 		i += j
-		if b[i] == '\\' {
-			i += 2
-			continue
+		n := 0
+		for k := i - 1; k >= 0 && b[k] == '\\'; k-- {
+			n++
 		}
-		return i + 1
+		if n%2 == 0 {
+			return i + 1
+		}
+		i++
 	}
 	return len(b)
 }

@@ -22,7 +22,7 @@ func TestDecodeRequestUnions(t *testing.T) {
 	for body, param := range map[string]string{
 		`{"model":"m","messages":[],"bogus":true}`:               "bogus",
 		`{"model":"m","messages":[],"b\u006fgus2":true}`:         "bogus2",
-		`{"model":"m","messages":[{"role":"user","content":5}]}`: "messages.content",
+		`{"model":"m","messages":[{"role":"user","content":5}]}`: "messages[0].content",
 		`{"model":"m","messages":[],"tool_choice":{"type":"x"}}`: "tool_choice",
 		`{"model":"m","messages":[],"temperature":"hot"}`:        "temperature",
 	} {
@@ -77,6 +77,37 @@ func BenchmarkDecodeRequest(b *testing.B) {
 	for b.Loop() {
 		if _, err := DecodeRequest(body); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestContentParts pins the part union: image_url as object or string, input_audio, file,
+// extra_content, and type errors naming the part.
+func TestContentParts(t *testing.T) {
+	r, err := DecodeRequest([]byte(`{"model":"m","messages":[{"role":"user","content":[
+		{"type":"image_url","image_url":{"url":"data:image/png;base64,AA==","detail":"low"}},
+		{"type":"image_url","image_url":"gs://b/o.jpg"},
+		{"type":"input_audio","input_audio":{"data":"UklG","format":"wav"}},
+		{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBE","filename":"a.pdf"}},
+		{"type":"text","text":"hi","extra_content":{"google":{"thought_signature":"c2ln"}}}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := r.Messages[0].Content.Parts
+	if p[0].ImageURL.Detail != "low" || p[1].ImageURL.URL != "gs://b/o.jpg" || p[2].InputAudio.Format != "wav" ||
+		p[3].File.Filename != "a.pdf" || p[4].ExtraContent.Google.ThoughtSignature != "c2ln" {
+		t.Errorf("parts = %+v", p)
+	}
+	for body, param := range map[string]string{
+		`{"model":"m","messages":[{"role":"user","content":[5]}]}`:                                          "messages[0].content[0]",
+		`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":7}]}]}`:                   "messages[0].content[0].text",
+		`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":1}}]}]}`: "messages[0].content[0].image_url.url",
+		`{"model":"m","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":"x"}]}]}`:   "messages[0].content[0].input_audio",
+	} {
+		_, err := DecodeRequest([]byte(body))
+		var e *Error
+		if !errors.As(err, &e) || e.Param != param {
+			t.Errorf("%s: err = %v", body, err)
 		}
 	}
 }

@@ -115,8 +115,13 @@ type FunctionDecl struct {
 
 // Message is one entry of messages.
 type Message struct {
-	Role       string     `json:"role"`
-	Content    Content    `json:"content"`
+	Role string `json:"role"`
+	// Content is filled by DecodeRequest from RawContent.
+	Content Content `json:"-"`
+	// RawContent is content as decoded generically. Decoding the union in one generic pass
+	// instead of through an UnmarshalJSON method spares encoding/json four extra scans of
+	// multi-megabyte base64 media (each custom unmarshaler costs a skip and a nested validate).
+	RawContent any        `json:"content"`
 	Name       string     `json:"name,omitempty"`
 	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string     `json:"tool_call_id,omitempty"`
@@ -167,19 +172,16 @@ type Content struct {
 
 // UnmarshalJSON decodes the string | array | null union.
 func (c *Content) UnmarshalJSON(b []byte) error {
-	*c = Content{}
-	b = bytes.TrimLeft(b, " \t\r\n")
-	switch {
-	case len(b) == 0 || b[0] == 'n':
-		c.IsNull = true
-		return nil
-	case b[0] == '"':
-		return json.Unmarshal(b, &c.Text)
-	case b[0] == '[':
-		c.IsParts = true
-		return json.Unmarshal(b, &c.Parts)
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
 	}
-	return &json.UnmarshalTypeError{Value: "content", Type: contentType, Field: "content"}
+	out, err := ContentFromAny(v, "content")
+	if err != nil {
+		return err
+	}
+	*c = out
+	return nil
 }
 
 // MarshalJSON encodes the content back as the union it came as.
