@@ -33,12 +33,11 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request, rs *reqState) {
 		h.writeError(w, rs, err)
 		return
 	}
-	defer putBuffer(gbody)
 	if tr.Stream {
-		h.stream(w, r.Context(), tr, gbody.Bytes(), rs)
+		h.stream(w, r.Context(), tr, gbody, rs)
 		return
 	}
-	resp, err := h.unary(r.Context(), tr, gbody.Bytes(), rs)
+	resp, err := h.unary(r.Context(), tr, gbody, rs)
 	if err != nil {
 		h.writeError(w, rs, err)
 		return
@@ -46,10 +45,10 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request, rs *reqState) {
 	h.writeJSON(w, rs, http.StatusOK, resp)
 }
 
-// bufferPool holds the buffers of request bodies and encoded upstream bodies. They are the
-// largest allocations of a request (a base64 image is megabytes), and each lives only until the
-// body is decoded or the upstream call ends, so reusing them leaves one copy per request: the
-// decoded strings.
+// bufferPool holds the buffers of request bodies: with a base64 image they are the largest
+// allocation of a request, and each lives only until the body is decoded (decoding copies every
+// value out). The encoded upstream body is not pooled: the HTTP transport may still be writing it
+// after the response has arrived (a server may answer before reading all of it).
 var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func getBuffer(size int64) *bytes.Buffer {
@@ -102,9 +101,8 @@ func tooLarge(limit int64) *openai.Error {
 }
 
 // prepare decodes and translates a request body, checks the key's model access, inlines media
-// that must be fetched, and encodes the Gemini request into a pooled buffer the caller returns
-// with putBuffer once the upstream call is over.
-func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *reqState) (*translate.Translated, *bytes.Buffer, error) {
+// that must be fetched, and encodes the Gemini request.
+func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *reqState) (*translate.Translated, []byte, error) {
 	req, err := openai.DecodeRequest(body)
 	if err != nil {
 		return nil, nil, err
@@ -122,14 +120,13 @@ func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *r
 	if err := h.fetchMedia(ctx, tr); err != nil {
 		return nil, nil, err
 	}
-	gbody := getBuffer(int64(len(body)) + 1024)
+	gbody := bytes.NewBuffer(make([]byte, 0, len(body)+1024)) // sized once: no regrowth for big media
 	enc := json.NewEncoder(gbody)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(tr.Request); err != nil {
-		putBuffer(gbody)
 		return nil, nil, err
 	}
-	return tr, gbody, nil
+	return tr, gbody.Bytes(), nil
 }
 
 func (h *Handler) meta(tr *translate.Translated, model string) translate.Meta {
@@ -220,13 +217,12 @@ func (h *Handler) Complete(ctx context.Context, body []byte) (int, []byte) {
 	rs := &reqState{start: h.o.Now(), method: http.MethodPost, route: "batch", traceID: newTraceID()}
 	defer h.logRequest(nil, rs)
 	tr, gbody, err := h.prepare(ctx, body, nil, rs)
-	defer putBuffer(gbody)
 	if err == nil && tr.Stream {
 		err = openai.InvalidParam("stream", "stream: true is not supported in batch jobs")
 	}
 	var resp *openai.Response
 	if err == nil {
-		resp, err = h.unary(ctx, tr, gbody.Bytes(), rs)
+		resp, err = h.unary(ctx, tr, gbody, rs)
 	}
 	if err != nil {
 		e := toOpenAI(err)
