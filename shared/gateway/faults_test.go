@@ -7,7 +7,9 @@ package gateway_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -100,8 +102,9 @@ type faultEnv struct {
 	gw     *httptest.Server
 	up     *upstream
 	client *http.Client
-	active sync.WaitGroup // gateway handlers running
-	logs   *statusLog
+	// started and finished count gateway handler runs.
+	started, finished atomic.Int32
+	logs              *statusLog
 }
 
 type faultOpts struct {
@@ -138,8 +141,8 @@ func newFaultEnv(t *testing.T, up *upstream, fo faultOpts) *faultEnv {
 	}
 	h := gateway.New(o)
 	f.gw = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.active.Add(1)
-		defer f.active.Done()
+		f.started.Add(1)
+		defer f.finished.Add(1)
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(f.gw.Close)
@@ -175,15 +178,17 @@ func (f *faultEnv) do(t *testing.T, body string) (int, http.Header, string) {
 	return resp.StatusCode, resp.Header, string(b)
 }
 
-// waitHandlers waits until no gateway handler is running.
-func (f *faultEnv) waitHandlers(t *testing.T) {
+// waitHandlers waits until at least n gateway handlers have started and none is running.
+func (f *faultEnv) waitHandlers(t *testing.T, n int32) {
 	t.Helper()
-	done := make(chan struct{})
-	go func() { f.active.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(liveness):
-		t.Fatal("a gateway handler is still running after the request ended")
+	for end := time.Now().Add(liveness); ; time.Sleep(5 * time.Millisecond) {
+		s := f.started.Load()
+		if s >= n && f.finished.Load() == s {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("gateway handlers: %d started (want at least %d), %d still running after the requests ended", s, n, s-f.finished.Load())
+		}
 	}
 }
 
@@ -763,7 +768,7 @@ func TestClientDisconnect(t *testing.T) {
 					t.Fatal("the upstream request was not cancelled after the client went away")
 				}
 			}
-			f.waitHandlers(t)
+			f.waitHandlers(t, 1)
 			if c := up.calls.Load(); c != st.wantCalls {
 				t.Errorf("upstream calls = %d, want %d", c, st.wantCalls)
 			}
@@ -899,7 +904,7 @@ func TestConcurrentStreamsWithDisconnects(t *testing.T) {
 	if failed.Load() > 0 || int(done.Load()) != stay {
 		t.Errorf("%d of %d staying streams did not end in [DONE]; first failures: %q", stay-int(done.Load()), stay, failures)
 	}
-	f.waitHandlers(t)
+	f.waitHandlers(t, 0)
 	if c := up.calls.Load(); c > streams {
 		t.Errorf("upstream calls = %d for %d streams", c, streams)
 	}
@@ -911,4 +916,179 @@ func reqKind(body string) string {
 		return "stream"
 	}
 	return "unary"
+}
+
+// TestLargeMediaReachesUpstreamIntact pins that large base64 media (data: URIs in image_url,
+// either form, and file; bare input_audio data; a long base64 run inside text; JSON-escaped
+// slashes) reaches Gemini byte for byte, and that invalid base64 is refused without an upstream
+// call, whatever fast path the gateway takes for big bodies.
+func TestLargeMediaReachesUpstreamIntact(t *testing.T) {
+	blob := func(seed byte, n int) string {
+		raw := make([]byte, n)
+		r := rand.NewChaCha8([32]byte{seed})
+		_, _ = r.Read(raw)
+		return base64.StdEncoding.EncodeToString(raw)
+	}
+	a, b, c := blob(1, 150<<10), blob(2, 100<<10+1), blob(3, 100<<10+2) // no, "==" and "=" padding
+	msg := func(parts ...string) string {
+		return `{"role":"user","content":[` + strings.Join(parts, ",") + `]}`
+	}
+	img := func(data string) string {
+		return `{"type":"image_url","image_url":{"url":"data:image/png;base64,` + data + `","detail":"high"}}`
+	}
+	chat := func(msgs ...string) string {
+		return `{"model":"gemini-2.5-flash","messages":[` + strings.Join(msgs, ",") + `]}`
+	}
+	cases := []struct {
+		name string
+		body string
+		want []string // inlineData.data or non-blank text of each upstream part, in order
+	}{
+		{"image_url object", chat(msg(`{"type":"text","text":"what is it?"}`, img(a))), []string{"what is it?", a}},
+		{"image_url string", chat(msg(`{"type":"image_url","image_url":"data:image/jpeg;base64,` + b + `"}`)), []string{b}},
+		{"several images and turns", chat(msg(img(a), img(b)), `{"role":"assistant","content":"ok"}`, msg(img(c))), []string{a, b, "ok", c}},
+		{"input_audio", chat(msg(`{"type":"input_audio","input_audio":{"data":"` + c + `","format":"wav"}}`)), []string{c}},
+		{"file", chat(msg(`{"type":"file","file":{"file_data":"data:application/pdf;base64,` + a + `","filename":"x.pdf"}}`)), []string{a}},
+		{"base64 in text", chat(`{"role":"user","content":"` + b + `"}`), []string{b}},
+		{"escaped slashes", chat(msg(img(strings.ReplaceAll(a, "/", `\/`)))), []string{a}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			up := newUpstream(t, jsonResponse(thoughtfulAnswer))
+			f := newFaultEnv(t, up, faultOpts{mod: func(o *gateway.Options) { o.MaxBodyBytes = 32 << 20 }})
+			status, _, got := f.do(t, tc.body)
+			if status != 200 {
+				t.Fatalf("status %d: %s", status, got)
+			}
+			var parts []string
+			contents, _ := up.lastBody()["contents"].([]any)
+			for _, ct := range contents {
+				ps, _ := ct.(map[string]any)["parts"].([]any)
+				for _, p := range ps {
+					pm := p.(map[string]any)
+					if d, ok := pm["inlineData"].(map[string]any); ok {
+						parts = append(parts, d["data"].(string))
+					} else if text, _ := pm["text"].(string); strings.TrimSpace(text) != "" {
+						parts = append(parts, text) // the translation may add a blank text part to a media-only turn
+					}
+				}
+			}
+			if len(parts) != len(tc.want) {
+				t.Fatalf("upstream got %d parts, want %d: %.300v", len(parts), len(tc.want), up.lastBody())
+			}
+			for i := range parts {
+				if parts[i] != tc.want[i] {
+					t.Errorf("part %d: upstream got %d bytes starting %.40q, want %d bytes starting %.40q", i, len(parts[i]), parts[i], len(tc.want[i]), tc.want[i])
+				}
+			}
+		})
+	}
+	bad := []struct{ name, data string }{
+		{"length 4n+1", a + "A"},
+		{"padding inside", a[:1000] + "=" + a[1001:]},
+		{"three pad characters", a[:len(a)-4] + "A==="},
+	}
+	for _, tc := range bad {
+		t.Run("invalid/"+tc.name, func(t *testing.T) {
+			up := newUpstream(t, jsonResponse(thoughtfulAnswer))
+			f := newFaultEnv(t, up, faultOpts{mod: func(o *gateway.Options) { o.MaxBodyBytes = 32 << 20 }})
+			status, _, got := f.do(t, chat(msg(img(tc.data))))
+			wantError(t, status, got, 400, "invalid_request")
+			if n := up.calls.Load(); n != 0 {
+				t.Errorf("upstream calls = %d, want 0", n)
+			}
+		})
+	}
+}
+
+// TestUpstreamAnswersBeforeReadingBody pins the http.RoundTripper contract for request bodies:
+// a transport may go on reading a request's body after RoundTrip has returned the answer (HTTP/2,
+// which Google speaks, is full duplex, and a front end may refuse an over-quota request before
+// reading it), and only its Close says it is done. The gateway must not reuse or change a
+// request's upstream body before that: the fake transport here answers 429 at once and reads
+// the body a little later, checking that it is still that request's own.
+func TestUpstreamAnswersBeforeReadingBody(t *testing.T) {
+	leakCheck(t)
+	lt := &lateReader{t: t}
+	t.Cleanup(lt.wg.Wait)
+	models, _ := translate.NewModels("")
+	set, _ := keys.ParseList("tester:" + testKey)
+	client, err := gemini.New(gemini.Options{Backend: gemini.Developer, BaseURL: "http://gemini.invalid", APIKey: "gemini-key",
+		HTTPClient: &http.Client{Transport: lt}, Retry: gemini.RetryPolicy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(gateway.New(gateway.Options{Client: client, Models: models, Keys: keys.NewStore(set), MaxBodyBytes: 32 << 20}))
+	t.Cleanup(gw.Close)
+	ct := &http.Transport{}
+	t.Cleanup(ct.CloseIdleConnections)
+	hc := &http.Client{Transport: ct}
+	var wg sync.WaitGroup
+	for c := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 6 { // one after another, so a pooled buffer is taken again at once
+				text := strings.Repeat(string(rune('a'+c*6+i)), 1<<20)
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, gw.URL+"/v1/chat/completions",
+					strings.NewReader(`{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"`+text+`"}]}`))
+				req.Header.Set("Authorization", "Bearer "+testKey)
+				resp, err := hc.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 429 {
+					t.Errorf("status %d, want 429", resp.StatusCode)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	lt.wg.Wait()
+	if n := lt.read.Load(); n != 12 {
+		t.Errorf("the transport read %d request bodies, want 12", n)
+	}
+}
+
+// lateReader is a RoundTripper that answers a per-day 429 at once and reads the request body
+// 20ms later, as a full-duplex transport may, checking that the text in it is one letter repeated.
+type lateReader struct {
+	t    *testing.T
+	wg   sync.WaitGroup
+	read atomic.Int32
+}
+
+func (l *lateReader) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		defer r.Body.Close()
+		time.Sleep(20 * time.Millisecond)
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			l.t.Errorf("reading the request body: %v", err)
+			return
+		}
+		l.read.Add(1)
+		i := bytes.Index(b, []byte(`"text":"`))
+		if i < 0 {
+			l.t.Errorf("the upstream body changed after the answer: no text part in %.80q…", b)
+			return
+		}
+		text := b[i+len(`"text":"`):]
+		if j := bytes.IndexByte(text, '"'); j >= 0 {
+			text = text[:j]
+		}
+		if k := bytes.IndexFunc(text, func(c rune) bool { return c != rune(text[0]) }); k >= 0 || len(text) != 1<<20 {
+			l.t.Errorf("the upstream body of a %q request changed after the answer (%d bytes of text, a %q at %d): its buffer was reused before the transport closed it",
+				text[0], len(text), text[max(k, 0)], k)
+		}
+	}()
+	const quota = `{"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaId":"GenerateRequestsPerDayPerProjectPerModel"}]}]}}`
+	return &http.Response{StatusCode: 429, Status: "429 Too Many Requests", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(quota)),
+		ContentLength: int64(len(quota)), Request: r}, nil
 }

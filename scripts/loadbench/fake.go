@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+)
+
+const answer = `{"candidates":[{"content":{"role":"model","parts":[{"text":"Paris is the capital of France."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":7,"totalTokenCount":19},"modelVersion":"gemini-2.5-flash"}`
+
+const streamAnswer = "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Paris\"}]}}]}\r\n\r\n" +
+	"data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\" is the capital.\"}]},\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":12,\"candidatesTokenCount\":7,\"totalTokenCount\":19}}\r\n\r\n"
+
+const slowChunk = "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"tick \"}]}}]}\r\n\r\n"
+
+// slowChunks bounds a slow stream: it ends (with a finish reason) after this many chunks, or
+// earlier when the request is cancelled.
+const slowChunks = 240
+
+// fake is the in-process Gemini: a fixed answer for generateContent, a two-event stream for
+// streamGenerateContent, and a stream that trickles a chunk every interval for models whose
+// name contains "slow".
+type fake struct {
+	srv *httptest.Server
+}
+
+func newFake(interval time.Duration) *fake {
+	return &fake{srv: httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if !strings.Contains(r.URL.Path, ":streamGenerateContent") {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, answer)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		if !strings.Contains(r.URL.Path, "slow") {
+			_, _ = io.WriteString(w, streamAnswer)
+			return
+		}
+		rc := http.NewResponseController(w)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for range slowChunks {
+			if _, err := io.WriteString(w, slowChunk); err != nil {
+				return
+			}
+			_ = rc.Flush()
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		fmt.Fprint(w, "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"done\"}]},\"finishReason\":\"STOP\"}]}\r\n\r\n")
+	}))}
+}
+
+func (f *fake) url() string { return f.srv.URL }
+
+func (f *fake) close() { f.srv.Close() }
