@@ -101,8 +101,11 @@ func tooLarge(limit int64) *openai.Error {
 }
 
 // prepare decodes and translates a request body, checks the key's model access, inlines media
-// that must be fetched, and encodes the Gemini request.
+// that must be fetched, and encodes the Gemini request. Long base64 runs are lifted out of body
+// first and spliced into the encoded request last (see liftBlobs), so body may be reused once
+// prepare returns.
 func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *reqState) (*translate.Translated, []byte, error) {
+	body, lb := liftBlobs(body)
 	req, err := openai.DecodeRequest(body)
 	if err != nil {
 		return nil, nil, err
@@ -126,7 +129,7 @@ func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *r
 	if err := enc.Encode(tr.Request); err != nil {
 		return nil, nil, err
 	}
-	return tr, gbody.Bytes(), nil
+	return tr, lb.splice(gbody.Bytes()), nil
 }
 
 func (h *Handler) meta(tr *translate.Translated, model string) translate.Meta {
@@ -176,6 +179,12 @@ func (h *Handler) stream(w http.ResponseWriter, ctx context.Context, tr *transla
 				rs.status = statusClientClosed
 				return
 			}
+		}
+		// Flush before the next read could wait on the network; events that are already
+		// here go out together.
+		if !up.Ready() && sw.flush() != nil {
+			rs.status = statusClientClosed
+			return
 		}
 		if err != nil {
 			h.streamError(w, sw, rs, err)

@@ -67,9 +67,10 @@ func fromUpstream(ae *gemini.APIError) *openai.Error {
 		e.RetryAfter = ae.RetryDelay
 		if e.RetryAfter <= 0 {
 			e.RetryAfter = time.Second
-			if ae.PerDay() {
-				e.RetryAfter = time.Hour
-			}
+		}
+		if ae.PerDay() && e.RetryAfter < time.Hour {
+			// A daily quota is not cured by a retry in seconds, whatever RetryInfo says.
+			e.RetryAfter = time.Hour
 		}
 	case "DEADLINE_EXCEEDED":
 		e.Status, e.Code = http.StatusGatewayTimeout, openai.CodeUpstreamTimeout

@@ -20,6 +20,7 @@ type sseWriter struct {
 	rc        *http.ResponseController
 	begun     bool
 	closed    bool
+	pending   bool // written since the last flush
 	err       error
 	keepAlive time.Duration
 	timer     *time.Timer
@@ -58,6 +59,14 @@ func (s *sseWriter) begin() {
 // write sends p and flushes; the caller holds mu. A writer without Flush (Lambda's streaming
 // writer is unbuffered) is fine.
 func (s *sseWriter) write(p []byte) error {
+	if err := s.put(p); err != nil {
+		return err
+	}
+	return s.flushLocked()
+}
+
+// put writes p without flushing; the caller holds mu and flushes before the stream waits.
+func (s *sseWriter) put(p []byte) error {
 	if s.err != nil {
 		return s.err
 	}
@@ -69,12 +78,28 @@ func (s *sseWriter) write(p []byte) error {
 		s.err = err
 		return err
 	}
+	s.pending = true
+	s.timer.Reset(s.keepAlive)
+	return nil
+}
+
+func (s *sseWriter) flushLocked() error {
+	if !s.pending || s.err != nil {
+		return s.err
+	}
+	s.pending = false
 	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		s.err = err
 		return err
 	}
-	s.timer.Reset(s.keepAlive)
 	return nil
+}
+
+// flush sends what chunk has written.
+func (s *sseWriter) flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flushLocked()
 }
 
 var errClosed = errors.New("sse: stream closed")
@@ -88,7 +113,8 @@ func (s *sseWriter) ping() {
 	_ = s.write([]byte(": keep-alive\n\n"))
 }
 
-// chunk writes one data event holding c.
+// chunk writes one data event holding c, without flushing: the caller flushes once the
+// upstream has no further event ready, so events that arrived together leave in one write.
 func (s *sseWriter) chunk(c *openai.Chunk) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -98,7 +124,7 @@ func (s *sseWriter) chunk(c *openai.Chunk) error {
 		return err
 	}
 	s.buf.WriteByte('\n')
-	return s.write(s.buf.Bytes())
+	return s.put(s.buf.Bytes())
 }
 
 func (s *sseWriter) done() error {

@@ -223,6 +223,9 @@ func (s *Stream) Next() (*Response, error) {
 	return &r.Response, nil
 }
 
+// Ready reports whether the next event is already buffered, so Next will not wait on the network.
+func (s *Stream) Ready() bool { return s.events.Ready() }
+
 // Close releases the stream and cancels the upstream request.
 func (s *Stream) Close() error {
 	s.timer.Stop()

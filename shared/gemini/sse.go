@@ -19,7 +19,7 @@ type EventReader struct {
 
 // NewEventReader returns an EventReader on r.
 func NewEventReader(r io.Reader) *EventReader {
-	return &EventReader{r: bufio.NewReaderSize(r, 32<<10)}
+	return &EventReader{r: bufio.NewReaderSize(r, 4<<10)}
 }
 
 // Next returns the data of the next event. OutOfBand is true for a bare JSON line. The returned
@@ -80,6 +80,12 @@ func (er *EventReader) Next() (data []byte, outOfBand bool, err error) {
 			return nil, false, io.EOF
 		}
 	}
+}
+
+// Ready reports whether a whole event is already buffered, so Next will not wait for input.
+func (er *EventReader) Ready() bool {
+	b, _ := er.r.Peek(er.r.Buffered())
+	return bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\n\r\n"))
 }
 
 // readLine returns one line without its line end. Long lines (multi-megabyte images) are
