@@ -19,15 +19,16 @@ import (
 type secrets struct {
 	creds *auth.Credentials
 	sm    *keys.SecretManager
+	keys  keys.Config // where client keys come from
 }
 
 func newSecrets(ctx context.Context, getenv func(string) string, cfg config.Config) (*secrets, func(), error) {
 	s := &secrets{}
-	kcfg, err := keys.ConfigFromEnv(getenv)
-	if err != nil {
+	var err error
+	if s.keys, err = keys.ConfigFromEnv(getenv); err != nil {
 		return nil, nil, err
 	}
-	needSM := kcfg.UsesSecretManager() || keys.IsSecretVersion(cfg.GeminiAPIKey)
+	needSM := s.keys.UsesSecretManager() || keys.IsSecretVersion(cfg.GeminiAPIKey)
 	if cfg.Backend == "vertex" || needSM {
 		if s.creds, err = googleauth.Credentials(ctx, getenv, nil); err != nil {
 			return nil, nil, fmt.Errorf("google credentials: %w", err)
@@ -44,15 +45,11 @@ func newSecrets(ctx context.Context, getenv func(string) string, cfg config.Conf
 // loadKeys loads client keys from GATEWAY_API_KEYS, GATEWAY_KEYS_FILE or GATEWAY_KEYS_SECRET
 // (refreshed in the background). With none configured, a local run gets a generated key.
 func loadKeys(ctx context.Context, getenv func(string) string, s *secrets, log *slog.Logger, closers *[]func()) (*keys.Store, string, error) {
-	kcfg, err := keys.ConfigFromEnv(getenv)
-	if err != nil {
-		return nil, "", err
-	}
 	var sm keys.SecretAccessor
 	if s.sm != nil {
 		sm = s.sm
 	}
-	store, stop, err := keys.Load(ctx, kcfg, sm, log)
+	store, stop, err := keys.Load(ctx, s.keys, sm, log)
 	switch {
 	case errors.Is(err, keys.ErrNoSource) && getenv("GATEWAY_LOCAL") == "1":
 		k := newLocalKey()
