@@ -68,11 +68,11 @@ func main() {
 		body []byte
 		auth bool
 	}
-	run := func(title string, ts []target) {
+	run := func(title string, first bool, ts []target) {
 		lat := make([][]time.Duration, len(ts))
 		for i := 0; i < *n+50; i++ {
 			for j, t := range ts {
-				d := ttfb(hc, t.url, t.body, t.auth)
+				d := timed(hc, t.url, t.body, t.auth, first)
 				if i >= 50 { // warm-up
 					lat[j] = append(lat[j], d)
 				}
@@ -89,20 +89,23 @@ func main() {
 			}
 		}
 	}
-	run("non-streaming, full response", []target{
+	run("non-streaming, full response", false, []target{
 		{"direct to Gemini fake", fake.URL + "/v1beta/models/gemini-2.5-flash:generateContent", geminiBody, false},
 		{"bare ReverseProxy", proxy.URL + "/v1beta/models/gemini-2.5-flash:generateContent", geminiBody, false},
 		{"gateway", gw.URL + "/v1/chat/completions", chatBody, true},
 	})
-	run("streaming, time to last byte", []target{
+	streams := []target{
 		{"direct to Gemini fake", fake.URL + "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", geminiBody, false},
 		{"bare ReverseProxy", proxy.URL + "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", geminiBody, false},
 		{"gateway", gw.URL + "/v1/chat/completions", streamBody, true},
-	})
+	}
+	run("streaming, time to first byte of the body", true, streams)
+	run("streaming, time to last byte", false, streams)
 }
 
-// ttfb sends one request and returns the time until the whole body was read.
-func ttfb(hc *http.Client, u string, body []byte, auth bool) time.Duration {
+// timed sends one request and returns the time until the first byte of the body (first) or
+// the whole body was read.
+func timed(hc *http.Client, u string, body []byte, auth, first bool) time.Duration {
 	req, _ := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if auth {
@@ -113,13 +116,22 @@ func ttfb(hc *http.Client, u string, body []byte, auth bool) time.Duration {
 	if err != nil {
 		log.Fatal(err)
 	}
+	var d time.Duration
+	if first {
+		var one [1]byte
+		_, _ = io.ReadFull(resp.Body, one[:])
+		d = time.Since(start)
+	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+	if !first {
+		d = time.Since(start)
+	}
 	if resp.StatusCode != 200 {
 		fmt.Fprintln(os.Stderr, "status", resp.StatusCode, u)
 		os.Exit(1)
 	}
-	return time.Since(start)
+	return d
 }
 
 func pct(d []time.Duration) [3]float64 {
