@@ -223,7 +223,8 @@ func (h *Handler) streamError(w http.ResponseWriter, sw *sseWriter, rs *reqState
 // Complete runs one non-streaming chat completion in-process, without client auth: the batch
 // runner's entry. It returns the status and the response or error body.
 func (h *Handler) Complete(ctx context.Context, body []byte) (int, []byte) {
-	rs := &reqState{start: h.o.Now(), method: http.MethodPost, route: "batch", traceID: newTraceID()}
+	// Batch lines come from the platform, not a client key: their usage is logged under "batch".
+	rs := &reqState{start: h.o.Now(), method: http.MethodPost, route: "batch", traceID: newTraceID(), key: "batch"}
 	defer h.logRequest(nil, rs)
 	tr, gbody, err := h.prepare(ctx, body, nil, rs)
 	if err == nil && tr.Stream {
