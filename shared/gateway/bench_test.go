@@ -129,3 +129,44 @@ func BenchmarkLargeImageRequest(b *testing.B) {
 		}
 	})
 }
+
+// sseTransport is an in-process upstream answering every call with a short two-event stream.
+type sseTransport struct{}
+
+const shortStream = "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Paris\"}]}}]}\r\n\r\n" +
+	"data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\" is the capital.\"}]},\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":12,\"candidatesTokenCount\":7,\"totalTokenCount\":19}}\r\n\r\n"
+
+func (sseTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	_ = r.Body.Close()
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
+		Body: io.NopCloser(strings.NewReader(shortStream)), ContentLength: -1, Request: r}, nil
+}
+
+// BenchmarkSmallRequests measures the gateway's own work per small request, unary and
+// streamed, with the upstream in-process: what it adds on top of any proxy hop.
+func BenchmarkSmallRequests(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		rt   http.RoundTripper
+		body string
+	}{
+		{"unary", drainTransport{}, `{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"What is the capital of France?"}],"max_tokens":100}`},
+		{"stream", sseTransport{}, `{"model":"gemini-2.5-flash","stream":true,"messages":[{"role":"user","content":"What is the capital of France?"}],"max_tokens":100}`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			h := benchHandler(b, &http.Client{Transport: tc.rt}, "http://upstream.invalid")
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(tc.body))
+				req.Header.Set("Authorization", "Bearer "+testKey)
+				req.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				if w.Code != 200 {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
