@@ -115,10 +115,14 @@ func textOnly(c openai.Content, field string) (string, error) {
 	}
 	var b strings.Builder
 	for j, p := range c.Parts {
-		if p.Type != "text" {
+		switch p.Type {
+		case "text":
+			b.WriteString(p.Text)
+		case "refusal": // assistant history may hold the model's refusal as a part
+			b.WriteString(p.Refusal)
+		default:
 			return "", openai.InvalidParam(fmt.Sprintf("%s.content[%d].type", field, j), "only text parts are allowed here, got %q", p.Type)
 		}
-		b.WriteString(p.Text)
 	}
 	return b.String(), nil
 }
