@@ -67,7 +67,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rs := &reqState{start: h.o.Now(), method: r.Method, route: r.URL.Path, traceID: traceID(r)}
 	w.Header().Set("X-Request-Id", rs.traceID)
 	h.cors(w, r)
-	defer h.logRequest(r, rs)
+	defer func() {
+		if rs.status > 0 && rs.status != statusClientClosed {
+			// net/http sends a buffered response only when the handler returns: flush first
+			// so the client does not wait for the log line.
+			_ = http.NewResponseController(w).Flush()
+		}
+		h.logRequest(r, rs)
+	}()
 
 	switch r.URL.Path {
 	case "/healthz":
