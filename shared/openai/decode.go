@@ -11,7 +11,6 @@ import (
 )
 
 var (
-	contentType    = reflect.TypeFor[Content]()
 	toolChoiceType = reflect.TypeFor[ToolChoice]()
 )
 
@@ -74,8 +73,6 @@ func decodeError(err error) *Error {
 
 func friendlyType(t reflect.Type) string {
 	switch t {
-	case contentType:
-		return "a string, an array of content parts, or null"
 	case toolChoiceType:
 		return `"none", "auto", "required" or {"type":"function","function":{"name":…}}`
 	}

@@ -170,31 +170,6 @@ type Content struct {
 	IsNull bool
 }
 
-// UnmarshalJSON decodes the string | array | null union.
-func (c *Content) UnmarshalJSON(b []byte) error {
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	out, err := ContentFromAny(v, "content")
-	if err != nil {
-		return err
-	}
-	*c = out
-	return nil
-}
-
-// MarshalJSON encodes the content back as the union it came as.
-func (c Content) MarshalJSON() ([]byte, error) {
-	switch {
-	case c.IsParts:
-		return json.Marshal(c.Parts)
-	case c.IsNull && c.Text == "":
-		return []byte("null"), nil
-	}
-	return json.Marshal(c.Text)
-}
-
 // Part is one element of an array content.
 type Part struct {
 	Type         string        `json:"type"`
