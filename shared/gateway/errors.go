@@ -133,3 +133,13 @@ func marshal(v any) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// WriteError writes err as the gateway's error body, for code outside the Handler (an adapter
+// whose start failed, a panic outside ServeHTTP) so that no adapter spells error JSON itself.
+// The trace id comes from the request's trace headers as in ServeHTTP.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	h := &Handler{}
+	rs := &reqState{traceID: traceID(r)}
+	w.Header().Set("X-Request-Id", rs.traceID)
+	h.writeError(w, rs, err)
+}
