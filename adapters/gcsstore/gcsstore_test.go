@@ -13,6 +13,7 @@ import (
 	"github.com/geminigateway/gateway/adapters/gcsstore"
 	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/batch/batchtest"
+	"github.com/geminigateway/gateway/shared/store/storetest"
 )
 
 const bucket = "gateway-batch"
@@ -85,4 +86,11 @@ func TestNotFoundIsTyped(t *testing.T) {
 func TestOutageRedelivery(t *testing.T) {
 	s, _ := newStore(t)
 	batchtest.TestOutageRedelivery(t, s)
+}
+
+// TestObjectStore runs the store.Store contract through the real client against
+// fake-gcs-server, which enforces the ifGenerationMatch preconditions as Cloud Storage does.
+func TestObjectStore(t *testing.T) {
+	s, _ := newStore(t)
+	storetest.Run(t, s)
 }

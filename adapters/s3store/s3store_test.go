@@ -16,6 +16,7 @@ import (
 	"github.com/geminigateway/gateway/adapters/s3store"
 	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/batch/batchtest"
+	"github.com/geminigateway/gateway/shared/store/storetest"
 )
 
 const bucket = "gateway-batch"
@@ -87,4 +88,11 @@ func TestNotFoundIsTyped(t *testing.T) {
 func TestOutageRedelivery(t *testing.T) {
 	s, _ := newStore(t)
 	batchtest.TestOutageRedelivery(t, s)
+}
+
+// TestObjectStore runs the store.Store contract through the real client against gofakes3,
+// which enforces If-None-Match and If-Match on PutObject as S3 does.
+func TestObjectStore(t *testing.T) {
+	s, _ := newStore(t)
+	storetest.Run(t, s)
 }
