@@ -5,24 +5,30 @@ BIN := $(CURDIR)/bin
 PORT ?= 8080
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test tools lint unit terraform-check bench fuzz package key keys revoke-key deploy-gcp deploy-aws destroy-gcp destroy-aws smoke
+.PHONY: run test tools tidy lint unit terraform-check bench fuzz package key keys revoke-key deploy-gcp deploy-aws destroy-gcp destroy-aws smoke
 
 ## run: start the gateway locally through functions-framework on $PORT (the offline emulator
 ## when no Google credentials are configured; a local key is printed when none is set).
 run:
 	GATEWAY_LOCAL=1 PORT=$(PORT) $(GO) run ./functions/local
 
-## test: everything CI runs: tools, format, vet, staticcheck, unit and integration tests, Terraform checks.
-test: tools lint unit terraform-check
+## test: everything CI runs: tools, go.mod tidiness, format, vet, staticcheck, unit and integration
+## tests, Terraform checks.
+test: tools tidy lint unit terraform-check
 
+## tools: terraform and tflint into ./bin. staticcheck is a `tool` directive in go.mod, run with `go tool`.
 tools:
 	bash scripts/install-tools.sh
+
+## tidy: fail when go.mod or go.sum is not what `go mod tidy` would write (the diff is printed).
+tidy:
+	$(GO) mod tidy -diff
 
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
-	$(BIN)/staticcheck ./...
+	$(GO) tool staticcheck ./...
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...

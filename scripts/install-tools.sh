@@ -9,7 +9,12 @@
 #   terraform   github.com/hashicorp/terraform            v1.5.7  (last MPL-licensed release; the
 #                                                                   modules require >= 1.5)
 #   tflint      github.com/terraform-linters/tflint       v0.64.0 (bundled terraform ruleset)
-#   staticcheck honnef.co/go/tools/cmd/staticcheck         v0.8.2  (2026.x; supports go 1.26)
+#
+# staticcheck is not built here: it is a `tool` directive in go.mod (honnef.co/go/tools v0.8.2),
+# so its version is pinned with our dependencies and `go tool staticcheck ./...` builds and runs
+# it. terraform and tflint stay here because as `tool` directives their whole module graphs
+# (terraform's is hundreds of modules) would join ours and could raise the versions of our own
+# dependencies; built outside our module they cannot.
 #
 # These are large builds (terraform takes several minutes on two cores).
 set -euo pipefail
@@ -22,7 +27,6 @@ mkdir -p "$bindir"
 tools=(
 	"terraform github.com/hashicorp/terraform github.com/hashicorp/terraform v1.5.7"
 	"tflint github.com/terraform-linters/tflint github.com/terraform-linters/tflint v0.64.0"
-	"staticcheck honnef.co/go/tools/cmd/staticcheck honnef.co/go/tools v0.8.2"
 )
 
 # installed_version prints the version of module $2 that binary $1 was built from, or nothing.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // TestEventReader pins framing: LF and CRLF, comments, multi-line data, a bare JSON error line,
@@ -60,5 +61,39 @@ func TestParseError(t *testing.T) {
 	e = ParseError(502, nil, []byte(`<html>bad gateway</html>`))
 	if e.Status != "INTERNAL" || !e.Retryable() {
 		t.Errorf("html: %+v", e)
+	}
+}
+
+// TestEventReaderSplitReads pins that framing does not depend on how the input arrives: the
+// same events come out when every Read returns one byte (a CRLF, a "data:" prefix and a JSON
+// value all cut across reads) or half of what was asked.
+func TestEventReaderSplitReads(t *testing.T) {
+	in := ": ping\r\n\r\ndata: {\"a\":1}\r\n\r\nevent: m\r\nid: 7\r\ndata: l1\r\ndata: l2\r\n\r\n" +
+		"data:no-space\n\n{\"error\":{\"code\":503}}\ndata: tail"
+	want := []string{`{"a":1}`, "l1\nl2", "no-space", `oob {"error":{"code":503}}`, "tail"}
+	for name, wrap := range map[string]func(io.Reader) io.Reader{
+		"one byte": iotest.OneByteReader,
+		"half":     iotest.HalfReader,
+	} {
+		t.Run(name, func(t *testing.T) {
+			er := NewEventReader(wrap(strings.NewReader(in)))
+			var got []string
+			for {
+				d, oob, err := er.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if oob {
+					d = append([]byte("oob "), d...)
+				}
+				got = append(got, string(d))
+			}
+			if strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("events = %q\nwant     %q", got, want)
+			}
+		})
 	}
 }

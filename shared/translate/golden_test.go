@@ -3,8 +3,10 @@ package translate
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,13 +18,27 @@ import (
 	"github.com/geminigateway/gateway/shared/openai"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+var update = flag.Bool("update", false, "rewrite golden files, logging the diff of each change (see it with -v)")
 
-// golden compares got (indented JSON) with testdata/name, or rewrites it with -update.
+// golden compares got (indented JSON) with testdata/name, or rewrites it with -update. A rewrite
+// logs what changed as a (-old +new) diff, or that the file was created or is unchanged, so
+// `go test -update -v` shows what a regeneration did.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
+		old, err := os.ReadFile(path)
+		switch {
+		case err == nil && bytes.Equal(old, got):
+			t.Logf("%s: unchanged", path)
+			return
+		case err == nil:
+			t.Logf("%s: rewritten (-old +new):\n%s", path, cmp.Diff(string(old), string(got)))
+		case errors.Is(err, fs.ErrNotExist):
+			t.Logf("%s: created", path)
+		default:
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
