@@ -101,7 +101,7 @@ func fromMedia(me *media.Error) *openai.Error {
 // Retry-After and trace id; once an event stream's headers are out, one final error event; once
 // any other body is out, nothing (a status line is never rewritten, as
 // net/http/httputil.ReverseProxy never does). A client that went away (499) gets nothing.
-func (h *Handler) writeError(w *responseWriter, rs *reqState, err error) {
+func (h *Handler) writeError(rs *reqState, err error) {
 	e := toOpenAI(err)
 	rs.err = e
 	if rs.sse != nil {
@@ -112,6 +112,7 @@ func (h *Handler) writeError(w *responseWriter, rs *reqState, err error) {
 			return
 		}
 	}
+	w := &rs.w
 	if w.started() || e.Status == statusClientClosed {
 		return
 	}
@@ -152,10 +153,10 @@ func marshal(v any) ([]byte, error) {
 // whose start failed) so that no adapter spells error JSON itself. It goes through the same
 // funnel as ServeHTTP, with the trace id taken from the request's trace headers as there.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	rw := &responseWriter{ResponseWriter: w}
 	rs := &reqState{traceID: traceID(r)}
+	rs.w.ResponseWriter = w
 	w.Header().Set("X-Request-Id", rs.traceID)
-	(&Handler{}).writeError(rw, rs, err)
+	(&Handler{}).writeError(rs, err)
 }
 
 // panicError is a panic recovered from a handler, as an error for the funnel: always a 500.

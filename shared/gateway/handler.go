@@ -72,13 +72,14 @@ func New(o Options) *Handler {
 // ServeHTTP routes a request to its handler, turns the error it returns (or its panic) into the
 // answer through the one funnel, writeError, and writes one log line for it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rw := &responseWriter{ResponseWriter: w}
 	rs := &reqState{start: h.o.Now(), method: r.Method, route: r.URL.Path, traceID: traceID(r)}
-	rw.Header().Set("X-Request-Id", rs.traceID)
-	h.cors(rw, r)
-	defer h.finish(rw, r, rs)
-	if err := h.route(rw, r, rs); err != nil {
-		h.writeError(rw, rs, err)
+	rs.w.ResponseWriter = w
+	w = &rs.w
+	w.Header().Set("X-Request-Id", rs.traceID)
+	h.cors(w, r)
+	defer h.finish(r, rs)
+	if err := h.route(w, r, rs); err != nil {
+		h.writeError(rs, err)
 	}
 }
 
@@ -87,23 +88,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // stream. It is never re-panicked, http.ErrAbortHandler included: the adapters call ServeHTTP
 // without net/http's server around it, where a panic would end the process. Then the stream is
 // closed, the response flushed and the log line written.
-func (h *Handler) finish(w *responseWriter, r *http.Request, rs *reqState) {
+func (h *Handler) finish(r *http.Request, rs *reqState) {
 	if v := recover(); v != nil {
 		rs.panicked = true
 		if v != http.ErrAbortHandler { // the one panic net/http does not log a stack for
 			rs.stack = debug.Stack()
 		}
-		h.writeError(w, rs, &panicError{v})
+		h.writeError(rs, &panicError{v})
 	}
 	if rs.sse != nil {
 		rs.sse.close()
 	}
-	if !w.gone && (rs.err == nil || rs.err.Status != statusClientClosed) {
+	if !rs.w.gone && (rs.err == nil || rs.err.Status != statusClientClosed) {
 		// net/http sends a buffered response only when the handler returns: flush first so
 		// the client does not wait for the log line.
-		_ = w.FlushError()
+		_ = rs.w.FlushError()
 	}
-	h.logRequest(r, rs, rs.logStatus(w))
+	h.logRequest(r, rs, rs.logStatus())
 }
 
 // routeFunc serves one route; the error it returns goes to the funnel.

@@ -15,6 +15,9 @@ import (
 // reqState is what a request's handler and the funnel note for its log line; the status comes
 // from the responseWriter.
 type reqState struct {
+	// w wraps the request's ResponseWriter (it lives here to share one allocation); the funnel
+	// and the log read the status from it.
+	w             responseWriter
 	start         time.Time
 	method, route string
 	traceID       string
@@ -35,14 +38,14 @@ type reqState struct {
 
 // logStatus is the status the log line reports: the status line sent (200 if the handler sent
 // nothing, as net/http then does), or 499 when the client went away.
-func (rs *reqState) logStatus(w *responseWriter) int {
+func (rs *reqState) logStatus() int {
 	switch {
-	case w.gone, rs.err != nil && rs.err.Status == statusClientClosed:
+	case rs.w.gone, rs.err != nil && rs.err.Status == statusClientClosed:
 		return statusClientClosed
-	case w.status == 0:
+	case rs.w.status == 0:
 		return http.StatusOK
 	}
-	return w.status
+	return rs.w.status
 }
 
 // traceID takes the trace id from X-Cloud-Trace-Context or traceparent so log lines join the
