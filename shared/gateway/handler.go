@@ -94,7 +94,10 @@ func (h *Handler) finish(r *http.Request, rs *reqState) {
 		if v != http.ErrAbortHandler { // the one panic net/http does not log a stack for
 			rs.stack = debug.Stack()
 		}
-		h.writeError(rs, &panicError{v})
+		func() {
+			defer func() { _ = recover() }() // a ResponseWriter that panics as well gets nothing more
+			h.writeError(rs, &panicError{v})
+		}()
 	}
 	if rs.sse != nil {
 		rs.sse.close()
