@@ -52,8 +52,8 @@ func main() {
 	tree := flag.String("tree", ".", "source tree to build the gateway (./functions/local) from")
 	label := flag.String("label", "", "label for the table (default: the tree's git commit)")
 	only := flag.String("cases", "", "comma-separated case names to run (default: all)")
-	giveUp := flag.Duration("give-up", 15*time.Second, "how long the client waits in cases that set no deadline of their own")
-	settle := flag.Duration("settle", 10*time.Second, "how long to watch the gateway's CPU after the client left")
+	giveUp := flag.Duration("give-up", 10*time.Second, "how long the client waits in cases that set no deadline of their own")
+	settle := flag.Duration("settle", 8*time.Second, "how long to watch the gateway's CPU after the client left")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "hostilebench")

@@ -345,10 +345,16 @@ func (f *Fetcher) get(ctx context.Context, rawURL string, b *budget, newDst func
 		// Refuse before reading a byte of the body.
 		return "", f.tooLarge(fmt.Errorf("declared Content-Length %d", resp.ContentLength))
 	}
-	if b != nil && resp.ContentLength > b.left.Load() {
-		return "", b.exceeded()
+	counted := b
+	if b != nil && resp.ContentLength >= 0 {
+		// A declared length is taken from the budget before reading: the client reads
+		// exactly that many bytes or fails, so nothing more needs counting.
+		if !b.take(resp.ContentLength) {
+			return "", b.exceeded()
+		}
+		counted = nil
 	}
-	head, n, err := f.copyBody(newDst(resp.ContentLength), resp.Body, b)
+	head, n, err := f.copyBody(newDst(resp.ContentLength), resp.Body, counted)
 	if err != nil {
 		var me *Error
 		if errors.As(err, &me) {
