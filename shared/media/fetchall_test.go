@@ -41,7 +41,7 @@ func imageServer(t *testing.T, size int) (*counted, string) {
 func TestFetchAllBase64MatchesEncoding(t *testing.T) {
 	for _, size := range []int{64, 65, 66, 100<<10 + 1, 1 << 20} {
 		_, url := imageServer(t, size)
-		f := newTestFetcher(t, Options{AllowPrivate: true})
+		f := newTestFetcher(t, Options{AllowPrivate: true, Timeout: time.Minute})
 		got, err := f.FetchAll(t.Context(), []string{url + "/a.png", url + "/chunked/b"})
 		if err != nil {
 			t.Fatalf("size %d: %v", size, err)
@@ -237,14 +237,14 @@ func TestRedact(t *testing.T) {
 }
 
 // TestFetchAllHoldsOneCopy pins the memory shape of a fetch: the bytes
-// allocated while fetching an 8 MiB body are its base64 form and a little
+// allocated while fetching a 4 MiB body are its base64 form and a little
 // more, not the raw body plus its encoding (2.33 times the body) as before.
 // Allocation is counted with runtime/metrics around the call; the server's
 // body is built before counting starts.
 func TestFetchAllHoldsOneCopy(t *testing.T) {
-	const size = 8 << 20
+	const size = 4 << 20
 	_, url := imageServer(t, size)
-	f := newTestFetcher(t, Options{AllowPrivate: true})
+	f := newTestFetcher(t, Options{AllowPrivate: true, Timeout: time.Minute}) // a loaded machine under -race is slow
 	if _, err := f.FetchAll(t.Context(), []string{url + "/warm.png"}); err != nil { // connections, pools
 		t.Fatal(err)
 	}
