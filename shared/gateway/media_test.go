@@ -152,7 +152,7 @@ func TestSlowMediaIsTheClientsError(t *testing.T) {
 	ms := newMediaServer(t)
 	up := newUpstream(t, jsonResponse(thoughtfulAnswer))
 	g := newGateway(t, up, fetching(media.Options{Timeout: 200 * time.Millisecond}))
-	resp := rawPost(t, g.srv.URL+"/v1/chat/completions", testKey, imageRequest(ms.srv.URL+"/ok.png", ms.srv.URL+"/slow.png"))
+	resp := rawPost(t, g.srv.URL+"/v1/chat/completions", testKey, imageRequest("data:image/png;base64,iVBORw0KGgo=", ms.srv.URL+"/slow.png"))
 	b, _ := io.ReadAll(resp.Body)
 	var eb struct {
 		Error struct{ Message, Code, Param string }

@@ -201,11 +201,15 @@ func TestFetchErrorsRedactURL(t *testing.T) {
 		{"unreachable", "http://user:secret-pass@127.0.0.1:1/a.png" + suffix, true, FetchFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := NewFetcher(Options{AllowPrivate: tc.private, Timeout: 200 * time.Millisecond})
+			timeout := 10 * time.Second
+			if tc.kind == Timeout {
+				timeout = 200 * time.Millisecond
+			}
+			f := NewFetcher(Options{AllowPrivate: tc.private, Timeout: timeout})
 			if tc.name == "refused redirect" {
 				// The first hop is allowed, the redirect target (port 1) is
 				// refused as private.
-				f = newTestFetcher(t, Options{Timeout: 200 * time.Millisecond}, srv)
+				f = newTestFetcher(t, Options{Timeout: timeout}, srv)
 			}
 			_, err := f.FetchAll(t.Context(), []string{tc.url})
 			me := wantKind(t, err, tc.kind)
