@@ -248,8 +248,10 @@ func TestRedact(t *testing.T) {
 func TestFetchAllHoldsOneCopy(t *testing.T) {
 	const size = 4 << 20
 	_, url := imageServer(t, size)
-	f := newTestFetcher(t, Options{AllowPrivate: true, Timeout: time.Minute})       // a loaded machine under -race is slow
-	if _, err := f.FetchAll(t.Context(), []string{url + "/warm.png"}); err != nil { // connections, pools
+	// A generous timeout: a loaded machine under -race is slow.
+	f := newTestFetcher(t, Options{AllowPrivate: true, Timeout: time.Minute})
+	// Warm up connections and pools before counting.
+	if _, err := f.FetchAll(t.Context(), []string{url + "/warm.png"}); err != nil {
 		t.Fatal(err)
 	}
 	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
