@@ -16,7 +16,7 @@ const (
 	Refused
 	// TooLarge means the media is over Options.MaxBytes. Suggested status: 413.
 	TooLarge
-	// FetchFailed means the remote server could not be reached, timed out, or
+	// FetchFailed means the remote server could not be reached or
 	// answered with a non-2xx status (see Error.Status). Suggested status: 400,
 	// with the message naming the upstream status.
 	FetchFailed
