@@ -2,14 +2,12 @@ package gcf
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"runtime/debug"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-)
 
-var errNoJobs = errors.New("batch jobs are not configured in this function")
+	"github.com/geminigateway/gateway/shared/batch"
+)
 
 // messagePublished is the data of a Pub/Sub messagePublished event
 // (google.events.cloud.pubsub.v1.MessagePublishedData); message.data is base64 in the JSON.
@@ -30,10 +28,10 @@ type storageObject struct {
 
 // PubSubJob is the CloudEvent function for google.cloud.pubsub.topic.v1.messagePublished: the
 // message's data is one job line. It returns an error (the framework answers 500 and the
-// message is redelivered) only when a retry can help: a transient job error, a panic, or a
-// gateway that failed to start. An event it cannot read is logged and acknowledged.
+// message is redelivered) when the runner says Redeliver or the gateway failed to start. An
+// event it cannot read is logged and acknowledged.
 func (f *Functions) PubSubJob(ctx context.Context, e cloudevents.Event) error {
-	d, err := f.jobDeps()
+	d, err := f.deps(context.Background())
 	if err != nil {
 		return err
 	}
@@ -46,9 +44,7 @@ func (f *Functions) PubSubJob(ctx context.Context, e cloudevents.Event) error {
 		d.Logger.ErrorContext(ctx, "event dropped: unreadable Pub/Sub event data", "id", e.ID(), "err", err)
 		return nil
 	}
-	return f.run(ctx, d, "pubsub message "+data.Message.MessageID, func(ctx context.Context) error {
-		return d.Jobs.RunMessage(ctx, data.Message.Data)
-	})
+	return answer(d.Jobs.Handle(ctx, batch.Job{ID: data.Message.MessageID, Message: data.Message.Data}), e)
 }
 
 // StorageJob is the CloudEvent function for google.cloud.storage.object.v1.finalized: the
@@ -56,7 +52,7 @@ func (f *Functions) PubSubJob(ctx context.Context, e cloudevents.Event) error {
 // runner's call, since Eventarc filters on the bucket only. Errors are returned as in
 // PubSubJob.
 func (f *Functions) StorageJob(ctx context.Context, e cloudevents.Event) error {
-	d, err := f.jobDeps()
+	d, err := f.deps(context.Background())
 	if err != nil {
 		return err
 	}
@@ -69,43 +65,14 @@ func (f *Functions) StorageJob(ctx context.Context, e cloudevents.Event) error {
 		d.Logger.ErrorContext(ctx, "event dropped: unreadable Cloud Storage event data", "id", e.ID(), "err", err)
 		return nil
 	}
-	return f.run(ctx, d, "gs://"+obj.Bucket+"/"+obj.Name, func(ctx context.Context) error {
-		return d.Jobs.RunFile(ctx, obj.Bucket, obj.Name)
-	})
+	return answer(d.Jobs.Handle(ctx, batch.Job{ID: e.ID(), Bucket: obj.Bucket, Name: obj.Name}), e)
 }
 
-func (f *Functions) jobDeps() (*Deps, error) {
-	d, err := f.deps(context.Background())
-	if err != nil {
-		return nil, err
+// answer is the framework's answer for an outcome: an error makes it answer 500, and the
+// platform redeliver the event. The runner has logged why.
+func answer(o batch.Outcome, e cloudevents.Event) error {
+	if o == batch.Redeliver {
+		return fmt.Errorf("event %s: job not done; redeliver", e.ID())
 	}
-	if d.Jobs == nil {
-		d.Logger.Error("event refused; it will be redelivered", "err", errNoJobs)
-		return nil, errNoJobs
-	}
-	return d, nil
-}
-
-// run runs one job and returns an error only if the platform should redeliver the event: after
-// a transient error, an error once ctx is done, or a panic (a poison message then ends in the
-// subscription's dead-letter topic, not silently dropped). A permanent error is logged and
-// acknowledged: the runner has recorded it.
-func (f *Functions) run(ctx context.Context, d *Deps, what string, job func(context.Context) error) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			d.Logger.ErrorContext(ctx, "job panicked; will be retried", "job", what, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			err = fmt.Errorf("%s: job panicked: %v", what, v)
-		}
-	}()
-	jerr := job(ctx)
-	switch {
-	case jerr == nil:
-		return nil
-	case ctx.Err() != nil || d.Transient(jerr):
-		d.Logger.WarnContext(ctx, "job failed; will be retried", "job", what, "err", jerr)
-		return fmt.Errorf("%s: %w", what, jerr)
-	default:
-		d.Logger.ErrorContext(ctx, "job failed permanently; not retried", "job", what, "err", jerr)
-		return nil
-	}
+	return nil
 }

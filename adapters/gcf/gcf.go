@@ -1,11 +1,12 @@
 // Package gcf runs the gateway on Google Cloud Functions (gen2) through functions-framework-go:
-// an HTTP function serving the gateway handler, and CloudEvent functions running batch jobs from
-// Pub/Sub messages and Cloud Storage uploads.
+// an HTTP function serving the gateway handler, and CloudEvent functions handing batch jobs
+// from Pub/Sub messages and Cloud Storage uploads to the batch runner.
 //
 // It holds no gateway logic. The HTTP function hands the framework's own ResponseWriter to the
-// handler, so streaming works as on any net/http server. The event functions decode the event
-// data, run the job, and sort job errors into "retry" (a returned error: the framework answers
-// 500 and Eventarc/Pub/Sub redeliver) and "done" (nil: the runner has recorded the failure).
+// handler, so streaming works as on any net/http server, and the handler recovers its own
+// panics. The event functions decode the event data and turn the runner's outcome into the
+// framework's answer: an error (500: Eventarc and Pub/Sub redeliver) for batch.Redeliver, nil
+// for batch.Ack.
 //
 // Dependencies are built lazily, on the first call, by the function given to New; see Functions.
 package gcf
@@ -19,12 +20,15 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+
+	"github.com/geminigateway/gateway/shared/batch"
+	"github.com/geminigateway/gateway/shared/gateway"
+	"github.com/geminigateway/gateway/shared/openai"
 )
 
 // The names the functions are registered under: the deploy's entry point (--entry-point, or
@@ -41,23 +45,14 @@ const (
 	StorageType = "google.cloud.storage.object.v1.finalized"
 )
 
-// Jobs runs batch jobs; *batch.Runner behind a small wrapper that opens the GCS bucket satisfies
-// it. RunMessage runs one job line (a Pub/Sub message's data); RunFile runs the JSONL file
-// bucket/name.
-type Jobs interface {
-	RunMessage(ctx context.Context, msg []byte) error
-	RunFile(ctx context.Context, bucket, name string) error
-}
-
 // Deps is what the functions serve with.
 type Deps struct {
 	// Handler serves HTTP requests (the gateway); it routes every path itself.
 	Handler http.Handler
-	// Jobs runs Pub/Sub and Storage jobs; nil makes those functions fail (and be retried).
-	Jobs Jobs
-	// Transient reports whether a job error is worth a retry; nil means none is.
-	Transient func(error) bool
-	// Logger gets one line per failed job and per recovered panic; nil means slog.Default().
+	// Jobs takes Pub/Sub and Storage jobs: the batch runner, which refuses them (Redeliver)
+	// when batch jobs are not configured.
+	Jobs batch.Jobs
+	// Logger gets one line per event dropped as unreadable; nil means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -97,15 +92,13 @@ func (f *Functions) Register() {
 	functions.CloudEvent(StorageJobName, f.StorageJob)
 }
 
-// Init builds the Deps now if they are not built yet. A local server calls it before serving,
-// so that a bad setting stops it at once and the startup messages come first.
-func (f *Functions) Init(ctx context.Context) error {
-	_, err := f.deps(ctx)
-	return err
-}
-
 // errInit wraps a failed build.
 var errInit = errors.New("gateway failed to start")
+
+// errInitBody is what a request gets while the build fails: the cause is in the logs, not in
+// the answer.
+var errInitBody = &openai.Error{Status: http.StatusInternalServerError, Type: "api_error", Code: openai.CodeAPIError,
+	Message: "the gateway failed to start; see the function's logs"}
 
 func (f *Functions) deps(ctx context.Context) (*Deps, error) {
 	if d := f.ready.Load(); d != nil {
@@ -120,8 +113,8 @@ func (f *Functions) deps(ctx context.Context) (*Deps, error) {
 		return nil, f.err
 	}
 	d, err := f.build(ctx)
-	if err == nil && (d == nil || d.Handler == nil) {
-		err = errors.New("build returned no handler")
+	if err == nil && (d == nil || d.Handler == nil || d.Jobs == nil) {
+		err = errors.New("build returned no handler or no jobs")
 	}
 	if err != nil {
 		f.err, f.failedAt = fmt.Errorf("%w: %w", errInit, err), f.now()
@@ -131,9 +124,6 @@ func (f *Functions) deps(ctx context.Context) (*Deps, error) {
 		return nil, f.err
 	}
 	dd := *d
-	if dd.Transient == nil {
-		dd.Transient = func(error) bool { return false }
-	}
 	if dd.Logger == nil {
 		dd.Logger = slog.Default()
 	}
@@ -141,74 +131,13 @@ func (f *Functions) deps(ctx context.Context) (*Deps, error) {
 	return &dd, nil
 }
 
-// The error bodies the adapter writes itself, in the gateway's format.
-const (
-	internalErrorBody = `{"success":false,"error":{"message":"internal error","type":"api_error","code":"api_error","param":null}}`
-	initErrorBody     = `{"success":false,"error":{"message":"the gateway failed to start; see the function's logs","type":"api_error","code":"api_error","param":null}}`
-)
-
-func writeError(w http.ResponseWriter, body string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusInternalServerError)
-	_, _ = w.Write([]byte(body))
-}
-
 // Gateway is the HTTP function. functions-framework passes its own ResponseWriter through, so
-// the handler's flushes reach the client. A panic before any output is our 500 error body; a
-// panic mid-stream closes the connection so the client sees a broken stream, not a clean end.
+// the handler's flushes reach the client.
 func (f *Functions) Gateway(w http.ResponseWriter, r *http.Request) {
 	d, err := f.deps(context.Background())
 	if err != nil {
-		writeError(w, initErrorBody)
+		gateway.WriteError(w, r, errInitBody)
 		return
 	}
-	tw := &trackWriter{ResponseWriter: w}
-	defer func() {
-		v := recover()
-		if v == nil {
-			return
-		}
-		if v != http.ErrAbortHandler {
-			d.Logger.ErrorContext(r.Context(), "handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-		}
-		if !tw.wrote.Load() {
-			writeError(w, internalErrorBody)
-			return
-		}
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-			}
-		}
-	}()
-	d.Handler.ServeHTTP(tw, r)
+	d.Handler.ServeHTTP(w, r)
 }
-
-// trackWriter notes whether the response has started. It passes Flush through and unwraps for
-// http.ResponseController.
-// wrote is atomic because a handler may write from another goroutine (the SSE keep-alive).
-type trackWriter struct {
-	http.ResponseWriter
-	wrote atomic.Bool
-}
-
-func (w *trackWriter) WriteHeader(code int) {
-	if code >= 200 {
-		w.wrote.Store(true)
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *trackWriter) Write(p []byte) (int, error) {
-	w.wrote.Store(true)
-	return w.ResponseWriter.Write(p)
-}
-
-func (w *trackWriter) Flush() {
-	w.wrote.Store(true)
-	if fl, ok := w.ResponseWriter.(http.Flusher); ok {
-		fl.Flush()
-	}
-}
-
-func (w *trackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/keys"
 	"github.com/geminigateway/gateway/shared/openai"
 	"github.com/geminigateway/gateway/shared/translate"
@@ -221,8 +222,8 @@ func (h *Handler) streamError(w http.ResponseWriter, sw *sseWriter, rs *reqState
 }
 
 // Complete runs one non-streaming chat completion in-process, without client auth: the batch
-// runner's entry. It returns the status and the response or error body.
-func (h *Handler) Complete(ctx context.Context, body []byte) (int, []byte) {
+// runner's entry. It returns the status, the response or error body, its id and the error.
+func (h *Handler) Complete(ctx context.Context, body []byte) batch.Completion {
 	// Batch lines come from the platform, not a client key: their usage is logged under "batch".
 	rs := &reqState{start: h.o.Now(), method: http.MethodPost, route: "batch", traceID: newTraceID(), key: "batch"}
 	defer h.logRequest(nil, rs)
@@ -237,13 +238,13 @@ func (h *Handler) Complete(ctx context.Context, body []byte) (int, []byte) {
 	if err != nil {
 		e := toOpenAI(err)
 		rs.status, rs.errCode, rs.cause = e.Status, e.Code, e
-		return e.Status, e.MarshalBody(rs.traceID)
+		return batch.Completion{Status: e.Status, Body: e.MarshalBody(rs.traceID), RequestID: rs.traceID, Err: e}
 	}
 	b, err := marshal(resp)
 	if err != nil {
 		e := toOpenAI(err)
-		return e.Status, e.MarshalBody(rs.traceID)
+		return batch.Completion{Status: e.Status, Body: e.MarshalBody(rs.traceID), RequestID: rs.traceID, Err: e}
 	}
 	rs.status = http.StatusOK
-	return http.StatusOK, b
+	return batch.Completion{Status: http.StatusOK, Body: b, RequestID: resp.ID}
 }
