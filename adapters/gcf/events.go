@@ -27,51 +27,46 @@ type storageObject struct {
 }
 
 // PubSubJob is the CloudEvent function for google.cloud.pubsub.topic.v1.messagePublished: the
-// message's data is one job line. It returns an error (the framework answers 500 and the
-// message is redelivered) when the runner says Redeliver or the gateway failed to start. An
-// event it cannot read is logged and acknowledged.
+// message's data is one job line.
 func (f *Functions) PubSubJob(ctx context.Context, e cloudevents.Event) error {
-	d, err := f.deps(context.Background())
-	if err != nil {
-		return err
-	}
-	if e.Type() != PubSubType {
-		d.Logger.ErrorContext(ctx, "event dropped: not a Pub/Sub messagePublished event", "type", e.Type(), "id", e.ID())
-		return nil
-	}
 	var data messagePublished
-	if err := e.DataAs(&data); err != nil {
-		d.Logger.ErrorContext(ctx, "event dropped: unreadable Pub/Sub event data", "id", e.ID(), "err", err)
-		return nil
-	}
-	return answer(d.Jobs.Handle(ctx, batch.Job{ID: data.Message.MessageID, Message: data.Message.Data}), e)
+	return f.event(ctx, e, PubSubType, &data, func() (batch.Job, bool) {
+		return batch.Job{ID: data.Message.MessageID, Message: data.Message.Data}, true
+	})
 }
 
 // StorageJob is the CloudEvent function for google.cloud.storage.object.v1.finalized: the
 // object is a JSONL batch file. Which objects are batch inputs (the input prefix) is the
-// runner's call, since Eventarc filters on the bucket only. Errors are returned as in
-// PubSubJob.
+// runner's call, since Eventarc filters on the bucket only.
 func (f *Functions) StorageJob(ctx context.Context, e cloudevents.Event) error {
+	var obj storageObject
+	return f.event(ctx, e, StorageType, &obj, func() (batch.Job, bool) {
+		return batch.Job{ID: e.ID(), Bucket: obj.Bucket, Name: obj.Name}, obj.Bucket != "" && obj.Name != ""
+	})
+}
+
+// event decodes e's data into data and hands the job to the runner. It returns an error (the
+// framework answers 500 and the event is redelivered) when the runner says Redeliver, having
+// logged why, or when the gateway failed to start. An event of another type or with unreadable
+// data is logged and acknowledged: a retry cannot fix it.
+func (f *Functions) event(ctx context.Context, e cloudevents.Event, typ string, data any, job func() (batch.Job, bool)) error {
 	d, err := f.deps(context.Background())
 	if err != nil {
 		return err
 	}
-	if e.Type() != StorageType {
-		d.Logger.ErrorContext(ctx, "event dropped: not a Cloud Storage object finalized event", "type", e.Type(), "id", e.ID())
+	if e.Type() != typ {
+		d.Logger.ErrorContext(ctx, "event dropped: unexpected type", "type", e.Type(), "want", typ, "id", e.ID())
 		return nil
 	}
-	var obj storageObject
-	if err := e.DataAs(&obj); err != nil || obj.Bucket == "" || obj.Name == "" {
-		d.Logger.ErrorContext(ctx, "event dropped: unreadable Cloud Storage event data", "id", e.ID(), "err", err)
+	j, ok := batch.Job{}, false
+	if err = e.DataAs(data); err == nil {
+		j, ok = job()
+	}
+	if !ok {
+		d.Logger.ErrorContext(ctx, "event dropped: unreadable data", "type", typ, "id", e.ID(), "err", err)
 		return nil
 	}
-	return answer(d.Jobs.Handle(ctx, batch.Job{ID: e.ID(), Bucket: obj.Bucket, Name: obj.Name}), e)
-}
-
-// answer is the framework's answer for an outcome: an error makes it answer 500, and the
-// platform redeliver the event. The runner has logged why.
-func answer(o batch.Outcome, e cloudevents.Event) error {
-	if o == batch.Redeliver {
+	if d.Jobs.Handle(ctx, j) == batch.Redeliver {
 		return fmt.Errorf("event %s: job not done; redeliver", e.ID())
 	}
 	return nil

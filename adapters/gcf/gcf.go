@@ -1,14 +1,9 @@
-// Package gcf runs the gateway on Google Cloud Functions (gen2) through functions-framework-go:
-// an HTTP function serving the gateway handler, and CloudEvent functions handing batch jobs
-// from Pub/Sub messages and Cloud Storage uploads to the batch runner.
-//
-// It holds no gateway logic. The HTTP function hands the framework's own ResponseWriter to the
-// handler, so streaming works as on any net/http server, and the handler recovers its own
-// panics. The event functions decode the event data and turn the runner's outcome into the
-// framework's answer: an error (500: Eventarc and Pub/Sub redeliver) for batch.Redeliver, nil
-// for batch.Ack.
-//
-// Dependencies are built lazily, on the first call, by the function given to New; see Functions.
+// Package gcf runs the gateway on Google Cloud Functions (gen2) through functions-framework-go,
+// holding no gateway logic: an HTTP function hands the framework's own ResponseWriter to the
+// gateway handler (so streaming works as on any net/http server; the handler recovers its own
+// panics), and CloudEvent functions hand Pub/Sub messages and Cloud Storage uploads to the batch
+// runner, answering its batch.Redeliver with an error (500: Eventarc and Pub/Sub redeliver).
+// Dependencies are built lazily, on the first call; see Functions.
 package gcf
 
 import (
@@ -45,15 +40,13 @@ const (
 	StorageType = "google.cloud.storage.object.v1.finalized"
 )
 
-// Deps is what the functions serve with.
+// Deps is what the functions serve with: the gateway handler (it routes every path itself),
+// the batch runner (it refuses jobs when they are not configured), and the logger for events
+// dropped as unreadable (nil means slog.Default()).
 type Deps struct {
-	// Handler serves HTTP requests (the gateway); it routes every path itself.
 	Handler http.Handler
-	// Jobs takes Pub/Sub and Storage jobs: the batch runner, which refuses them (Redeliver)
-	// when batch jobs are not configured.
-	Jobs batch.Jobs
-	// Logger gets one line per event dropped as unreadable; nil means slog.Default().
-	Logger *slog.Logger
+	Jobs    batch.Jobs
+	Logger  *slog.Logger
 }
 
 // retryInitAfter is how long a failed build is reported before it is tried again.
@@ -92,11 +85,9 @@ func (f *Functions) Register() {
 	functions.CloudEvent(StorageJobName, f.StorageJob)
 }
 
-// errInit wraps a failed build.
+// errInit wraps a failed build. A request gets errInitBody instead: the cause is in the logs.
 var errInit = errors.New("gateway failed to start")
 
-// errInitBody is what a request gets while the build fails: the cause is in the logs, not in
-// the answer.
 var errInitBody = &openai.Error{Status: http.StatusInternalServerError, Type: "api_error", Code: openai.CodeAPIError,
 	Message: "the gateway failed to start; see the function's logs"}
 

@@ -24,14 +24,14 @@ import (
 // on the request context, and turns a panic in the handler's goroutine, which nothing else can
 // recover, into the core's 500 error body or a cut-short stream instead of a crashed runtime.
 
-// errPanic ends a stream whose handler panicked after the status line went out: the Runtime API
-// client turns it into the Lambda-Runtime-Function-Error-* trailers, and Lambda cuts the
-// response short.
-var errPanic = errors.New("handler panicked mid-stream")
-
-// errPanicked is the error written, through the core's error writer, for a handler that
-// panicked before any output: a 500 "internal error" body.
-var errPanicked = errors.New("handler panicked")
+var (
+	// errPanic ends a stream whose handler panicked after the status line went out: the
+	// Runtime API client turns it into the Lambda-Runtime-Function-Error-* trailers.
+	errPanic = errors.New("handler panicked mid-stream")
+	// errPanicked, through the core's error writer, is the 500 body of a handler that
+	// panicked before any output.
+	errPanicked = errors.New("handler panicked")
+)
 
 // serveHTTP runs the handler for one payload v2 request.
 func (a *adapter) serveHTTP(ctx context.Context, ev *events.APIGatewayV2HTTPRequest) (any, error) {

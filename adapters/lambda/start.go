@@ -22,8 +22,8 @@ func Start(runtimeAPI string, build func(context.Context) (Config, error)) {
 	cfg, err := build(context.Background())
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gateway: init failed: %v\n", err)
-		if api := runtimeAPI; api != "" {
-			if rerr := reportInitError(api, err); rerr != nil {
+		if runtimeAPI != "" {
+			if rerr := reportInitError(runtimeAPI, err); rerr != nil {
 				fmt.Fprintf(os.Stderr, "gateway: reporting the init error: %v\n", rerr)
 			}
 		}

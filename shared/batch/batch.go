@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"path"
 
 	"github.com/geminigateway/gateway/shared/openai"
 )
@@ -46,6 +47,18 @@ type Store interface {
 	Get(ctx context.Context, name string) ([]byte, error)
 	// Put writes the object whole, replacing any object of the same name.
 	Put(ctx context.Context, name string, data []byte) error
+}
+
+// ContentType is the media type a Store gives the object name: JSON Lines for *.jsonl, JSON
+// for *.json.
+func ContentType(name string) string {
+	switch path.Ext(name) {
+	case ".jsonl":
+		return "application/jsonl"
+	case ".json":
+		return "application/json"
+	}
+	return "application/octet-stream"
 }
 
 // ErrNotExist is wrapped by the error a Store returns for a missing object.
