@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/keys"
 	"github.com/geminigateway/gateway/shared/openai"
 	"github.com/geminigateway/gateway/shared/translate"
@@ -195,8 +196,8 @@ func (h *Handler) stream(w http.ResponseWriter, ctx context.Context, tr *transla
 }
 
 // Complete runs one non-streaming chat completion in-process, without client auth: the batch
-// runner's entry. It returns the status and the response or error body.
-func (h *Handler) Complete(ctx context.Context, body []byte) (int, []byte) {
+// runner's entry. It returns the status, the response or error body, its id and the error.
+func (h *Handler) Complete(ctx context.Context, body []byte) batch.Completion {
 	// Batch lines come from the platform, not a client key: their usage is logged under "batch".
 	rs := &reqState{start: h.o.Now(), method: http.MethodPost, route: "batch", traceID: newTraceID(), key: "batch"}
 	tr, gbody, err := h.prepare(ctx, body, nil, rs)
@@ -214,8 +215,8 @@ func (h *Handler) Complete(ctx context.Context, body []byte) (int, []byte) {
 	if err != nil {
 		rs.err = toOpenAI(err)
 		h.logRequest(nil, rs, rs.err.Status)
-		return rs.err.Status, rs.err.MarshalBody(rs.traceID)
+		return batch.Completion{Status: rs.err.Status, Body: rs.err.MarshalBody(rs.traceID), RequestID: rs.traceID, Err: rs.err}
 	}
 	h.logRequest(nil, rs, http.StatusOK)
-	return http.StatusOK, b
+	return batch.Completion{Status: http.StatusOK, Body: b, RequestID: resp.ID}
 }
