@@ -134,7 +134,7 @@ func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *r
 
 func (h *Handler) meta(tr *translate.Translated, model string) translate.Meta {
 	return translate.Meta{ID: newID("chatcmpl-"), Created: h.o.Now().Unix(), Model: model, NewCallID: NewCallID,
-		ThoughtTagMarker: tr.ThoughtTagMarker, MaxToolCalls: tr.MaxToolCalls}
+		ThoughtTagMarker: tr.ThoughtTagMarker, MaxToolCalls: tr.MaxToolCalls, IncludeUsage: tr.IncludeUsage}
 }
 
 func (h *Handler) unary(ctx context.Context, tr *translate.Translated, gbody []byte, rs *reqState) (*openai.Response, error) {
@@ -217,7 +217,7 @@ func (h *Handler) streamError(w http.ResponseWriter, sw *sseWriter, rs *reqState
 	}
 	e := toOpenAI(err)
 	rs.status, rs.errCode, rs.cause = e.Status, e.Code, e
-	_ = sw.errorEvent(e)
+	_ = sw.errorEvent(e, rs.traceID)
 }
 
 // Complete runs one non-streaming chat completion in-process, without client auth: the batch

@@ -134,12 +134,12 @@ func (s *sseWriter) done() error {
 }
 
 // errorEvent writes the final error event of a failed stream.
-func (s *sseWriter) errorEvent(e *openai.Error) error {
+func (s *sseWriter) errorEvent(e *openai.Error, traceID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buf.Reset()
 	s.buf.WriteString("data: ")
-	s.buf.Write(e.MarshalStreamError())
+	s.buf.Write(e.MarshalStreamError(traceID))
 	s.buf.WriteString("\n\n")
 	return s.write(s.buf.Bytes())
 }

@@ -137,6 +137,7 @@ func TestResponseGolden(t *testing.T) {
 func streamChunks(t *testing.T, body []byte, m Meta, includeUsage bool) ([]openai.Chunk, error) {
 	t.Helper()
 	er := gemini.NewEventReader(bytes.NewReader(body))
+	m.IncludeUsage = includeUsage
 	s := NewStream(m)
 	var all []openai.Chunk
 	for {
@@ -162,6 +163,7 @@ func streamChunks(t *testing.T, body []byte, m Meta, includeUsage bool) ([]opena
 func TestStreamGolden(t *testing.T) {
 	for _, name := range []string{
 		"02-streamGenerateContent-sse-text-usage-every-chunk.mldev.derived.sse",
+		"04-streamGenerateContent-functionCall-thoughtSignature.mldev.derived.sse",
 		"03-streamGenerateContent-sse-text-usage-last-chunk.vertex.derived.sse",
 		"05-streamGenerateContent-partialArgs-thoughtSignature-gemini-3-pro.vertex.derived.sse",
 		"06-streamGenerateContent-image-output-inlineData.mldev.TRUNCATED.derived.sse",
