@@ -274,33 +274,51 @@ func (cv *contentConverter) fillMissingSignatures() {
 	}
 }
 
-// callIDSep separates a tool-call id from the thought signature embedded in it.
-const callIDSep = "__ts__"
+// The thought signature rides in a tool-call id after a marker, so clients that keep only the id
+// (the official SDKs' ToParam drops extra_content) still send it back. Gemini's signatures are
+// standard base64 and travel as the same bytes in unpadded base64url (shorter, and safe in any
+// id); any other string travels as its own bytes in base64url after a second marker, so every
+// signature round-trips exactly.
+const (
+	callIDSep    = "__ts__"  // then base64url of the bytes the standard-base64 signature encodes
+	callIDSepRaw = "__tsr__" // then base64url of the signature string itself
+)
 
-// CallID builds a tool-call id from a unique base, embedding sig (standard base64, as Gemini
-// sends it) as unpadded base64url so clients that keep only the id still round-trip it.
+// CallID builds a tool-call id from a unique base, embedding sig losslessly.
 func CallID(base, sig string) string {
 	if sig == "" {
 		return base
 	}
-	raw, err := base64.StdEncoding.DecodeString(sig)
-	if err != nil {
-		return base
+	if raw, err := base64.StdEncoding.DecodeString(sig); err == nil && base64.StdEncoding.EncodeToString(raw) == sig {
+		return base + callIDSep + base64.RawURLEncoding.EncodeToString(raw)
 	}
-	return base + callIDSep + base64.RawURLEncoding.EncodeToString(raw)
+	return base + callIDSepRaw + base64.RawURLEncoding.EncodeToString([]byte(sig))
 }
 
-// SignatureFromCallID returns the signature embedded by CallID, or "".
+// SignatureFromCallID returns the signature embedded by CallID, or "". The first marker in the
+// id is the one CallID wrote: the base never holds one, and base64url text may contain "_" but
+// the marker's "__ts" is found before it.
 func SignatureFromCallID(id string) string {
-	_, enc, ok := strings.Cut(id, callIDSep)
-	if !ok {
+	i := strings.Index(id, "__ts")
+	if i < 0 {
 		return ""
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil {
-		return ""
+	rest := id[i:]
+	switch {
+	case strings.HasPrefix(rest, callIDSep):
+		raw, err := base64.RawURLEncoding.DecodeString(rest[len(callIDSep):])
+		if err != nil {
+			return ""
+		}
+		return base64.StdEncoding.EncodeToString(raw)
+	case strings.HasPrefix(rest, callIDSepRaw):
+		raw, err := base64.RawURLEncoding.DecodeString(rest[len(callIDSepRaw):])
+		if err != nil {
+			return ""
+		}
+		return string(raw)
 	}
-	return base64.StdEncoding.EncodeToString(raw)
+	return ""
 }
 
 // globalResolution moves per-part media resolution to the request on models before Gemini 3,
