@@ -111,7 +111,7 @@ func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *r
 		return nil, nil, err
 	}
 	rs.model = req.Model
-	tr, err := translate.RequestToGemini(req, h.o.Models, translate.RequestOptions{
+	tr, err := translate.RequestToGemini(ctx, req, h.o.Models, translate.RequestOptions{
 		Backend: h.o.Client.Backend(), IncludeThoughts: h.o.IncludeThoughts, FetchHTTPMedia: h.o.FetchHTTPMedia})
 	if err != nil {
 		return nil, nil, err

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -18,11 +19,15 @@ const SkipSignature = "skip_thought_signature_validator"
 
 // contentConverter turns messages into Gemini contents and the system instruction.
 type contentConverter struct {
+	ctx      context.Context
 	opt      RequestOptions
 	model    string
 	out      *Translated
 	contents []gemini.Content
-	system   *gemini.Content
+	// lastResults reports whether the last content holds function responses, so that merging a
+	// turn into it never rescans what was merged before (issue 12: quadratic merge).
+	lastResults bool
+	system      *gemini.Content
 	// calls maps tool_call_id to the call's name and its position in its assistant message.
 	calls   map[string]callRef
 	pending []pendingResult
@@ -40,9 +45,17 @@ type pendingResult struct {
 	part  gemini.Part
 }
 
+// cancelEvery is how many messages are translated between checks of the request context.
+const cancelEvery = 256
+
 func (cv *contentConverter) messages(msgs []openai.Message) error {
 	cv.calls = map[string]callRef{}
 	for i := range msgs {
+		if i%cancelEvery == 0 {
+			if err := cv.ctx.Err(); err != nil {
+				return err
+			}
+		}
 		m := &msgs[i]
 		field := fmt.Sprintf("messages[%d]", i)
 		switch m.Role {
@@ -83,6 +96,7 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 	}
 	cv.flushResults()
 	cv.globalResolution()
+	cv.registerFetches()
 	if len(cv.contents) == 0 {
 		return openai.InvalidParam("messages", "messages must contain at least one user, assistant or tool message")
 	}
@@ -91,13 +105,16 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 }
 
 // add appends a turn, merging it into the previous one when the role repeats, which Gemini
-// requires to alternate. Function-response turns are never merged with text turns.
+// requires to alternate. Function-response turns are never merged with text turns. Only the new
+// parts are looked at, so n merged messages cost O(n).
 func (cv *contentConverter) add(role string, parts []gemini.Part) {
-	if n := len(cv.contents); n > 0 && cv.contents[n-1].Role == role && !hasFunctionResponse(cv.contents[n-1].Parts) && !hasFunctionResponse(parts) {
+	results := hasFunctionResponse(parts)
+	if n := len(cv.contents); n > 0 && cv.contents[n-1].Role == role && !cv.lastResults && !results {
 		cv.contents[n-1].Parts = append(cv.contents[n-1].Parts, parts...)
 		return
 	}
 	cv.contents = append(cv.contents, gemini.Content{Role: role, Parts: parts})
+	cv.lastResults = results
 }
 
 func hasFunctionResponse(parts []gemini.Part) bool {
@@ -152,7 +169,6 @@ func (cv *contentConverter) userParts(c openai.Content, field string) ([]gemini.
 		// litellm#5515); a minimal text part satisfies them and changes nothing for the rest.
 		parts = append(parts, gemini.Part{Text: " "})
 	}
-	cv.registerFetches(parts)
 	return parts, nil
 }
 
@@ -227,9 +243,9 @@ func (cv *contentConverter) toolResult(m *openai.Message, field string) error {
 	}
 	fr := &gemini.FunctionResponse{Name: name, Response: resp}
 	if hasParts {
-		parts, err := extraParts(m.ExtraContent.Google.Parts)
+		parts, err := extraParts(m.ExtraContent.Google.Parts, field+".extra_content.google.parts")
 		if err != nil {
-			return openai.InvalidParam(field+".extra_content.google.parts", "%v", err)
+			return err
 		}
 		fr.Parts = parts
 	}
@@ -249,6 +265,7 @@ func (cv *contentConverter) flushResults() {
 	}
 	cv.pending = cv.pending[:0]
 	cv.contents = append(cv.contents, gemini.Content{Role: "user", Parts: parts})
+	cv.lastResults = true
 }
 
 // fillMissingSignatures marks Gemini 3 function calls in history that lost their signature, so

@@ -19,7 +19,7 @@ func TestAssistantHistoryParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := RequestToGemini(req, models, RequestOptions{Backend: gemini.Developer})
+	tr, err := RequestToGemini(t.Context(), req, models, RequestOptions{Backend: gemini.Developer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestAssistantHistoryParts(t *testing.T) {
 	}
 	req, _ = openai.DecodeRequest([]byte(`{"model":"gemini-2.5-flash","messages":[
 		{"role":"system","content":[{"type":"image_url","image_url":{"url":"gs://b/o.png"}}]},{"role":"user","content":"x"}]}`))
-	if _, err := RequestToGemini(req, models, RequestOptions{Backend: gemini.Developer}); err == nil {
+	if _, err := RequestToGemini(t.Context(), req, models, RequestOptions{Backend: gemini.Developer}); err == nil {
 		t.Error("media in a system message was accepted")
 	}
 }

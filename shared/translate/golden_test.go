@@ -86,7 +86,7 @@ func TestRequestGolden(t *testing.T) {
 			}
 			before := indent(t, req)
 			models, _ := NewModels("")
-			tr, err := RequestToGemini(req, models, wrap.Options)
+			tr, err := RequestToGemini(t.Context(), req, models, wrap.Options)
 			var out any
 			if err != nil {
 				out = map[string]any{"error": err.Error()}

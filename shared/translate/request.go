@@ -2,6 +2,7 @@ package translate
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -34,8 +35,9 @@ type Translated struct {
 }
 
 // RequestToGemini translates a decoded Chat Completions request. Every error is an *openai.Error
-// naming the offending field. It does not modify req.
-func RequestToGemini(req *openai.Request, models *Models, opt RequestOptions) (*Translated, error) {
+// naming the offending field, except that once ctx is done it stops and returns ctx.Err(). It
+// does not modify req. The work is linear in the size of the request.
+func RequestToGemini(ctx context.Context, req *openai.Request, models *Models, opt RequestOptions) (*Translated, error) {
 	if err := rejectUnsupported(req); err != nil {
 		return nil, err
 	}
@@ -53,7 +55,7 @@ func RequestToGemini(req *openai.Request, models *Models, opt RequestOptions) (*
 		out.MaxToolCalls = 1
 	}
 
-	cv := &contentConverter{opt: opt, model: model, out: out}
+	cv := &contentConverter{ctx: ctx, opt: opt, model: model, out: out}
 	if err := cv.messages(req.Messages); err != nil {
 		return nil, err
 	}
