@@ -43,11 +43,13 @@ type Audio struct {
 	ExtraContent *ExtraContent `json:"extra_content,omitempty"`
 }
 
-// Image is one generated image as a data: URI, the OpenRouter/LiteLLM convention.
+// Image is one generated image as a data: URI, the OpenRouter/LiteLLM convention. ExtraContent
+// holds the image part's own thought signature, which an edit of the image sends back.
 type Image struct {
-	Type     string   `json:"type"`
-	ImageURL ImageURL `json:"image_url"`
-	Index    int      `json:"index"`
+	Type         string        `json:"type"`
+	ImageURL     ImageURL      `json:"image_url"`
+	Index        int           `json:"index"`
+	ExtraContent *ExtraContent `json:"extra_content,omitempty"`
 }
 
 // Annotation is a url_citation from grounding.

@@ -3,7 +3,6 @@ package translate
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -168,46 +167,6 @@ func (cv *contentConverter) userParts(c openai.Content, field string) ([]gemini.
 		// A turn of media alone is rejected by some Gemini versions ("must include a text part",
 		// litellm#5515); a minimal text part satisfies them and changes nothing for the rest.
 		parts = append(parts, gemini.Part{Text: " "})
-	}
-	return parts, nil
-}
-
-func (cv *contentConverter) assistantParts(m *openai.Message, field string) ([]gemini.Part, error) {
-	var parts []gemini.Part
-	text, err := textOnly(m.Content, field)
-	if err != nil {
-		return nil, err
-	}
-	if text != "" {
-		p := gemini.Part{Text: text}
-		if m.ExtraContent != nil && m.ExtraContent.Google != nil {
-			p.ThoughtSignature = m.ExtraContent.Google.ThoughtSignature
-		}
-		parts = append(parts, p)
-	}
-	calls := m.ToolCalls
-	if m.FunctionCall != nil && len(calls) == 0 {
-		calls = []openai.ToolCall{{Function: *m.FunctionCall}}
-	}
-	for k := range calls {
-		tc := &calls[k]
-		f := fmt.Sprintf("%s.tool_calls[%d]", field, k)
-		if tc.Function.Name == "" {
-			return nil, openai.InvalidParam(f+".function.name", "%s.function.name is required", f)
-		}
-		args := json.RawMessage("{}")
-		if s := strings.TrimSpace(tc.Function.Arguments); s != "" {
-			if !json.Valid([]byte(s)) || s[0] != '{' {
-				return nil, openai.InvalidParam(f+".function.arguments", "%s.function.arguments must be a JSON object", f)
-			}
-			args = json.RawMessage(s)
-		}
-		part := gemini.Part{FunctionCall: &gemini.FunctionCall{Name: tc.Function.Name, Args: args}}
-		part.ThoughtSignature = signatureOf(tc)
-		parts = append(parts, part)
-		if tc.ID != "" {
-			cv.calls[tc.ID] = callRef{name: tc.Function.Name, order: k}
-		}
 	}
 	return parts, nil
 }

@@ -71,13 +71,20 @@ func (m *Meta) addParts(st *choiceState, a *accum, parts []gemini.Part, stream b
 			}
 		case p.InlineData != nil:
 			m.closeThought(st, a)
+			// Each image keeps its own thought signature: image models need it back with the
+			// image to edit it (https://ai.google.dev/gemini-api/docs/thought-signatures).
 			n := len(a.images)
-			a.images = append(a.images, openai.Image{Type: "image_url", Index: n,
-				ImageURL: openai.ImageURL{URL: "data:" + p.InlineData.MIMEType + ";base64," + p.InlineData.Data}})
+			im := openai.Image{Type: "image_url", Index: n,
+				ImageURL: openai.ImageURL{URL: "data:" + p.InlineData.MIMEType + ";base64," + p.InlineData.Data}}
+			if p.ThoughtSignature != "" {
+				im.ExtraContent = &openai.ExtraContent{Google: &openai.GoogleExtra{ThoughtSignature: p.ThoughtSignature}}
+			}
+			a.images = append(a.images, im)
 			if a.audio == nil {
 				// Vertex's OpenAI endpoint returns generated media in message.audio with the
 				// mime type in extra_content.google.mime_type (seed 004).
-				a.audio = &openai.Audio{Data: p.InlineData.Data, ExtraContent: &openai.ExtraContent{Google: &openai.GoogleExtra{MIMEType: p.InlineData.MIMEType}}}
+				a.audio = &openai.Audio{Data: p.InlineData.Data, ExtraContent: &openai.ExtraContent{Google: &openai.GoogleExtra{
+					MIMEType: p.InlineData.MIMEType, ThoughtSignature: p.ThoughtSignature}}}
 			}
 		case p.Text != "":
 			m.closeThought(st, a)

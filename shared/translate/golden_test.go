@@ -113,6 +113,7 @@ func TestResponseGolden(t *testing.T) {
 		"10-generateContent-nonstream.vertex.response.derived.json",
 		"11-generateContent-promptFeedback-blockReason-SAFETY-no-candidates.mldev.json",
 		"16-generateContent-MALFORMED_FUNCTION_CALL-empty-content.mldev.json",
+		"18-generateContent-image-signatures.constructed.json",
 	} {
 		t.Run(name, func(t *testing.T) {
 			raw, err := os.ReadFile("testdata/wire/" + name)

@@ -48,7 +48,11 @@ func RequestToGemini(ctx context.Context, req *openai.Request, models *Models, o
 	g := google(req)
 	out := &Translated{Model: model, Stream: req.Stream, Request: &gemini.Request{}}
 	if g != nil {
-		out.ThoughtTagMarker = g.ThoughtTagMarker
+		marker, err := tagMarker(g.ThoughtTagMarker)
+		if err != nil {
+			return nil, err
+		}
+		out.ThoughtTagMarker = marker
 	}
 	out.IncludeUsage = req.StreamOptions == nil || req.StreamOptions.IncludeUsage == nil || *req.StreamOptions.IncludeUsage
 	if req.ParallelToolCalls != nil && !*req.ParallelToolCalls {
@@ -84,6 +88,22 @@ func RequestToGemini(ctx context.Context, req *openai.Request, models *Models, o
 		gr.Labels = labels(req, g)
 	}
 	return out, nil
+}
+
+// tagMarker normalises thought_tag_marker to the bare tag name: "<think>" names the same tag as
+// "think" (and must not become "<<think>>").
+func tagMarker(m string) (string, error) {
+	m = strings.TrimSpace(m)
+	if m == "" {
+		return "", nil
+	}
+	if strings.HasPrefix(m, "<") && strings.HasSuffix(m, ">") {
+		m = strings.TrimSuffix(strings.TrimPrefix(m, "<"), ">")
+	}
+	if m == "" || strings.ContainsAny(m, "<>") {
+		return "", openai.InvalidParam("google.thought_tag_marker", "thought_tag_marker must be a tag name such as \"think\"")
+	}
+	return m, nil
 }
 
 // google returns the Gemini extensions from "google" or "extra_body.google"; the first wins for
