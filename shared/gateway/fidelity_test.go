@@ -13,6 +13,7 @@ import (
 
 	oai "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/param"
 	"github.com/openai/openai-go/v3/packages/ssestream"
 	"github.com/openai/openai-go/v3/shared"
 
@@ -379,6 +380,231 @@ func TestToolResultFileURIPolicy(t *testing.T) {
 			fr := part(g.up.lastBody(), 2, 0)["functionResponse"].(map[string]any)
 			if got := fmt.Sprint(fr["parts"]); got != "[map[inlineData:map[data:anBlZw== displayName:dress.jpg mimeType:image/jpeg]]]" {
 				t.Errorf("function response parts = %s", got)
+			}
+		})
+	}
+}
+
+// echoed returns the assistant message a client sends back exactly as it received it.
+func echoed(raw string) oai.ChatCompletionMessageParamUnion {
+	p := param.Override[oai.ChatCompletionAssistantMessageParam](json.RawMessage(raw))
+	return oai.ChatCompletionMessageParamUnion{OfAssistant: &p}
+}
+
+// streamedMessage runs a streamed completion and rebuilds the assistant message from the raw
+// chunks as a client keeping every field would: content, and the extension fields (message
+// extra_content, images, audio) taken as they came.
+func streamedMessage(t *testing.T, g *gw, p oai.ChatCompletionNewParams) string {
+	t.Helper()
+	s := g.client.Chat.Completions.NewStreaming(t.Context(), p)
+	var content strings.Builder
+	msg := map[string]any{"role": "assistant"}
+	for s.Next() {
+		c := s.Current()
+		if len(c.Choices) == 0 {
+			continue
+		}
+		var d map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(c.Choices[0].Delta.RawJSON()), &d); err != nil {
+			t.Fatal(err)
+		}
+		var text string
+		_ = json.Unmarshal(d["content"], &text)
+		content.WriteString(text)
+		for _, k := range []string{"extra_content", "images", "audio"} {
+			if raw := d[k]; raw != nil && string(raw) != "null" {
+				msg[k] = raw
+			}
+		}
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	msg["content"] = content.String()
+	b, _ := json.Marshal(msg)
+	return string(b)
+}
+
+// TestImageEditingHistory runs Gemini 3 Pro Image's two-turn edit, unary and streamed: the first
+// answer is a signed text and a signed image larger than the body lifting threshold; the client
+// sends the assistant message back as received (image in both audio and images[]), and Gemini
+// must get a model turn with the same bytes and signature exactly once, then the new user turn
+// on its own. A client that keeps the image as an image_url part of the content works the same.
+func TestImageEditingHistory(t *testing.T) {
+	img := strings.Repeat("iVBORw0KGgoA", 8000) // 96,000 base64 characters: over the lifting threshold
+	first := `{"candidates":[{"content":{"role":"model","parts":[{"text":"Here is a cat.","thoughtSignature":"c2lnLXRleHQ="},
+	  {"inlineData":{"mimeType":"image/png","data":"` + img + `"},"thoughtSignature":"c2lnLWltZw=="}]},"finishReason":"STOP"}]}`
+	check := func(t *testing.T, body map[string]any) {
+		t.Helper()
+		contents := body["contents"].([]any)
+		if len(contents) != 3 {
+			t.Fatalf("%d contents, want user, model, user", len(contents))
+		}
+		model := contents[1].(map[string]any)
+		parts := model["parts"].([]any)
+		if model["role"] != "model" || len(parts) != 2 {
+			t.Fatalf("model turn = %v parts", len(parts))
+		}
+		if p := parts[0].(map[string]any); p["text"] != "Here is a cat." || p["thoughtSignature"] != "c2lnLXRleHQ=" {
+			t.Errorf("text part = %v", p)
+		}
+		p := parts[1].(map[string]any)
+		in, _ := p["inlineData"].(map[string]any)
+		if in == nil || in["data"] != img || in["mimeType"] != "image/png" || p["thoughtSignature"] != "c2lnLWltZw==" {
+			t.Errorf("image part has data %d bytes, signature %v", len(fmt.Sprint(in["data"])), p["thoughtSignature"])
+		}
+		if u := contents[2].(map[string]any); u["role"] != "user" || fmt.Sprint(u["parts"]) != "[map[text:Make it blue.]]" {
+			t.Errorf("last turn = %v", u)
+		}
+	}
+	for _, streamed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stream=%v", streamed), func(t *testing.T) {
+			var turn atomic.Int32
+			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case turn.Add(1) > 1:
+					jsonResponse(`{"candidates":[{"content":{"role":"model","parts":[{"text":"Blue cat."}]},"finishReason":"STOP"}]}`)(w, r)
+				case streamed:
+					sseEvents(strings.ReplaceAll(first, "\n", ""))(w, r)
+				default:
+					jsonResponse(first)(w, r)
+				}
+			})
+			g := newGateway(t, up, nil)
+			p := oai.ChatCompletionNewParams{Model: "gemini-3-pro-image", Modalities: []string{"text", "image"},
+				Messages: []oai.ChatCompletionMessageParamUnion{oai.UserMessage("Draw a cat.")}}
+			var raw string
+			if streamed {
+				raw = streamedMessage(t, g, p)
+			} else {
+				resp, err := g.client.Chat.Completions.New(t.Context(), p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw = resp.Choices[0].Message.RawJSON()
+			}
+			if !strings.Contains(raw, `"images"`) || !strings.Contains(raw, `"audio"`) {
+				t.Fatalf("first answer lacks the image: %.300s", raw)
+			}
+			p.Messages = append(p.Messages, echoed(raw), oai.UserMessage("Make it blue."))
+			if _, err := g.client.Chat.Completions.New(t.Context(), p); err != nil {
+				t.Fatalf("%v\nassistant message: %.400s", err, raw)
+			}
+			check(t, up.lastBody())
+
+			// The same image kept as an image_url part of the assistant content.
+			asPart := `{"role":"assistant","content":[{"type":"text","text":"Here is a cat.","extra_content":{"google":{"thought_signature":"c2lnLXRleHQ="}}},
+			  {"type":"image_url","image_url":{"url":"data:image/png;base64,` + img + `"},"extra_content":{"google":{"thought_signature":"c2lnLWltZw=="}}}]}`
+			p.Messages = []oai.ChatCompletionMessageParamUnion{oai.UserMessage("Draw a cat."), echoed(asPart), oai.UserMessage("Make it blue.")}
+			if _, err := g.client.Chat.Completions.New(t.Context(), p); err != nil {
+				t.Fatal(err)
+			}
+			check(t, up.lastBody())
+		})
+	}
+}
+
+// TestSignaturesOnTextParts pins signatures outside tool calls on Gemini 3: the signature of a
+// text answer (on its last part, as Gemini 3 streams it) comes back at message level and goes
+// back on the text part; signatures on content parts go back on those parts. Unary and streamed.
+func TestSignaturesOnTextParts(t *testing.T) {
+	answer := []string{
+		`{"candidates":[{"content":{"role":"model","parts":[{"text":"Rome, "}]}}]}`,
+		`{"candidates":[{"content":{"role":"model","parts":[{"text":"then Florence."}]}}]}`,
+		`{"candidates":[{"content":{"role":"model","parts":[{"text":"","thoughtSignature":"c2lnLWVuZA=="}]},"finishReason":"STOP"}]}`,
+	}
+	unary := `{"candidates":[{"content":{"role":"model","parts":[{"text":"Rome, "},{"text":"then Florence."},{"text":"","thoughtSignature":"c2lnLWVuZA=="}]},"finishReason":"STOP"}]}`
+	for _, streamed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stream=%v", streamed), func(t *testing.T) {
+			var turn atomic.Int32
+			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case turn.Add(1) > 1:
+					jsonResponse(`{"candidates":[{"content":{"role":"model","parts":[{"text":"ok"}]},"finishReason":"STOP"}]}`)(w, r)
+				case streamed:
+					sseEvents(answer...)(w, r)
+				default:
+					jsonResponse(unary)(w, r)
+				}
+			})
+			g := newGateway(t, up, nil)
+			p := oai.ChatCompletionNewParams{Model: "gemini-3.1-pro", Messages: []oai.ChatCompletionMessageParamUnion{oai.UserMessage("Plan a trip.")}}
+			var raw string
+			if streamed {
+				raw = streamedMessage(t, g, p)
+			} else {
+				resp, err := g.client.Chat.Completions.New(t.Context(), p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw = resp.Choices[0].Message.RawJSON()
+			}
+			p.Messages = append(p.Messages, echoed(raw), oai.UserMessage("Shorter?"))
+			if _, err := g.client.Chat.Completions.New(t.Context(), p); err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(part(up.lastBody(), 1, 0)); got != "map[text:Rome, then Florence. thoughtSignature:c2lnLWVuZA==]" {
+				t.Errorf("model turn part = %s (assistant message %s)", got, raw)
+			}
+
+			// Part-level signatures, as a client that keeps Gemini's parts sends them.
+			parts := `{"role":"assistant","content":[{"type":"text","text":"Day 1: Rome.","extra_content":{"google":{"thought_signature":"c2lnLTE="}}},
+			  {"type":"text","text":" Day 2: Florence.","extra_content":{"google":{"thought_signature":"c2lnLTI="}}}]}`
+			p.Messages = []oai.ChatCompletionMessageParamUnion{oai.UserMessage("Plan a trip."), echoed(parts), oai.UserMessage("Shorter?")}
+			if _, err := g.client.Chat.Completions.New(t.Context(), p); err != nil {
+				t.Fatal(err)
+			}
+			model := g.up.lastBody()["contents"].([]any)[1].(map[string]any)
+			if got := fmt.Sprint(model["parts"]); got != "[map[text:Day 1: Rome. thoughtSignature:c2lnLTE=] map[text: Day 2: Florence. thoughtSignature:c2lnLTI=]]" {
+				t.Errorf("model turn = %s", got)
+			}
+		})
+	}
+}
+
+// TestThoughtTagMarkerInHistory pins thought_tag_marker given with brackets: the answer's
+// thoughts are wrapped in <think>…</think> (not <<think>>), and when that answer comes back in
+// history the span is removed from what Gemini sees. Unary and streamed.
+func TestThoughtTagMarkerInHistory(t *testing.T) {
+	for _, streamed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stream=%v", streamed), func(t *testing.T) {
+			var turn atomic.Int32
+			up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case turn.Add(1) > 1:
+					jsonResponse(`{"candidates":[{"content":{"role":"model","parts":[{"text":"ok"}]},"finishReason":"STOP"}]}`)(w, r)
+				case streamed:
+					sseEvents(
+						`{"candidates":[{"content":{"role":"model","parts":[{"text":"Thinking about greetings.","thought":true}]}}]}`,
+						`{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello there!"}]},"finishReason":"STOP"}]}`)(w, r)
+				default:
+					jsonResponse(thoughtfulAnswer)(w, r)
+				}
+			})
+			g := newGateway(t, up, nil)
+			p := oai.ChatCompletionNewParams{Model: "gemini-2.5-flash", Messages: []oai.ChatCompletionMessageParamUnion{oai.UserMessage("Hi")}}
+			p.SetExtraFields(map[string]any{"extra_body": map[string]any{"google": map[string]any{"thought_tag_marker": "<think>"}}})
+			var raw string
+			if streamed {
+				raw = streamedMessage(t, g, p)
+			} else {
+				resp, err := g.client.Chat.Completions.New(t.Context(), p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw = resp.Choices[0].Message.RawJSON()
+			}
+			var m struct{ Content string }
+			_ = json.Unmarshal([]byte(raw), &m)
+			if m.Content != "<think>Thinking about greetings.</think>Hello there!" {
+				t.Errorf("content = %q", m.Content)
+			}
+			p.Messages = append(p.Messages, echoed(raw), oai.UserMessage("Again"))
+			if _, err := g.client.Chat.Completions.New(t.Context(), p); err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(part(up.lastBody(), 1, 0)); got != "map[text:Hello there!]" {
+				t.Errorf("model turn part = %s", got)
 			}
 		})
 	}
