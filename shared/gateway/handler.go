@@ -32,6 +32,9 @@ type Options struct {
 	IncludeThoughts bool
 	MaxBodyBytes    int64
 	CORSOrigins     []string
+	// EmbedConcurrency bounds the upstream calls of one embeddings request (default
+	// DefaultEmbedConcurrency).
+	EmbedConcurrency int
 	// KeepAlive is the silence after which a stream gets an SSE comment.
 	KeepAlive time.Duration
 	Logger    *slog.Logger
@@ -90,6 +93,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.chat(w, r, rs)
+	case "/v1/embeddings", "/embeddings":
+		if !h.method(w, r, rs, http.MethodPost) {
+			return
+		}
+		h.embeddings(w, r, rs)
 	case "/v1/models", "/models":
 		if !h.method(w, r, rs, http.MethodGet) {
 			return
@@ -177,8 +185,9 @@ func (h *Handler) authenticate(r *http.Request, rs *reqState) (*keys.Key, error)
 }
 
 func (h *Handler) models(w http.ResponseWriter, rs *reqState) {
-	list := openai.ModelList{Object: "list", Data: make([]openai.Model, 0, len(h.o.Models.List()))}
-	for _, id := range h.o.Models.List() {
+	ids := h.o.Models.ListFor(h.o.Client.Backend())
+	list := openai.ModelList{Object: "list", Data: make([]openai.Model, 0, len(ids))}
+	for _, id := range ids {
 		list.Data = append(list.Data, openai.Model{ID: id, Object: "model", Created: 1735689600, OwnedBy: "google"})
 	}
 	h.writeJSON(w, rs, http.StatusOK, list)

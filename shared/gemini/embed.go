@@ -1,0 +1,134 @@
+package gemini
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Embedding wire types and limits. The Developer API (and the emulator) embeds through
+// models/{m}:batchEmbedContents, Vertex AI through publishers/google/models/{m}:predict.
+// https://ai.google.dev/api/embeddings#method:-models.batchembedcontents
+// https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api
+
+// BatchEmbedRequest is a batchEmbedContents request body (Developer API).
+type BatchEmbedRequest struct {
+	Requests []EmbedContentRequest `json:"requests"`
+}
+
+// EmbedContentRequest is one request of a batch. Model repeats the batch's model as
+// "models/{m}": Google rejects a batch whose requests name another model.
+type EmbedContentRequest struct {
+	Model                string  `json:"model"`
+	Content              Content `json:"content"`
+	TaskType             string  `json:"taskType,omitempty"`
+	Title                string  `json:"title,omitempty"`
+	OutputDimensionality *int    `json:"outputDimensionality,omitempty"`
+}
+
+// PredictRequest is a Vertex AI text-embedding predict request body.
+type PredictRequest struct {
+	Instances  []EmbedInstance  `json:"instances"`
+	Parameters *EmbedParameters `json:"parameters,omitempty"`
+}
+
+// EmbedInstance is one Vertex text-embedding instance. Its keys are snake_case: instances are
+// free-form protobuf Values interpreted by the model, not proto fields.
+type EmbedInstance struct {
+	Content  string `json:"content"`
+	TaskType string `json:"task_type,omitempty"`
+	Title    string `json:"title,omitempty"`
+}
+
+// EmbedParameters are the Vertex text-embedding prediction parameters.
+// https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest/Shared.Types/TextEmbeddingPredictionParams
+type EmbedParameters struct {
+	OutputDimensionality *int  `json:"outputDimensionality,omitempty"`
+	AutoTruncate         *bool `json:"autoTruncate,omitempty"`
+}
+
+// EmbedResponse decodes either backend's answer: Embeddings from batchEmbedContents,
+// Predictions from predict. Vectors stay the JSON arrays Google sent, so values go out exactly
+// as they came.
+type EmbedResponse struct {
+	Embeddings  []ContentEmbedding `json:"embeddings"`
+	Predictions []Prediction       `json:"predictions"`
+}
+
+// ContentEmbedding is one Developer API embedding.
+type ContentEmbedding struct {
+	Values json.RawMessage `json:"values"`
+}
+
+// Prediction is one Vertex text-embedding prediction.
+type Prediction struct {
+	Embeddings struct {
+		Values     json.RawMessage  `json:"values"`
+		Statistics *EmbedStatistics `json:"statistics"`
+	} `json:"embeddings"`
+}
+
+// EmbedStatistics are Vertex's per-input statistics. token_count is a number that Vertex has
+// been seen to send as a float (6.0), so it is decoded as one.
+type EmbedStatistics struct {
+	TokenCount float64 `json:"token_count"`
+	Truncated  bool    `json:"truncated"`
+}
+
+// EmbedLimit is what one upstream embedding call may carry.
+type EmbedLimit struct {
+	// Inputs is the most inputs (batch requests or instances) in one call.
+	Inputs int
+	// Tokens caps the input tokens of one call; 0 means no documented cap.
+	Tokens int
+}
+
+// EmbedLimitFor returns the documented per-call limit of model on backend:
+//   - Developer API (and the emulator): at most 100 requests per batchEmbedContents, the error
+//     being "BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch".
+//   - Vertex AI: gemini-embedding-* take one instance per request; the text-embedding and
+//     text-multilingual-embedding models take up to 250 instances and 20,000 input tokens.
+//     https://cloud.google.com/vertex-ai/generative-ai/docs/embeddings/get-text-embeddings
+//
+// A Vertex model the table does not know gets the strictest limit (one instance).
+func EmbedLimitFor(b Backend, model string) EmbedLimit {
+	if b != Vertex {
+		return EmbedLimit{Inputs: 100}
+	}
+	if strings.HasPrefix(model, "text-embedding-") || strings.HasPrefix(model, "text-multilingual-embedding-") {
+		return EmbedLimit{Inputs: 250, Tokens: 20000}
+	}
+	return EmbedLimit{Inputs: 1}
+}
+
+// EmbedMethod returns the method the client calls to embed: predict on Vertex,
+// batchEmbedContents otherwise.
+func (c *Client) EmbedMethod() string {
+	if c.o.Backend == Vertex {
+		return "predict"
+	}
+	return "batchEmbedContents"
+}
+
+// Embed calls the backend's embedding method for model with the encoded body, retrying as
+// Generate does.
+func (c *Client) Embed(ctx context.Context, model string, body []byte) (*EmbedResponse, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, c.o.Timeout, ErrTimeout)
+	defer cancel()
+	resp, err := c.send(ctx, c.URL(model, c.EmbedMethod()), body, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, max(resp.ContentLength, 4096)+1))
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return nil, c.transportError(ctx, err)
+	}
+	var out EmbedResponse
+	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
+		return nil, &MalformedError{Err: err}
+	}
+	return &out, nil
+}
