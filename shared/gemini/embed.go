@@ -70,11 +70,18 @@ type Prediction struct {
 	} `json:"embeddings"`
 }
 
-// EmbedStatistics are Vertex's per-input statistics. token_count is a number that Vertex has
-// been seen to send as a float (6.0), so it is decoded as one.
+// EmbedStatistics are Vertex's per-input statistics. Predictions are free-form values written
+// by the model: the samples and client libraries show "token_count" (sometimes as a float, 6.0)
+// while the TextEmbedding reference spells it "tokenCount", so both are read.
 type EmbedStatistics struct {
-	TokenCount float64 `json:"token_count"`
-	Truncated  bool    `json:"truncated"`
+	TokenCount      float64 `json:"token_count"`
+	TokenCountCamel float64 `json:"tokenCount"`
+	Truncated       bool    `json:"truncated"`
+}
+
+// Tokens returns the input's token count.
+func (s *EmbedStatistics) Tokens() int {
+	return int(max(s.TokenCount, s.TokenCountCamel))
 }
 
 // EmbedLimit is what one upstream embedding call may carry.

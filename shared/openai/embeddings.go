@@ -10,14 +10,14 @@ import (
 // EmbeddingRequest is a POST /v1/embeddings body.
 // https://platform.openai.com/docs/api-reference/embeddings/create
 type EmbeddingRequest struct {
-	Model          string         `json:"model"`
-	Input          EmbeddingInput `json:"input"`
-	Dimensions     *int           `json:"dimensions"`
-	EncodingFormat string         `json:"encoding_format"`
-	User           string         `json:"user"`
+	Model          string
+	Input          EmbeddingInput
+	Dimensions     *int
+	EncodingFormat string
+	User           string // accepted; Gemini has no slot for it
 	// Google holds the Gemini extensions, merged from "google" and "extra_body.google" (the
 	// top-level one wins field by field, as for chat).
-	Google *EmbeddingGoogle `json:"-"`
+	Google *EmbeddingGoogle
 }
 
 // EmbeddingGoogle holds the Gemini embedding extensions.
@@ -63,7 +63,8 @@ func (in *EmbeddingInput) UnmarshalJSON(b []byte) error {
 		return InvalidParam("input", "input must be a string or an array of strings")
 	}
 	var texts []string
-	if err := json.Unmarshal(b, &texts); err == nil {
+	// encoding/json takes null for ""; such arrays go the slow way to be named.
+	if err := json.Unmarshal(b, &texts); err == nil && !bytes.Contains(b, []byte("null")) {
 		in.Texts, in.set = texts, true
 		return nil
 	}
@@ -117,9 +118,13 @@ var embeddingGoogleFields = map[string]bool{"task_type": true, "title": true, "a
 // or in the google namespace, is a 400 naming its path. Every error is an *Error.
 func DecodeEmbeddingRequest(body []byte) (*EmbeddingRequest, error) {
 	var raw struct {
-		EmbeddingRequest
-		Google    json.RawMessage `json:"google"`
-		ExtraBody json.RawMessage `json:"extra_body"`
+		Model          string          `json:"model"`
+		Input          EmbeddingInput  `json:"input"`
+		Dimensions     *int            `json:"dimensions"`
+		EncodingFormat string          `json:"encoding_format"`
+		User           string          `json:"user"`
+		Google         json.RawMessage `json:"google"`
+		ExtraBody      json.RawMessage `json:"extra_body"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, decodeError(err)
@@ -132,7 +137,7 @@ func DecodeEmbeddingRequest(body []byte) (*EmbeddingRequest, error) {
 	}); err != nil {
 		return nil, err
 	}
-	r := &raw.EmbeddingRequest
+	r := &EmbeddingRequest{Model: raw.Model, Input: raw.Input, Dimensions: raw.Dimensions, EncodingFormat: raw.EncodingFormat, User: raw.User}
 	if r.Model == "" {
 		return nil, InvalidParam("model", "model is required")
 	}

@@ -173,7 +173,7 @@ func EmbeddingsFromGemini(e *Embed, resps []*gemini.EmbedResponse, model string)
 				p := &r.Predictions[j].Embeddings
 				v = p.Values
 				if p.Statistics != nil {
-					tokens += int(p.Statistics.TokenCount)
+					tokens += p.Statistics.Tokens()
 				}
 			} else {
 				v = r.Embeddings[j].Values
