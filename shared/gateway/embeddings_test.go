@@ -19,6 +19,8 @@ import (
 	oai "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/geminigateway/gateway/shared/batch"
+	"github.com/geminigateway/gateway/shared/batch/batchtest"
 	"github.com/geminigateway/gateway/shared/emulator"
 	"github.com/geminigateway/gateway/shared/gateway"
 	"github.com/geminigateway/gateway/shared/gemini"
@@ -631,5 +633,44 @@ func TestEmbeddingsClientGone(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if n := started.Load(); n > 2 {
 		t.Errorf("%d calls started; the limit of 2 were running when the client left", n)
+	}
+}
+
+// TestBatchEmbeddingLines pins batch lines with url /v1/embeddings through the real runner
+// and handler: each line is one embeddings request, its error a line of the errors file.
+func TestBatchEmbeddingLines(t *testing.T) {
+	g := newEmbedGateway(t, newGoogleEmbed(t, false), nil)
+	s := batchtest.NewMemStore()
+	data := `{"custom_id":"docs","method":"POST","url":"/v1/embeddings","body":{"model":"gemini-embedding-001","input":["a","b"],"dimensions":4,"encoding_format":"base64"}}
+{"custom_id":"tokens","method":"POST","url":"/embeddings","body":{"model":"gemini-embedding-001","input":[[1,2]]}}
+`
+	if err := s.Put(t.Context(), "input/e.jsonl", []byte(data)); err != nil {
+		t.Fatal(err)
+	}
+	r := batch.NewRunner(g.h, s, batch.Config{Concurrency: 2, InputPrefix: "input/", OutputPrefix: "output/"}, nil)
+	if err := r.RunFile(t.Context(), s, "input/e.jsonl"); err != nil {
+		t.Fatal(err)
+	}
+	outName, errName, _ := r.OutputNames("input/e.jsonl")
+	out, _ := s.Object(outName)
+	errs, _ := s.Object(errName)
+	var line struct {
+		CustomID string `json:"custom_id"`
+		Response struct {
+			StatusCode int `json:"status_code"`
+			Body       struct {
+				Object string `json:"object"`
+				Data   []struct {
+					Embedding string `json:"embedding"`
+				} `json:"data"`
+			} `json:"body"`
+		} `json:"response"`
+	}
+	if err := json.Unmarshal(out, &line); err != nil || line.CustomID != "docs" || line.Response.StatusCode != 200 ||
+		len(line.Response.Body.Data) != 2 || len(line.Response.Body.Data[1].Embedding) != 24 {
+		t.Errorf("output %s (%v)", out, err)
+	}
+	if !bytes.Contains(errs, []byte(`"custom_id":"tokens"`)) || !bytes.Contains(errs, []byte(`"code":"api_not_implemented"`)) {
+		t.Errorf("errors %s", errs)
 	}
 }
