@@ -212,29 +212,92 @@ func malformed(format string, args ...any) error {
 
 var errNotNumbers = errors.New("values is not an array of numbers")
 
-// appendFloatVector appends the JSON array v without its whitespace. v comes from a decoded
-// JSON document, so checking that it is an array holding only number characters and commas is
-// enough to know it is an array of numbers.
+// appendFloatVector appends the JSON array v of numbers, each checked against JSON's number
+// grammar, with any whitespace removed. Upstream bodies are not fully validated before (see
+// gemini.decodeEmbedResponse), so this is where a broken vector is caught.
 func appendFloatVector(dst, v []byte) ([]byte, error) {
-	v = bytes.TrimSpace(v)
-	if len(v) < 3 || v[0] != '[' || v[len(v)-1] != ']' {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '[' {
 		return dst, errNotNumbers
 	}
-	dst = append(dst, '[')
+	i++
 	start := len(dst)
-	for _, c := range v[1 : len(v)-1] {
-		switch {
-		case c >= '0' && c <= '9', c == '.', c == '-', c == ',', c == 'e', c == 'E', c == '+':
-			dst = append(dst, c)
-		case c == ' ', c == '\n', c == '\r', c == '\t':
-		default:
-			return dst, errNotNumbers
+	dst = append(dst, '[')
+	for {
+		i = skipSpace(v, i)
+		end, ok := scanNumber(v, i)
+		if !ok {
+			return dst[:start], errNotNumbers
 		}
+		dst = append(dst, v[i:end]...)
+		i = skipSpace(v, end)
+		if i >= len(v) {
+			return dst[:start], errNotNumbers
+		}
+		if v[i] == ']' {
+			break
+		}
+		if v[i] != ',' {
+			return dst[:start], errNotNumbers
+		}
+		dst = append(dst, ',')
+		i++
 	}
-	if len(dst) == start {
-		return dst, errNotNumbers // an empty vector
+	if skipSpace(v, i+1) != len(v) {
+		return dst[:start], errNotNumbers
 	}
 	return append(dst, ']'), nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// scanNumber returns the end of the JSON number that starts at v[i]
+// (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?), and whether there is one.
+func scanNumber(v []byte, i int) (int, bool) {
+	if i < len(v) && v[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(v):
+		return i, false
+	case v[i] == '0':
+		i++
+	case v[i] >= '1' && v[i] <= '9':
+		i = digits(v, i)
+	default:
+		return i, false
+	}
+	if i < len(v) && v[i] == '.' {
+		d := digits(v, i+1)
+		if d == i+1 {
+			return i, false
+		}
+		i = d
+	}
+	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
+		i++
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			i++
+		}
+		d := digits(v, i)
+		if d == i {
+			return i, false
+		}
+		i = d
+	}
+	return i, true
+}
+
+func digits(v []byte, i int) int {
+	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // appendBase64Vector appends v's numbers as a JSON string holding the standard base64 of
@@ -242,24 +305,37 @@ func appendFloatVector(dst, v []byte) ([]byte, error) {
 // Each number is rounded once, straight from its decimal form to float32. scratch is reused
 // between calls.
 func appendBase64Vector(dst, scratch, v []byte) ([]byte, []byte, error) {
-	v = bytes.TrimSpace(v)
-	if len(v) < 3 || v[0] != '[' || v[len(v)-1] != ']' {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '[' {
 		return dst, scratch, errNotNumbers
 	}
+	i++
 	scratch = scratch[:0]
-	rest := v[1 : len(v)-1]
-	for len(rest) > 0 {
-		tok := rest
-		if i := bytes.IndexByte(rest, ','); i >= 0 {
-			tok, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
+	for {
+		i = skipSpace(v, i)
+		end, ok := scanNumber(v, i)
+		if !ok {
+			return dst, scratch, errNotNumbers
 		}
-		f, err := strconv.ParseFloat(string(bytes.TrimSpace(tok)), 32)
-		if err != nil {
+		f, err := strconv.ParseFloat(string(v[i:end]), 32)
+		if err != nil { // out of float32's range
 			return dst, scratch, errNotNumbers
 		}
 		scratch = binary.LittleEndian.AppendUint32(scratch, math.Float32bits(float32(f)))
+		i = skipSpace(v, end)
+		if i >= len(v) {
+			return dst, scratch, errNotNumbers
+		}
+		if v[i] == ']' {
+			break
+		}
+		if v[i] != ',' {
+			return dst, scratch, errNotNumbers
+		}
+		i++
+	}
+	if skipSpace(v, i+1) != len(v) {
+		return dst, scratch, errNotNumbers
 	}
 	dst = append(dst, '"')
 	dst = base64.StdEncoding.AppendEncode(dst, scratch)

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -334,4 +335,35 @@ func TestEmbedMalformedAnswers(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzVectorEncoding: both vector encoders accept exactly the non-empty JSON arrays of numbers
+// (base64 also refuses numbers beyond float32), and the float one writes the same numbers.
+func FuzzVectorEncoding(f *testing.F) {
+	for _, s := range []string{`[1,-2.5e-3,0]`, "[ 1 ,\n 2 ]", `[]`, `[1 2]`, `[01]`, `[1.]`, `[-]`, `[1e400]`, `[1,]`, `["1"]`, `[1]]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		var elems []json.RawMessage
+		valid := json.Unmarshal(v, &elems) == nil && len(elems) > 0 && bytes.HasPrefix(bytes.TrimSpace(v), []byte("["))
+		nums := make([]json.Number, len(elems))
+		for i, e := range elems {
+			e = bytes.TrimSpace(e)
+			if len(e) == 0 || !(e[0] == '-' || e[0] >= '0' && e[0] <= '9') {
+				valid = false
+			}
+			nums[i] = json.Number(e)
+		}
+		out, err := appendFloatVector(nil, v)
+		if (err == nil) != valid {
+			t.Fatalf("appendFloatVector(%q) err = %v, JSON number array: %v", v, err, valid)
+		}
+		if err == nil && string(out) != "["+joinNumbers(nums)+"]" {
+			t.Fatalf("appendFloatVector(%q) = %q", v, out)
+		}
+		b64, _, err := appendBase64Vector(nil, nil, v)
+		if err == nil && !valid {
+			t.Fatalf("appendBase64Vector(%q) = %q for a non-array", v, b64)
+		}
+	})
 }
