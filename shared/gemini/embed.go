@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"time"
 )
@@ -132,11 +133,19 @@ func (c *Client) Embed(ctx context.Context, model string, body []byte) (*EmbedRe
 		return nil, err
 	}
 	defer resp.Body.Close()
-	buf := bytes.NewBuffer(make([]byte, 0, max(resp.ContentLength, 4096)+1))
-	if _, err := buf.ReadFrom(resp.Body); err != nil {
+	// Read into a buffer of the declared size: a bytes.Buffer would regrow (doubling a
+	// megabyte) to keep its spare 512 bytes for the final read.
+	var b []byte
+	if n := resp.ContentLength; n > 0 && n < 1<<30 {
+		b = make([]byte, n)
+		_, err = io.ReadFull(resp.Body, b)
+	} else {
+		b, err = io.ReadAll(resp.Body)
+	}
+	if err != nil {
 		return nil, c.transportError(ctx, err)
 	}
-	return decodeEmbedResponse(buf.Bytes())
+	return decodeEmbedResponse(b)
 }
 
 // decodeEmbedResponse decodes an embedding answer. A hundred vectors are megabytes of numbers
