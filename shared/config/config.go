@@ -36,6 +36,10 @@ type Config struct {
 	MediaTimeout      time.Duration
 	AllowPrivateFetch bool // GATEWAY_ALLOW_PRIVATE_FETCH: let URL fetching reach private addresses
 	LogLevel          string
+
+	// EmbedConcurrency (GATEWAY_EMBED_CONCURRENCY) bounds the upstream calls one embeddings
+	// request runs at once.
+	EmbedConcurrency int
 }
 
 // Load reads the configuration through getenv.
@@ -57,6 +61,7 @@ func Load(getenv func(string) string) (Config, error) {
 		MediaTimeout:      p.duration("GATEWAY_MEDIA_TIMEOUT", 30*time.Second),
 		AllowPrivateFetch: p.bool("GATEWAY_ALLOW_PRIVATE_FETCH", false),
 		LogLevel:          p.str("GATEWAY_LOG_LEVEL", "info"),
+		EmbedConcurrency:  int(p.int64("GATEWAY_EMBED_CONCURRENCY", 8)),
 	}
 	if v := getenv("GOOGLE_CLOUD_PROJECT"); v == "" {
 		c.Project = strings.TrimSpace(getenv("GCP_PROJECT"))
@@ -102,6 +107,8 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("GATEWAY_MAX_BODY_BYTES must be positive")
 	case c.RetryAttempts < 1:
 		return Config{}, fmt.Errorf("GATEWAY_RETRY_ATTEMPTS must be at least 1")
+	case c.EmbedConcurrency < 1:
+		return Config{}, fmt.Errorf("GATEWAY_EMBED_CONCURRENCY must be at least 1")
 	}
 	return c, nil
 }
