@@ -198,7 +198,7 @@ func TestEmbedSplitGolden(t *testing.T) {
 			}
 			got := make([]callSummary, len(e.Calls))
 			for i, call := range e.Calls {
-				got[i] = callSummary{call.First, call.N, call.Body}
+				got[i] = callSummary(call)
 			}
 			golden(t, filepath.Join("embeddings", "split."+c.name+".golden.json"), indent(t, map[string]any{
 				"model": e.Model, "inputs": e.Inputs, "base64": e.Base64, "vertex": e.Vertex, "calls": got}))
