@@ -3,10 +3,12 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -672,5 +674,49 @@ func TestBatchEmbeddingLines(t *testing.T) {
 	}
 	if !bytes.Contains(errs, []byte(`"custom_id":"tokens"`)) || !bytes.Contains(errs, []byte(`"code":"api_not_implemented"`)) {
 		t.Errorf("errors %s", errs)
+	}
+}
+
+// TestEmbeddingsKeyModelsAndRate pins the per-key allow-list and rate limit on embeddings, and
+// the request's log line (route, model, upstream model, key, usage).
+func TestEmbeddingsKeyModelsAndRate(t *testing.T) {
+	limited := "limited-key-0123456789"
+	sum := sha256.Sum256([]byte(limited))
+	store := keys.NewStore(keys.NewSet([]*keys.Key{{Name: "limited", Hash: sum, Models: []string{"gemini-embedding-001"}, RPM: 2}}))
+	var logs syncBuffer
+	g := newEmbedGateway(t, newGoogleEmbed(t, true), func(o *gateway.Options) {
+		o.Keys = store
+		o.Logger = gateway.NewLogger(&logs, slog.LevelInfo)
+	})
+	post := func(body string) (int, string) {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, g.srv.URL+"/v1/embeddings", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+limited)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := post(`{"model":"text-embedding-005","input":"x"}`); status != 403 || !strings.Contains(body, "permission_denied") {
+		t.Errorf("other model: %d %s", status, body)
+	}
+	if status, body := post(`{"model":"google/gemini-embedding-001","input":"one two"}`); status != 200 {
+		t.Errorf("allowed model: %d %s", status, body)
+	}
+	if status, body := post(`{"model":"gemini-embedding-001","input":"x"}`); status != 429 || !strings.Contains(body, "too_many_requests") {
+		t.Errorf("over rate: %d %s", status, body)
+	}
+	var ok map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["status"] == 200.0 {
+			ok = m
+		}
+	}
+	if ok == nil || ok["route"] != "/v1/embeddings" || ok["model"] != "google/gemini-embedding-001" || ok["upstream_model"] != "gemini-embedding-001" ||
+		ok["key"] != "limited" || ok["prompt_tokens"] != 2.0 || ok["total_tokens"] != 2.0 {
+		t.Errorf("log line = %v", ok)
 	}
 }
