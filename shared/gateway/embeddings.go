@@ -18,33 +18,29 @@ const DefaultEmbedConcurrency = 8
 
 // embeddings serves POST /v1/embeddings: same auth, model allow-list, rate limit, log line and
 // error funnel as chat.
-func (h *Handler) embeddings(w http.ResponseWriter, r *http.Request, rs *reqState) {
+func (h *Handler) embeddings(w http.ResponseWriter, r *http.Request, rs *reqState) error {
 	key, err := h.authenticate(r, rs)
 	if err != nil {
-		h.writeError(w, rs, err)
-		return
+		return err
 	}
 	body, err := h.readBody(w, r)
 	if err != nil {
-		h.writeError(w, rs, err)
-		return
+		return err
 	}
 	req, e, err := h.prepareEmbed(body.Bytes(), key, rs)
 	putBuffer(body) // decoding copied every input out of it
 	if err != nil {
-		h.writeError(w, rs, err)
-		return
+		return err
 	}
 	out, err := h.embed(r.Context(), req, e, rs)
 	if err != nil {
-		h.writeError(w, rs, err)
-		return
+		return err
 	}
-	rs.status = http.StatusOK
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
+	_, err = w.Write(out)
+	return err
 }
 
 // prepareEmbed decodes and translates an embeddings body and checks the key's model access.
@@ -108,6 +104,9 @@ launch:
 		case <-ctx.Done():
 			break launch
 		}
+		if ctx.Err() != nil { // both were ready and select chose the slot
+			break
+		}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			r, err := h.embedCall(ctx, e.Model, &e.Calls[i])
@@ -140,17 +139,16 @@ func (h *Handler) embedCall(ctx context.Context, model string, call *translate.E
 // for lines whose url is /v1/embeddings. It returns the status and the response or error body.
 func (h *Handler) Embed(ctx context.Context, body []byte) (int, []byte) {
 	rs := &reqState{start: h.o.Now(), method: http.MethodPost, route: "batch", traceID: newTraceID(), key: "batch"}
-	defer h.logRequest(nil, rs)
 	req, e, err := h.prepareEmbed(body, nil, rs)
 	var out []byte
 	if err == nil {
 		out, err = h.embed(ctx, req, e, rs)
 	}
 	if err != nil {
-		oe := toOpenAI(err)
-		rs.status, rs.errCode, rs.cause = oe.Status, oe.Code, oe
-		return oe.Status, oe.MarshalBody(rs.traceID)
+		rs.err = toOpenAI(err)
+		h.logRequest(nil, rs, rs.err.Status)
+		return rs.err.Status, rs.err.MarshalBody(rs.traceID)
 	}
-	rs.status = http.StatusOK
+	h.logRequest(nil, rs, http.StatusOK)
 	return http.StatusOK, out
 }

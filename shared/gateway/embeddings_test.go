@@ -40,7 +40,7 @@ type googleEmbed struct {
 	vertex bool
 	srv    *httptest.Server
 	// fail, when set, may answer call n (numbered from 0 in arrival order) itself.
-	fail func(n int, w http.ResponseWriter) bool
+	fail func(n int, w http.ResponseWriter, r *http.Request) bool
 
 	mu          sync.Mutex
 	n           int
@@ -111,7 +111,7 @@ func (g *googleEmbed) serve(w http.ResponseWriter, r *http.Request) {
 		g.mu.Unlock()
 	}()
 	time.Sleep(2 * time.Millisecond) // let concurrent calls overlap so the bound is exercised
-	if g.fail != nil && g.fail(n, w) {
+	if g.fail != nil && g.fail(n, w, r) {
 		return
 	}
 	dec := json.NewDecoder(r.Body)
@@ -455,7 +455,7 @@ func TestEmbeddingsErrors(t *testing.T) {
 		name       string
 		params     oai.EmbeddingNewParams
 		opts       []option.RequestOption
-		fail       func(n int, w http.ResponseWriter) bool
+		fail       func(n int, w http.ResponseWriter, r *http.Request) bool
 		status     int
 		code       string
 		param      string
@@ -480,7 +480,7 @@ func TestEmbeddingsErrors(t *testing.T) {
 			status: 400, code: "invalid_request", param: "google.task"},
 		{name: "upstream 429 with RetryInfo", params: oai.EmbeddingNewParams{Model: "gemini-embedding-001",
 			Input: oai.EmbeddingNewParamsInputUnion{OfString: oai.String("x")}},
-			fail: func(n int, w http.ResponseWriter) bool {
+			fail: func(n int, w http.ResponseWriter, _ *http.Request) bool {
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(429)
 				_, _ = w.Write(rateLimited)
@@ -490,7 +490,7 @@ func TestEmbeddingsErrors(t *testing.T) {
 			status: 429, code: "too_many_requests", calls: 1, retryAfter: "26"},
 		{name: "one chunk fails", params: oai.EmbeddingNewParams{Model: "gemini-embedding-001",
 			Input: oai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: inputs(250)}},
-			fail: func(n int, w http.ResponseWriter) bool {
+			fail: func(n int, w http.ResponseWriter, _ *http.Request) bool {
 				if n != 1 {
 					return false
 				}
@@ -501,7 +501,7 @@ func TestEmbeddingsErrors(t *testing.T) {
 			status: 400, code: "invalid_request"},
 		{name: "upstream 503 then success", params: oai.EmbeddingNewParams{Model: "gemini-embedding-001",
 			Input: oai.EmbeddingNewParamsInputUnion{OfString: oai.String("x")}},
-			fail: func(n int, w http.ResponseWriter) bool {
+			fail: func(n int, w http.ResponseWriter, _ *http.Request) bool {
 				if n > 0 {
 					return false
 				}
@@ -610,13 +610,21 @@ func TestEmbedInProcess(t *testing.T) {
 func TestEmbeddingsClientGone(t *testing.T) {
 	up := newGoogleEmbed(t, true)
 	release := make(chan struct{})
-	var started atomic.Int32
-	up.fail = func(n int, w http.ResponseWriter) bool {
+	var started, cancelled atomic.Int32
+	up.fail = func(n int, w http.ResponseWriter, r *http.Request) bool {
 		started.Add(1)
-		<-release
-		return false
+		// net/http notices a closed connection only once the body is read.
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-release:
+			return false
+		case <-r.Context().Done(): // the gateway gave up on this call
+			cancelled.Add(1)
+			return true
+		}
 	}
 	g := newEmbedGateway(t, up, func(o *gateway.Options) { o.EmbedConcurrency = 2 })
+	defer close(release)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
@@ -631,10 +639,13 @@ func TestEmbeddingsClientGone(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("request succeeded after cancel")
 	}
-	close(release)
-	time.Sleep(50 * time.Millisecond)
-	if n := started.Load(); n > 2 {
-		t.Errorf("%d calls started; the limit of 2 were running when the client left", n)
+	// Both running calls must be cancelled; the test times out if they are not.
+	for cancelled.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // room for a wrongly launched call to arrive
+	if n := started.Load(); n != 2 {
+		t.Errorf("%d calls started; only the 2 running when the client left should have", n)
 	}
 }
 
