@@ -116,7 +116,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		Client: client, Models: models, Keys: store, Fetcher: fetcher, FetchHTTPMedia: cfg.FetchHTTPMedia,
 		IncludeThoughts: cfg.IncludeThoughts, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
 		MaxMessages: cfg.MaxMessages, MaxParts: cfg.MaxParts,
-		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project,
+		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project, EmbedConcurrency: cfg.EmbedConcurrency,
 	})
 	return a, nil
 }

@@ -41,6 +41,13 @@ type Completion struct {
 	Err *openai.Error
 }
 
+// Embedder runs one embeddings request in-process, as Completer does a chat completion. A
+// Completer that is also an Embedder runs lines whose url is /v1/embeddings; the others answer
+// those lines 404. The gateway's *gateway.Handler implements it.
+type Embedder interface {
+	Embed(ctx context.Context, body []byte) Completion
+}
+
 // Store is an object store: one Cloud Storage or S3 bucket.
 type Store interface {
 	// Get returns the object's content; the error wraps ErrNotExist when there is no such object.

@@ -87,7 +87,7 @@ func TestMalformedLines(t *testing.T) {
 		{`{"custom_id":"` + strings.Repeat("x", 513) + `","method":"POST","url":"/v1/chat/completions","body":{}}`, "longer than 512"},
 		{`{"custom_id":"a\nb","method":"POST","url":"/v1/chat/completions","body":{}}`, "control character"},
 		{`{"custom_id":"a","method":"PUT","url":"/v1/chat/completions","body":{}}`, `method must be "POST", not "PUT"`},
-		{`{"custom_id":"a","method":"POST","url":"/v1/completions","body":{}}`, `url must be "/v1/chat/completions", not "/v1/completions"`},
+		{`{"custom_id":"a","method":"POST","url":"/v1/completions","body":{}}`, `url must be "/v1/chat/completions" or "/v1/embeddings", not "/v1/completions"`},
 		{`{"custom_id":"a","method":"POST","url":["x"],"body":{}}`, "url must be a string, not a JSON array"},
 		{`{"custom_id":"a","method":"POST","url":"/v1/chat/completions"}`, "body must be a JSON object"},
 		{`{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":"{}"}`, "body must be a JSON object"},

@@ -54,6 +54,12 @@ var chatURLs = map[string]bool{
 	"/gemini/chat/completions": true,
 }
 
+// embeddingURLs are the request URLs of embeddings lines, run through an Embedder.
+var embeddingURLs = map[string]bool{
+	"/v1/embeddings": true,
+	"/embeddings":    true,
+}
+
 // maxCustomIDLen bounds custom_id: it becomes part of an object name for queue messages, and
 // object names are at most 1024 bytes in both Cloud Storage and S3.
 const maxCustomIDLen = 512
@@ -65,6 +71,7 @@ type job struct {
 	id       string // the output line's id
 	customID string
 	body     []byte
+	embed    bool // an embeddings line (url /v1/embeddings)
 	done     *result
 }
 
@@ -91,14 +98,15 @@ func parseLine(key []byte, n int, raw []byte) job {
 		return j.invalid("%s must be a %s, not a JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
 	case req.Method != http.MethodPost:
 		return j.invalid("method must be \"POST\", not %q", req.Method)
-	case !chatURLs[req.URL]:
-		return j.invalid("url must be \"/v1/chat/completions\", not %q", req.URL)
+	case !chatURLs[req.URL] && !embeddingURLs[req.URL]:
+		return j.invalid("url must be \"/v1/chat/completions\" or \"/v1/embeddings\", not %q", req.URL)
 	}
+	j.embed = embeddingURLs[req.URL]
 	body := bytes.TrimSpace(req.Body)
 	if len(body) == 0 || body[0] != '{' {
-		return j.invalid("body must be a JSON object with the Chat Completions request")
+		return j.invalid("body must be a JSON object with the request")
 	}
-	if streams(body) {
+	if !j.embed && streams(body) {
 		// A batch result is one JSON body; the gateway refuses this too, but a 400 here costs
 		// no call. Same status, code and message as the gateway's.
 		e := openai.InvalidParam("stream", "stream: true is not supported in batch jobs")

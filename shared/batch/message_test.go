@@ -76,7 +76,7 @@ func TestRunMessageMalformed(t *testing.T) {
 		" \n",
 		`not json`,
 		`{"method":"POST","url":"/v1/chat/completions","body":{}}`,
-		`{"custom_id":"wrong-url","method":"POST","url":"/v1/embeddings","body":{}}`,
+		`{"custom_id":"wrong-url","method":"POST","url":"/v1/completions","body":{}}`,
 		`{"custom_id":"streaming","method":"POST","url":"/v1/chat/completions","body":{"stream":true}}`,
 	} {
 		if err := r.RunMessage(ctx, []byte(msg)); err != nil {
@@ -92,7 +92,7 @@ func TestRunMessageMalformed(t *testing.T) {
 	b, _ := s.Object("output/wrong-url.json")
 	got := batchtest.ParseOutput(t, b)
 	if len(got) != 1 || got[0].Error.Code != "invalid_request" || got[0].Error.Line != 0 ||
-		got[0].Error.Message != `url must be "/v1/chat/completions", not "/v1/embeddings"` {
+		got[0].Error.Message != `url must be "/v1/chat/completions" or "/v1/embeddings", not "/v1/completions"` {
 		t.Errorf("wrong-url result = %s", b)
 	}
 }
@@ -114,5 +114,21 @@ func TestRunMessageStorageFailure(t *testing.T) {
 	s.FailPut = func(string) error { return errStorage }
 	if err := r.RunMessage(t.Context(), message("a", "a")); !batch.Transient(err) {
 		t.Errorf("RunMessage with a failing Put = %v, want a transient error", err)
+	}
+}
+
+// TestEmbeddingLineWithoutEmbedder pins that an embeddings line given to a Completer that
+// does not embed gets a 404 result naming url, not a chat call.
+func TestEmbeddingLineWithoutEmbedder(t *testing.T) {
+	s := batchtest.NewMemStore()
+	c := &batchtest.Completer{}
+	r := batch.NewRunner(c, s.Open, testConfig, batchtest.Logger(t))
+	if err := r.RunMessage(t.Context(), []byte(`{"custom_id":"e","method":"POST","url":"/v1/embeddings","body":{"model":"m","input":"x"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := s.Object("output/e.json")
+	got := batchtest.ParseOutput(t, b)
+	if c.Total() != 0 || len(got) != 1 || got[0].Response == nil || got[0].Response.StatusCode != 404 || got[0].Error.Code != "not_found" {
+		t.Errorf("result = %s, %d calls", b, c.Total())
 	}
 }

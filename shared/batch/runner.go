@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
+
+	"github.com/geminigateway/gateway/shared/openai"
 )
 
 // Runner runs batch lines through a Completer and writes the results to a Store.
@@ -52,7 +55,16 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 // complete runs j through the Completer. It returns the recorded result, or a transient error
 // when the line should run again on redelivery.
 func (r *Runner) complete(ctx context.Context, j *job) (*result, error) {
-	c := r.c.Complete(ctx, j.body)
+	call := r.c.Complete
+	if j.embed {
+		e, ok := r.c.(Embedder)
+		if !ok {
+			oe := openai.Errorf(http.StatusNotFound, openai.CodeNotFound, "url", "this runner does not serve /v1/embeddings")
+			return j.failed(Completion{Status: oe.Status, Body: oe.MarshalBody(j.id), RequestID: j.id, Err: oe}), nil
+		}
+		call = e.Embed
+	}
+	c := call(ctx, j.body)
 	switch {
 	case c.Status >= 200 && c.Status < 300:
 		return j.succeeded(c), nil

@@ -67,6 +67,9 @@ type Config struct {
 	// Local is not a setting: functions/local (`make run`) sets it, so that with no client
 	// key configured one is generated for the run and printed.
 	Local bool
+	// EmbedConcurrency (GATEWAY_EMBED_CONCURRENCY) bounds the upstream calls one embeddings
+	// request runs at once.
+	EmbedConcurrency int
 }
 
 // FromEnv reads the configuration from the process environment: the entry point of a
@@ -110,8 +113,9 @@ func Load(getenv func(string) string) (Config, error) {
 			OutputPrefix: p.str("GATEWAY_OUTPUT_PREFIX", batch.DefaultOutputPrefix),
 			Concurrency:  int(p.int64("GATEWAY_BATCH_CONCURRENCY", batch.DefaultConcurrency)),
 		},
-		LambdaMode: strings.ToLower(p.str("GATEWAY_LAMBDA_MODE", "stream")),
-		Port:       p.str("PORT", "8080"),
+		LambdaMode:       strings.ToLower(p.str("GATEWAY_LAMBDA_MODE", "stream")),
+		Port:             p.str("PORT", "8080"),
+		EmbedConcurrency: int(p.int64("GATEWAY_EMBED_CONCURRENCY", 8)),
 	}
 	if gcp := strings.TrimSpace(getenv("GCP_PROJECT")); c.Project == "" {
 		c.Project = gcp
@@ -185,6 +189,8 @@ func Load(getenv func(string) string) (Config, error) {
 		// The runner never takes an object under the output prefix as input (so results cannot
 		// trigger another run); an input prefix under it would ignore every input.
 		return Config{}, fmt.Errorf("GATEWAY_INPUT_PREFIX=%q is under GATEWAY_OUTPUT_PREFIX=%q: inputs would be ignored", c.Batch.InputPrefix, c.Batch.OutputPrefix)
+	case c.EmbedConcurrency < 1:
+		return Config{}, fmt.Errorf("GATEWAY_EMBED_CONCURRENCY must be at least 1")
 	}
 	return c, nil
 }

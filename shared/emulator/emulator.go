@@ -1,6 +1,7 @@
 // Package emulator is an offline Gemini: an http.Handler answering generateContent and
 // streamGenerateContent at the Developer API and Vertex AI paths with deterministic text,
-// thoughts, function calls and usage, so the whole gateway runs with no cloud account.
+// thoughts, function calls and usage, and batchEmbedContents (Developer) and predict (Vertex)
+// with deterministic embeddings, so the whole gateway runs with no cloud account.
 package emulator
 
 import (
@@ -15,7 +16,8 @@ import (
 // Handler is the emulator.
 type Handler struct{}
 
-// ServeHTTP answers POST …/models/{model}:generateContent and :streamGenerateContent?alt=sse.
+// ServeHTTP answers POST …/models/{model}:generateContent and :streamGenerateContent?alt=sse,
+// and the embedding methods.
 func (Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	i := strings.LastIndex(r.URL.Path, "/models/")
 	if r.Method != http.MethodPost || i < 0 {
@@ -23,6 +25,10 @@ func (Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	model, method, ok := strings.Cut(r.URL.Path[i+len("/models/"):], ":")
+	if ok && (method == "batchEmbedContents" || method == "predict") {
+		embed(w, r, model, method)
+		return
+	}
 	if !ok || (method != "generateContent" && method != "streamGenerateContent") {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "unknown method "+method)
 		return

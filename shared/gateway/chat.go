@@ -67,7 +67,10 @@ func putBuffer(b *bytes.Buffer) {
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffer, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && mt != "text/plain") {
+		// curl -d sends application/x-www-form-urlencoded unless told otherwise; the body is
+		// read as JSON whatever the type, and like text/plain it is a CORS-simple type, so
+		// accepting it lets `curl -d '{…}'` work and opens nothing.
+		if err != nil || (mt != "application/json" && mt != "text/plain" && mt != "application/x-www-form-urlencoded") {
 			return nil, openai.Errorf(http.StatusUnsupportedMediaType, openai.CodeUnsupportedMedia, "", "Content-Type must be application/json, got %q", ct)
 		}
 	}

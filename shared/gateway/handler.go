@@ -39,6 +39,9 @@ type Options struct {
 	// request; zero takes openai.DefaultLimits.
 	MaxMessages, MaxParts int
 	CORSOrigins           []string
+	// EmbedConcurrency bounds the upstream calls of one embeddings request (default
+	// DefaultEmbedConcurrency).
+	EmbedConcurrency int
 	// KeepAlive is the silence after which a stream gets an SSE comment.
 	KeepAlive time.Duration
 	Logger    *slog.Logger
@@ -124,6 +127,8 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request, rs *reqState) er
 		return h.only(w, r, rs, h.health, http.MethodGet, http.MethodHead)
 	case p == "/v1/chat/completions", p == "/chat/completions", p == "/gemini/chat/completions", p == "/v1/gemini/chat/completions":
 		return h.only(w, r, rs, h.chat, http.MethodPost)
+	case p == "/v1/embeddings", p == "/embeddings":
+		return h.only(w, r, rs, h.embeddings, http.MethodPost)
 	case p == "/v1/models", p == "/models":
 		return h.only(w, r, rs, h.models, http.MethodGet)
 	case strings.HasPrefix(p, "/v1/models/"), strings.HasPrefix(p, "/models/"):
@@ -224,8 +229,9 @@ func (h *Handler) models(w http.ResponseWriter, r *http.Request, rs *reqState) e
 	if _, err := h.authenticate(r, rs); err != nil {
 		return err
 	}
-	list := openai.ModelList{Object: "list", Data: make([]openai.Model, 0, len(h.o.Models.List()))}
-	for _, id := range h.o.Models.List() {
+	ids := h.o.Models.ListFor(h.o.Client.Backend())
+	list := openai.ModelList{Object: "list", Data: make([]openai.Model, 0, len(ids))}
+	for _, id := range ids {
 		list.Data = append(list.Data, openai.Model{ID: id, Object: "model", Created: modelsCreated, OwnedBy: "google"})
 	}
 	return writeJSON(w, http.StatusOK, list)
@@ -239,7 +245,7 @@ func (h *Handler) model(w http.ResponseWriter, r *http.Request, rs *reqState) er
 		return err
 	}
 	id := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1"), "/models/")
-	if _, ok := slices.BinarySearch(h.o.Models.List(), strings.TrimPrefix(id, "google/")); !ok {
+	if _, ok := slices.BinarySearch(h.o.Models.ListFor(h.o.Client.Backend()), strings.TrimPrefix(id, "google/")); !ok {
 		return openai.Errorf(http.StatusNotFound, openai.CodeModelNotFound, "model",
 			"The model %q does not exist or is not served by this gateway (see GET /v1/models)", id)
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/geminigateway/gateway/shared/gemini"
 	"github.com/geminigateway/gateway/shared/openai"
 )
 
@@ -40,6 +41,12 @@ var DefaultModels = []string{
 	"gemini-3.1-flash-image", "gemini-3-pro-image",
 }
 
+// EmbeddingModels are the embedding models GET /v1/models lists besides the chat models;
+// vertexOnlyEmbedding marks those the Developer API does not serve.
+var EmbeddingModels = []string{"gemini-embedding-001", "text-embedding-005", "text-multilingual-embedding-002"}
+
+var vertexOnlyEmbedding = map[string]bool{"text-embedding-005": true, "text-multilingual-embedding-002": true}
+
 // Models is the model table: aliases to upstream ids and the list GET /v1/models shows.
 type Models struct {
 	aliases map[string]string
@@ -65,7 +72,7 @@ func NewModels(aliasJSON string) (*Models, error) {
 		}
 	}
 	seen := map[string]bool{}
-	for _, id := range DefaultModels {
+	for _, id := range slices.Concat(DefaultModels, EmbeddingModels) {
 		seen[id] = true
 		m.listed = append(m.listed, id)
 	}
@@ -81,6 +88,20 @@ func NewModels(aliasJSON string) (*Models, error) {
 
 // List returns the model names for GET /v1/models, sorted.
 func (m *Models) List() []string { return m.listed }
+
+// ListFor returns List without the models backend b does not serve.
+func (m *Models) ListFor(b gemini.Backend) []string {
+	if b == gemini.Vertex {
+		return m.listed
+	}
+	out := make([]string, 0, len(m.listed))
+	for _, id := range m.listed {
+		if !vertexOnlyEmbedding[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
 
 // Resolve maps a client model name to the upstream Gemini id: the alias table first, then the
 // "google/" prefix stripped (Vertex's OpenAI endpoint uses it), then any gemini-* id as is.

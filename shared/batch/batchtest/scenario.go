@@ -56,7 +56,7 @@ func File(n int) ([]byte, []Line) {
 				raw = fmt.Sprintf(`{"method":"POST","url":"/v1/chat/completions","body":%s}`, body)
 			case 2:
 				l.Kind = Invalid
-				raw = fmt.Sprintf(`{"custom_id":%q,"method":"POST","url":"/v1/embeddings","body":%s}`, id, body)
+				raw = fmt.Sprintf(`{"custom_id":%q,"method":"POST","url":"/v1/completions","body":%s}`, id, body)
 			case 3:
 				l.Kind = Invalid
 				raw = fmt.Sprintf(`{"custom_id":%q,"method":"GET","url":"/v1/chat/completions","body":%s}`, id, body)

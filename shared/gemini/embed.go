@@ -1,0 +1,240 @@
+package gemini
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"time"
+)
+
+// Embedding wire types and limits. The Developer API (and the emulator) embeds through
+// models/{m}:batchEmbedContents, Vertex AI through publishers/google/models/{m}:predict.
+// https://ai.google.dev/api/embeddings#method:-models.batchembedcontents
+// https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api
+
+// BatchEmbedRequest is a batchEmbedContents request body (Developer API).
+type BatchEmbedRequest struct {
+	Requests []EmbedContentRequest `json:"requests"`
+}
+
+// EmbedContentRequest is one request of a batch. Model repeats the batch's model as
+// "models/{m}": Google rejects a batch whose requests name another model.
+type EmbedContentRequest struct {
+	Model                string  `json:"model"`
+	Content              Content `json:"content"`
+	TaskType             string  `json:"taskType,omitempty"`
+	Title                string  `json:"title,omitempty"`
+	OutputDimensionality *int    `json:"outputDimensionality,omitempty"`
+}
+
+// PredictRequest is a Vertex AI text-embedding predict request body.
+type PredictRequest struct {
+	Instances  []EmbedInstance  `json:"instances"`
+	Parameters *EmbedParameters `json:"parameters,omitempty"`
+}
+
+// EmbedInstance is one Vertex text-embedding instance. Its keys are snake_case: instances are
+// free-form protobuf Values interpreted by the model, not proto fields.
+type EmbedInstance struct {
+	Content  string `json:"content"`
+	TaskType string `json:"task_type,omitempty"`
+	Title    string `json:"title,omitempty"`
+}
+
+// EmbedParameters are the Vertex text-embedding prediction parameters.
+// https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest/Shared.Types/TextEmbeddingPredictionParams
+type EmbedParameters struct {
+	OutputDimensionality *int  `json:"outputDimensionality,omitempty"`
+	AutoTruncate         *bool `json:"autoTruncate,omitempty"`
+}
+
+// EmbedResponse decodes either backend's answer: Embeddings from batchEmbedContents,
+// Predictions from predict. Vectors stay the JSON arrays Google sent, so values go out exactly
+// as they came.
+type EmbedResponse struct {
+	Embeddings  []ContentEmbedding `json:"embeddings"`
+	Predictions []Prediction       `json:"predictions"`
+}
+
+// ContentEmbedding is one Developer API embedding.
+type ContentEmbedding struct {
+	Values json.RawMessage `json:"values"`
+}
+
+// Prediction is one Vertex text-embedding prediction.
+type Prediction struct {
+	Embeddings struct {
+		Values     json.RawMessage  `json:"values"`
+		Statistics *EmbedStatistics `json:"statistics"`
+	} `json:"embeddings"`
+}
+
+// EmbedStatistics are Vertex's per-input statistics. Predictions are free-form values written
+// by the model: the samples and client libraries show "token_count" (sometimes as a float, 6.0)
+// while the TextEmbedding reference spells it "tokenCount", so both are read.
+type EmbedStatistics struct {
+	TokenCount      float64 `json:"token_count"`
+	TokenCountCamel float64 `json:"tokenCount"`
+	Truncated       bool    `json:"truncated"`
+}
+
+// Tokens returns the input's token count.
+func (s *EmbedStatistics) Tokens() int {
+	return int(max(s.TokenCount, s.TokenCountCamel))
+}
+
+// EmbedLimit is what one upstream embedding call may carry.
+type EmbedLimit struct {
+	// Inputs is the most inputs (batch requests or instances) in one call.
+	Inputs int
+	// Tokens caps the input tokens of one call; 0 means no documented cap.
+	Tokens int
+}
+
+// EmbedLimitFor returns the documented per-call limit of model on backend:
+//   - Developer API (and the emulator): at most 100 requests per batchEmbedContents, the error
+//     being "BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch".
+//   - Vertex AI: gemini-embedding-* take one instance per request; the text-embedding and
+//     text-multilingual-embedding models take up to 250 instances and 20,000 input tokens.
+//     https://cloud.google.com/vertex-ai/generative-ai/docs/embeddings/get-text-embeddings
+//
+// A Vertex model the table does not know gets the strictest limit (one instance).
+func EmbedLimitFor(b Backend, model string) EmbedLimit {
+	if b != Vertex {
+		return EmbedLimit{Inputs: 100}
+	}
+	if strings.HasPrefix(model, "text-embedding-") || strings.HasPrefix(model, "text-multilingual-embedding-") {
+		return EmbedLimit{Inputs: 250, Tokens: 20000}
+	}
+	return EmbedLimit{Inputs: 1}
+}
+
+// EmbedMethod returns the method the client calls to embed: predict on Vertex,
+// batchEmbedContents otherwise.
+func (c *Client) EmbedMethod() string {
+	if c.o.Backend == Vertex {
+		return "predict"
+	}
+	return "batchEmbedContents"
+}
+
+// Embed calls the backend's embedding method for model with the encoded body, retrying as
+// Generate does.
+func (c *Client) Embed(ctx context.Context, model string, body []byte) (*EmbedResponse, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, c.o.Timeout, ErrTimeout)
+	defer cancel()
+	// prettyPrint=false, a system parameter of every Google REST API
+	// (https://cloud.google.com/apis/docs/system-parameters), drops the indentation that
+	// would otherwise be a third of a vector's bytes.
+	resp, err := c.send(ctx, c.URL(model, c.EmbedMethod())+"?prettyPrint=false", body, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	// Read into a buffer of the declared size: a bytes.Buffer would regrow (doubling a
+	// megabyte) to keep its spare 512 bytes for the final read.
+	var b []byte
+	if n := resp.ContentLength; n > 0 && n < 1<<30 {
+		b = make([]byte, n)
+		_, err = io.ReadFull(resp.Body, b)
+	} else {
+		b, err = io.ReadAll(resp.Body)
+	}
+	if err != nil {
+		return nil, c.transportError(ctx, err)
+	}
+	return decodeEmbedResponse(b)
+}
+
+// decodeEmbedResponse decodes an embedding answer. A hundred vectors are megabytes of numbers
+// that encoding/json scans twice at about 100 MB/s, more than the rest of the request costs; so
+// the Developer API's answer, whose whole shape is {"embeddings":[{"values":[…]},…]}, is matched
+// by scanDeveloperEmbeddings, which jumps from vector to vector at memchr speed. Any other
+// shape (Vertex's predictions, an unexpected field) goes to encoding/json. Vectors are not
+// checked here: translate validates each number as it copies it.
+func decodeEmbedResponse(b []byte) (*EmbedResponse, error) {
+	if vecs, ok := scanDeveloperEmbeddings(b); ok {
+		return &EmbedResponse{Embeddings: vecs}, nil
+	}
+	var out EmbedResponse
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, &MalformedError{Err: err}
+	}
+	return &out, nil
+}
+
+// scanDeveloperEmbeddings matches b against {"embeddings":[{"values":[…]},…]} (any JSON
+// whitespace between tokens) and returns the arrays, which alias b. An array holds only
+// numbers, so it ends at the first ']'; what it holds is left to the caller to check.
+func scanDeveloperEmbeddings(b []byte) ([]ContentEmbedding, bool) {
+	i, ok := expect(b, 0, `{`)
+	if i, ok = expectKey(b, i, ok, `"embeddings"`); !ok {
+		return nil, false
+	}
+	if i, ok = expect(b, i, `[`); !ok {
+		return nil, false
+	}
+	out := make([]ContentEmbedding, 0, bytes.Count(b[i:], []byte(`"values"`)))
+	for {
+		if i, ok = expect(b, i, `{`); !ok {
+			return nil, false
+		}
+		if i, ok = expectKey(b, i, ok, `"values"`); !ok {
+			return nil, false
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != '[' {
+			return nil, false
+		}
+		end := bytes.IndexByte(b[i:], ']')
+		if end < 0 || bytes.IndexByte(b[i+1:i+end], '[') >= 0 {
+			return nil, false
+		}
+		out = append(out, ContentEmbedding{Values: b[i : i+end+1 : i+end+1]})
+		if i, ok = expect(b, i+end+1, `}`); !ok {
+			return nil, false
+		}
+		i = skipSpace(b, i)
+		if i < len(b) && b[i] == ',' {
+			i++
+			continue
+		}
+		break
+	}
+	if i, ok = expect(b, i, `]`); !ok {
+		return nil, false
+	}
+	if i, ok = expect(b, i, `}`); !ok {
+		return nil, false
+	}
+	return out, skipSpace(b, i) == len(b)
+}
+
+// expect skips whitespace and then tok; it reports whether tok was there.
+func expect(b []byte, i int, tok string) (int, bool) {
+	i = skipSpace(b, i)
+	if !bytes.HasPrefix(b[i:], []byte(tok)) {
+		return i, false
+	}
+	return i + len(tok), true
+}
+
+// expectKey expects the key (a quoted string without escapes) and its colon, when ok.
+func expectKey(b []byte, i int, ok bool, key string) (int, bool) {
+	if !ok {
+		return i, false
+	}
+	if i, ok = expect(b, i, key); !ok {
+		return i, false
+	}
+	return expect(b, i, `:`)
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}

@@ -1,0 +1,338 @@
+package openai
+
+import (
+	"errors"
+
+	"github.com/geminigateway/gateway/shared/jsonscan"
+
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// EmbeddingRequest is a POST /v1/embeddings body.
+// https://platform.openai.com/docs/api-reference/embeddings/create
+type EmbeddingRequest struct {
+	Model          string
+	Input          EmbeddingInput
+	Dimensions     *int
+	EncodingFormat string
+	User           string // accepted; Gemini has no slot for it
+	// Google holds the Gemini extensions, merged from "google" and "extra_body.google" (the
+	// top-level one wins field by field, as for chat).
+	Google *EmbeddingGoogle
+}
+
+// EmbeddingGoogle holds the Gemini embedding extensions.
+type EmbeddingGoogle struct {
+	TaskType     string
+	Title        string
+	AutoTruncate *bool
+	titleSet     bool // title given, even empty
+	taskTypeSet  bool // task_type given, even empty
+}
+
+// HasTitle reports whether the request set google.title.
+func (g *EmbeddingGoogle) HasTitle() bool { return g.titleSet }
+
+// HasTaskType reports whether the request set google.task_type.
+func (g *EmbeddingGoogle) HasTaskType() bool { return g.taskTypeSet }
+
+// MaxEmbeddingInputs is OpenAI's limit on the inputs of one request.
+const MaxEmbeddingInputs = 2048
+
+// EmbeddingInput is the "input" union: a string or an array of strings. Token-id arrays
+// ([1,2,3] or [[1,2,3]]) are valid OpenAI input that Gemini cannot take (it embeds text only), so
+// they decode to a 400 api_not_implemented naming input.
+type EmbeddingInput struct {
+	Texts []string
+	set   bool
+}
+
+// UnmarshalJSON decodes the union.
+func (in *EmbeddingInput) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		return nil
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return InvalidParam("input", "input is not a valid JSON string")
+		}
+		in.Texts, in.set = []string{s}, true
+		return nil
+	case b[0] != '[':
+		return InvalidParam("input", "input must be a string or an array of strings")
+	}
+	var texts []string
+	// encoding/json takes null for ""; such arrays go the slow way to be named.
+	if err := json.Unmarshal(b, &texts); err == nil && !bytes.Contains(b, []byte("null")) {
+		in.Texts, in.set = texts, true
+		return nil
+	}
+	// Not all strings: say which element is wrong, and whether it is token ids.
+	var elems []json.RawMessage
+	if err := json.Unmarshal(b, &elems); err != nil {
+		return InvalidParam("input", "input must be a string or an array of strings")
+	}
+	for i, e := range elems {
+		switch kind(e) {
+		case '"':
+		case '0':
+			return tokenInput()
+		case '[':
+			var ids []json.Number
+			if json.Unmarshal(e, &ids) == nil {
+				return tokenInput()
+			}
+			return InvalidParam("input", "input[%d] must be a string", i)
+		default:
+			return InvalidParam("input", "input[%d] must be a string", i)
+		}
+	}
+	return InvalidParam("input", "input must be a string or an array of strings")
+}
+
+func tokenInput() *Error {
+	return NotImplemented("input", "token-id input is not supported: Gemini embeds text only; send input as a string or an array of strings")
+}
+
+// kind returns '"' for a string, '0' for a number, '[' for an array, else the first byte.
+func kind(v []byte) byte {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return 0
+	}
+	if c := v[0]; c == '-' || c >= '0' && c <= '9' {
+		return '0'
+	}
+	return v[0]
+}
+
+var embeddingFields = map[string]bool{
+	"model": true, "input": true, "dimensions": true, "encoding_format": true, "user": true,
+	"google": true, "extra_body": true,
+}
+
+var embeddingGoogleFields = map[string]bool{"task_type": true, "title": true, "auto_truncate": true}
+
+// DecodeEmbeddingRequest decodes and checks an embeddings body: an unknown key, at the top level
+// or in the google namespace, is a 400 naming its path. Every error is an *Error.
+func DecodeEmbeddingRequest(body []byte) (*EmbeddingRequest, error) {
+	var raw struct {
+		Model          string          `json:"model"`
+		Input          EmbeddingInput  `json:"input"`
+		Dimensions     *int            `json:"dimensions"`
+		EncodingFormat string          `json:"encoding_format"`
+		User           string          `json:"user"`
+		Google         json.RawMessage `json:"google"`
+		ExtraBody      json.RawMessage `json:"extra_body"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, decodeError(err)
+	}
+	if err := eachTopLevelKey(body, func(key string) error {
+		if !embeddingFields[key] {
+			return InvalidParam(key, "unrecognized request argument supplied: %s", key)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	r := &EmbeddingRequest{Model: raw.Model, Input: raw.Input, Dimensions: raw.Dimensions, EncodingFormat: raw.EncodingFormat, User: raw.User}
+	if r.Model == "" {
+		return nil, InvalidParam("model", "model is required")
+	}
+	if !r.Input.set {
+		return nil, InvalidParam("input", "input is required")
+	}
+	switch n := len(r.Input.Texts); {
+	case n == 0:
+		return nil, InvalidParam("input", "input must not be an empty array")
+	case n > MaxEmbeddingInputs:
+		return nil, InvalidParam("input", "input has %d items; at most %d are allowed", n, MaxEmbeddingInputs)
+	}
+	for i, s := range r.Input.Texts {
+		if s == "" {
+			if len(r.Input.Texts) == 1 {
+				return nil, InvalidParam("input", "input must not be an empty string")
+			}
+			return nil, InvalidParam("input", "input[%d] must not be an empty string", i)
+		}
+	}
+	switch r.EncodingFormat {
+	case "", "float", "base64":
+	default:
+		return nil, InvalidParam("encoding_format", "encoding_format must be \"float\" or \"base64\", not %q", r.EncodingFormat)
+	}
+	if r.Dimensions != nil && *r.Dimensions < 1 {
+		return nil, InvalidParam("dimensions", "dimensions must be at least 1")
+	}
+	top, err := decodeEmbeddingGoogle(raw.Google, "google")
+	if err != nil {
+		return nil, err
+	}
+	var nested *EmbeddingGoogle
+	if len(raw.ExtraBody) > 0 && string(raw.ExtraBody) != "null" {
+		var eb struct {
+			Google json.RawMessage `json:"google"`
+		}
+		if kind(raw.ExtraBody) != '{' {
+			return nil, InvalidParam("extra_body", "extra_body must be an object")
+		}
+		if err := json.Unmarshal(raw.ExtraBody, &eb); err != nil {
+			return nil, decodeError(err)
+		}
+		if err := eachTopLevelKey(raw.ExtraBody, func(key string) error {
+			if key != "google" {
+				return InvalidParam("extra_body."+key, "unrecognized request argument supplied: extra_body.%s", key)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		if nested, err = decodeEmbeddingGoogle(eb.Google, "extra_body.google"); err != nil {
+			return nil, err
+		}
+	}
+	r.Google = mergeEmbeddingGoogle(top, nested)
+	return r, nil
+}
+
+// decodeEmbeddingGoogle decodes one google object found at path; nil when absent.
+func decodeEmbeddingGoogle(raw json.RawMessage, path string) (*EmbeddingGoogle, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if kind(raw) != '{' {
+		return nil, InvalidParam(path, "%s must be an object", path)
+	}
+	g := &EmbeddingGoogle{}
+	if err := eachTopLevelKey(raw, func(key string) error {
+		switch {
+		case !embeddingGoogleFields[key]:
+			return InvalidParam(path+"."+key, "unrecognized request argument supplied: %s.%s", path, key)
+		case key == "title":
+			g.titleSet = true
+		case key == "task_type":
+			g.taskTypeSet = true
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	var v struct {
+		TaskType     *string `json:"task_type"`
+		Title        *string `json:"title"`
+		AutoTruncate *bool   `json:"auto_truncate"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		e := decodeError(err)
+		if e.Param != "" {
+			e.Param = path + "." + e.Param
+			e.Message = fmt.Sprintf("invalid type for %s: %s", e.Param, e.Message)
+		}
+		return nil, e
+	}
+	if v.TaskType != nil {
+		g.TaskType = *v.TaskType
+	}
+	if v.Title != nil {
+		g.Title = *v.Title
+	}
+	g.AutoTruncate = v.AutoTruncate
+	return g, nil
+}
+
+// mergeEmbeddingGoogle merges the two places extensions may come from; top wins per field.
+func mergeEmbeddingGoogle(top, nested *EmbeddingGoogle) *EmbeddingGoogle {
+	switch {
+	case top == nil:
+		return nested
+	case nested == nil:
+		return top
+	}
+	m := *nested
+	if top.taskTypeSet {
+		m.TaskType, m.taskTypeSet = top.TaskType, true
+	}
+	if top.titleSet {
+		m.Title, m.titleSet = top.Title, true
+	}
+	if top.AutoTruncate != nil {
+		m.AutoTruncate = top.AutoTruncate
+	}
+	return &m
+}
+
+// EmbeddingList is the POST /v1/embeddings response. It is written by AppendJSON rather than
+// encoding/json: vectors are already JSON and a hundred of them are megabytes that
+// encoding/json would scan again to validate.
+type EmbeddingList struct {
+	Data  []Embedding
+	Model string
+	Usage EmbeddingUsage
+}
+
+// Embedding is one vector of the list.
+type Embedding struct {
+	Index int
+	// Vector is the JSON value of "embedding", ready to write: an array of numbers, or a
+	// string holding the base64 of little-endian float32s.
+	Vector []byte
+}
+
+// EmbeddingUsage is the usage of an embeddings response; the two counts are equal.
+type EmbeddingUsage struct {
+	PromptTokens int `json:"prompt_tokens"`
+	TotalTokens  int `json:"total_tokens"`
+}
+
+// AppendJSON appends the response body
+// {"object":"list","data":[{"object":"embedding","index":i,"embedding":…}],"model":…,"usage":{…}}.
+func (l *EmbeddingList) AppendJSON(b []byte) []byte {
+	b = append(b, `{"object":"list","data":[`...)
+	for i := range l.Data {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"object":"embedding","index":`...)
+		b = strconv.AppendInt(b, int64(l.Data[i].Index), 10)
+		b = append(b, `,"embedding":`...)
+		b = append(b, l.Data[i].Vector...)
+		b = append(b, '}')
+	}
+	b = append(b, `],"model":`...)
+	model, err := json.Marshal(l.Model)
+	if err != nil { // a string always marshals
+		model = []byte(`""`)
+	}
+	b = append(b, model...)
+	b = append(b, `,"usage":{"prompt_tokens":`...)
+	b = strconv.AppendInt(b, int64(l.Usage.PromptTokens), 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, int64(l.Usage.TotalTokens), 10)
+	b = append(b, "}}\n"...)
+	return b
+}
+
+// Size returns a capacity that AppendJSON will not outgrow, for sizing its buffer once.
+func (l *EmbeddingList) Size() int {
+	n := 128 + len(l.Model)*6
+	for i := range l.Data {
+		n += 48 + len(l.Data[i].Vector)
+	}
+	return n
+}
+
+// eachTopLevelKey calls fn with each key of the JSON object b, through the one JSON scanner.
+func eachTopLevelKey(b []byte, fn func(key string) error) error {
+	err := jsonscan.Object(b, func(key, _ []byte) error { return fn(string(key)) })
+	var e *Error
+	if err != nil && !errors.As(err, &e) {
+		return InvalidParam("", "the body is not valid JSON: %v", err)
+	}
+	return err
+}

@@ -1,0 +1,371 @@
+package translate
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/geminigateway/gateway/shared/gemini"
+	"github.com/geminigateway/gateway/shared/openai"
+)
+
+func embedReq(t *testing.T, body string) *openai.EmbeddingRequest {
+	t.Helper()
+	req, err := openai.DecodeEmbeddingRequest([]byte(body))
+	if err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	return req
+}
+
+func readJSON(t *testing.T, name string) any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "embeddings", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// asJSON re-reads v's encoding as generic JSON, so key order and layout do not matter.
+func asJSON(t *testing.T, v any) any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func readEmbedResponse(t *testing.T, name string) *gemini.EmbedResponse {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "embeddings", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r gemini.EmbedResponse
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+// TestEmbedDocumentedSamples pins both backends against Google's documented samples: the
+// OpenAI request that says the same thing encodes to the documented request, and the documented
+// response becomes the golden OpenAI body, float and base64.
+func TestEmbedDocumentedSamples(t *testing.T) {
+	models, _ := NewModels("")
+	// The documented samples are named whole, so the check that every sample is read finds them.
+	cases := []struct {
+		name              string
+		request, response string
+		backend           gemini.Backend
+		openai            string
+	}{
+		{"developer.batchEmbedContents", "developer.batchEmbedContents.request.json", "developer.batchEmbedContents.response.json", gemini.Developer,
+			`{"model":"gemini-embedding-001","input":["What is the meaning of life?","How much wood would a woodchuck chuck?","How does the brain work?"]}`},
+		{"vertex.predict", "vertex.predict.request.json", "vertex.predict.response.json", gemini.Vertex,
+			`{"model":"google/text-embedding-005","input":"I would like embeddings for this text!","extra_body":{"google":{"task_type":"RETRIEVAL_DOCUMENT","title":"document title"}}}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e, err := EmbeddingsToGemini(embedReq(t, c.openai), models, c.backend)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(e.Calls) != 1 {
+				t.Fatalf("%d calls, want 1", len(e.Calls))
+			}
+			if d := cmp.Diff(readJSON(t, c.request), asJSON(t, e.Calls[0].Body)); d != "" {
+				t.Errorf("request differs from the documented one (-want +got):\n%s", d)
+			}
+			resp := readEmbedResponse(t, c.response)
+			for _, format := range []string{"float", "base64"} {
+				e.Base64 = format == "base64"
+				list, err := EmbeddingsFromGemini(e, []*gemini.EmbedResponse{resp}, "client-model")
+				if err != nil {
+					t.Fatal(err)
+				}
+				golden(t, filepath.Join("embeddings", "golden", c.name+".openai."+format+".golden.json"), list.AppendJSON(nil))
+			}
+		})
+	}
+}
+
+// TestEmbedValuesExact pins that float values go out as the literals Google sent and base64
+// holds each literal rounded once to float32, little-endian, as OpenAI's SDKs decode it.
+func TestEmbedValuesExact(t *testing.T) {
+	resp := readEmbedResponse(t, "developer.batchEmbedContents.response.json")
+	e := &Embed{Model: "gemini-embedding-001", Inputs: 3, Calls: []EmbedCall{{First: 0, N: 3}}}
+	for _, b64 := range []bool{false, true} {
+		e.Base64 = b64
+		list, err := EmbeddingsFromGemini(e, []*gemini.EmbedResponse{resp}, "m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, d := range list.Data {
+			var lits []json.Number
+			if err := json.Unmarshal(resp.Embeddings[i].Values, &lits); err != nil {
+				t.Fatal(err)
+			}
+			if !b64 {
+				want := "[" + joinNumbers(lits) + "]"
+				if string(d.Vector) != want {
+					t.Errorf("float vector %d = %s, want %s", i, d.Vector, want)
+				}
+				continue
+			}
+			var s string
+			if err := json.Unmarshal(d.Vector, &s); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := base64.StdEncoding.DecodeString(s)
+			if err != nil || len(raw) != 4*len(lits) {
+				t.Fatalf("base64 vector %d: %v, %d bytes for %d values", i, err, len(raw), len(lits))
+			}
+			for j, lit := range lits {
+				want, _ := strconv.ParseFloat(lit.String(), 32)
+				got := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
+				if got != float32(want) {
+					t.Errorf("vector %d value %d = %v, want %v (%s)", i, j, got, float32(want), lit)
+				}
+			}
+		}
+	}
+}
+
+func joinNumbers(ns []json.Number) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = n.String()
+	}
+	return strings.Join(s, ",")
+}
+
+// callSummary is what TestEmbedSplitGolden records of a call: its range and body.
+type callSummary struct {
+	First int `json:"first"`
+	N     int `json:"n"`
+	Body  any `json:"body"`
+}
+
+func texts(n int) string {
+	s := make([]string, n)
+	for i := range s {
+		s[i] = fmt.Sprintf("%q", fmt.Sprintf("text %d", i))
+	}
+	return "[" + strings.Join(s, ",") + "]"
+}
+
+// TestEmbedSplitGolden pins the split of each backend and model within its per-call limit, in
+// input order, with dimensions, task type and title on every piece.
+func TestEmbedSplitGolden(t *testing.T) {
+	models, _ := NewModels("")
+	cases := []struct {
+		name    string
+		backend gemini.Backend
+		body    string
+	}{
+		{"developer-205-inputs", gemini.Developer,
+			`{"model":"gemini-embedding-001","input":` + texts(205) + `,"dimensions":256,"google":{"task_type":"retrieval_document","title":"Doc"}}`},
+		{"vertex-gemini-embedding-one-per-call", gemini.Vertex,
+			`{"model":"gemini-embedding-001","input":` + texts(3) + `,"dimensions":768,"google":{"task_type":"CODE_RETRIEVAL_QUERY","auto_truncate":false}}`},
+		{"vertex-text-embedding-252-inputs", gemini.Vertex,
+			`{"model":"text-multilingual-embedding-002","input":` + texts(252) + `,"encoding_format":"base64","google":{"task_type":"CLUSTERING"}}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e, err := EmbeddingsToGemini(embedReq(t, c.body), models, c.backend)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]callSummary, len(e.Calls))
+			for i, call := range e.Calls {
+				got[i] = callSummary(call)
+			}
+			golden(t, filepath.Join("embeddings", "golden", "split."+c.name+".golden.json"), indent(t, map[string]any{
+				"model": e.Model, "inputs": e.Inputs, "base64": e.Base64, "vertex": e.Vertex, "calls": got}))
+		})
+	}
+}
+
+// TestEmbedTokenCapSplit pins Vertex's 20,000-token cap per call for the text-embedding
+// models: inputs are counted at one token per byte at most, and an input over the cap alone
+// still goes, alone, for Google to judge.
+func TestEmbedTokenCapSplit(t *testing.T) {
+	models, _ := NewModels("")
+	big := strings.Repeat("a", 8000)
+	in := []string{big, big, big, "small", strings.Repeat("b", 25000), "tail"}
+	b, _ := json.Marshal(map[string]any{"model": "text-embedding-005", "input": in})
+	e, err := EmbeddingsToGemini(embedReq(t, string(b)), models, gemini.Vertex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][2]int
+	for _, c := range e.Calls {
+		got = append(got, [2]int{c.First, c.N})
+	}
+	want := [][2]int{{0, 2}, {2, 2}, {4, 1}, {5, 1}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("calls (first, n) (-want +got):\n%s", d)
+	}
+}
+
+// TestEmbedRequestErrors pins the 4xx answers of the translation, each naming its parameter.
+func TestEmbedRequestErrors(t *testing.T) {
+	models, _ := NewModels("")
+	cases := []struct {
+		name    string
+		backend gemini.Backend
+		body    string
+		status  int
+		code    string
+		param   string
+	}{
+		{"openai model name", gemini.Developer, `{"model":"text-embedding-3-small","input":"x"}`, 404, openai.CodeModelNotFound, "model"},
+		{"chat model", gemini.Developer, `{"model":"gemini-2.5-flash","input":"x"}`, 404, openai.CodeModelNotFound, "model"},
+		{"vertex-only model on developer", gemini.Developer, `{"model":"text-embedding-005","input":"x"}`, 404, openai.CodeModelNotFound, "model"},
+		{"unknown task type", gemini.Vertex, `{"model":"gemini-embedding-001","input":"x","google":{"task_type":"SUMMARIZE"}}`, 400, openai.CodeInvalidRequest, "google.task_type"},
+		{"title without document task", gemini.Vertex, `{"model":"gemini-embedding-001","input":"x","google":{"title":"t","task_type":"RETRIEVAL_QUERY"}}`, 400, openai.CodeInvalidRequest, "google.title"},
+		{"title without task", gemini.Developer, `{"model":"gemini-embedding-001","input":"x","google":{"title":"t"}}`, 400, openai.CodeInvalidRequest, "google.title"},
+		{"auto_truncate on developer", gemini.Developer, `{"model":"gemini-embedding-001","input":"x","google":{"auto_truncate":false}}`, 400, openai.CodeNotImplemented, "google.auto_truncate"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := EmbeddingsToGemini(embedReq(t, c.body), models, c.backend)
+			var e *openai.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("err = %v, want *openai.Error", err)
+			}
+			if e.Status != c.status || e.Code != c.code || e.Param != c.param {
+				t.Errorf("got %d %s %q (%s), want %d %s %q", e.Status, e.Code, e.Param, e.Message, c.status, c.code, c.param)
+			}
+		})
+	}
+}
+
+// TestResolveEmbedding pins model naming: the google/ prefix, pass-through of new
+// gemini-embedding-* ids, and an operator alias that maps an OpenAI name.
+func TestResolveEmbedding(t *testing.T) {
+	models, err := NewModels(`{"text-embedding-3-small":"gemini-embedding-001"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"gemini-embedding-001":          "gemini-embedding-001",
+		"google/gemini-embedding-001":   "gemini-embedding-001",
+		"models/text-embedding-005":     "text-embedding-005",
+		"gemini-embedding-2-preview":    "gemini-embedding-2-preview",
+		"text-embedding-3-small":        "gemini-embedding-001",
+		"google/text-embedding-3-small": "gemini-embedding-001",
+	} {
+		got, err := models.ResolveEmbedding(name)
+		if err != nil || got != want {
+			t.Errorf("ResolveEmbedding(%q) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	if _, err := models.ResolveEmbedding("text-embedding-3-large"); err == nil {
+		t.Error("text-embedding-3-large resolved without an alias")
+	}
+}
+
+// TestEmbedListFor pins GET /v1/models: the Vertex-only embedding models are listed on Vertex
+// only, gemini-embedding-001 everywhere.
+func TestEmbedListFor(t *testing.T) {
+	models, _ := NewModels("")
+	for _, c := range []struct {
+		b    gemini.Backend
+		want map[string]bool
+	}{
+		{gemini.Vertex, map[string]bool{"gemini-embedding-001": true, "text-embedding-005": true, "text-multilingual-embedding-002": true}},
+		{gemini.Developer, map[string]bool{"gemini-embedding-001": true, "text-embedding-005": false, "text-multilingual-embedding-002": false}},
+	} {
+		listed := map[string]bool{}
+		for _, id := range models.ListFor(c.b) {
+			listed[id] = true
+		}
+		for id, want := range c.want {
+			if listed[id] != want {
+				t.Errorf("%s: %s listed = %v, want %v", c.b, id, listed[id], want)
+			}
+		}
+	}
+}
+
+// TestEmbedMalformedAnswers pins that an upstream answer with too few vectors or a vector that
+// is not numbers is a MalformedError (502), never a short or garbled success.
+func TestEmbedMalformedAnswers(t *testing.T) {
+	e := &Embed{Model: "gemini-embedding-001", Inputs: 2, Calls: []EmbedCall{{First: 0, N: 2}}}
+	for name, body := range map[string]string{
+		"too few":     `{"embeddings":[{"values":[1,2]}]}`,
+		"strings":     `{"embeddings":[{"values":[1,2]},{"values":["a"]}]}`,
+		"empty":       `{"embeddings":[{"values":[1,2]},{"values":[]}]}`,
+		"not array":   `{"embeddings":[{"values":[1,2]},{"values":{"a":1}}]}`,
+		"nested":      `{"embeddings":[{"values":[1,2]},{"values":[[1]]}]}`,
+		"no values":   `{"embeddings":[{"values":[1,2]},{}]}`,
+		"predictions": `{"predictions":[{"embeddings":{"values":[1]}},{"embeddings":{"values":[1]}}]}`,
+	} {
+		for _, b64 := range []bool{false, true} {
+			var r gemini.EmbedResponse
+			if err := json.Unmarshal([]byte(body), &r); err != nil {
+				t.Fatal(err)
+			}
+			e.Base64 = b64
+			_, err := EmbeddingsFromGemini(e, []*gemini.EmbedResponse{&r}, "m")
+			var mf *gemini.MalformedError
+			if !errors.As(err, &mf) {
+				t.Errorf("%s (base64 %v): err = %v, want MalformedError", name, b64, err)
+			}
+		}
+	}
+}
+
+// FuzzVectorEncoding: both vector encoders accept exactly the non-empty JSON arrays of numbers
+// (base64 also refuses numbers beyond float32), and the float one writes the same numbers.
+func FuzzVectorEncoding(f *testing.F) {
+	for _, s := range []string{`[1,-2.5e-3,0]`, "[ 1 ,\n 2 ]", `[]`, `[1 2]`, `[01]`, `[1.]`, `[-]`, `[1e400]`, `[1,]`, `["1"]`, `[1]]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		var elems []json.RawMessage
+		valid := json.Unmarshal(v, &elems) == nil && len(elems) > 0 && bytes.HasPrefix(bytes.TrimSpace(v), []byte("["))
+		nums := make([]json.Number, len(elems))
+		for i, e := range elems {
+			e = bytes.TrimSpace(e)
+			if len(e) == 0 || !(e[0] == '-' || e[0] >= '0' && e[0] <= '9') {
+				valid = false
+			}
+			nums[i] = json.Number(e)
+		}
+		out, err := appendFloatVector(nil, v)
+		if (err == nil) != valid {
+			t.Fatalf("appendFloatVector(%q) err = %v, JSON number array: %v", v, err, valid)
+		}
+		if err == nil && string(out) != "["+joinNumbers(nums)+"]" {
+			t.Fatalf("appendFloatVector(%q) = %q", v, out)
+		}
+		b64, _, err := appendBase64Vector(nil, nil, v)
+		if err == nil && !valid {
+			t.Fatalf("appendBase64Vector(%q) = %q for a non-array", v, b64)
+		}
+	})
+}
