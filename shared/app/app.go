@@ -122,7 +122,7 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 	a.Handler = gateway.New(gateway.Options{
 		Client: client, Models: models, Keys: store, Fetcher: fetcher, FetchHTTPMedia: cfg.FetchHTTPMedia,
 		IncludeThoughts: cfg.IncludeThoughts, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
-		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project,
+		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project, EMFNamespace: cfg.MetricsNamespace,
 	})
 	return a, nil
 }

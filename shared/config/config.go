@@ -36,6 +36,9 @@ type Config struct {
 	MediaTimeout      time.Duration
 	AllowPrivateFetch bool // GATEWAY_ALLOW_PRIVATE_FETCH: let URL fetching reach private addresses
 	LogLevel          string
+	// MetricsNamespace is "GeminiGateway/<function>" when AWS_LAMBDA_FUNCTION_NAME is set (the
+	// Lambda runtime sets it): log lines then carry CloudWatch EMF metrics in that namespace.
+	MetricsNamespace string
 }
 
 // Load reads the configuration through getenv.
@@ -57,6 +60,9 @@ func Load(getenv func(string) string) (Config, error) {
 		MediaTimeout:      p.duration("GATEWAY_MEDIA_TIMEOUT", 30*time.Second),
 		AllowPrivateFetch: p.bool("GATEWAY_ALLOW_PRIVATE_FETCH", false),
 		LogLevel:          p.str("GATEWAY_LOG_LEVEL", "info"),
+	}
+	if fn := strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")); fn != "" {
+		c.MetricsNamespace = "GeminiGateway/" + fn
 	}
 	if v := getenv("GOOGLE_CLOUD_PROJECT"); v == "" {
 		c.Project = strings.TrimSpace(getenv("GCP_PROJECT"))

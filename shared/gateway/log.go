@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -25,42 +23,6 @@ type reqState struct {
 	errCode       string
 	cause         *openai.Error
 	usage         *openai.Usage
-}
-
-// traceID takes the trace id from X-Cloud-Trace-Context or traceparent so log lines join the
-// platform's trace, else makes one (32 hex digits, the Cloud Trace format).
-func traceID(r *http.Request) string {
-	if v := r.Header.Get("X-Cloud-Trace-Context"); v != "" {
-		id, _, _ := strings.Cut(v, "/")
-		if validTraceID(id) {
-			return id
-		}
-	}
-	if v := r.Header.Get("Traceparent"); len(v) >= 55 {
-		if id := v[3:35]; validTraceID(id) {
-			return id
-		}
-	}
-	return newTraceID()
-}
-
-func validTraceID(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
-func newTraceID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // logRequest writes the request's one log line: no prompt, media or key content, only the
@@ -109,6 +71,7 @@ func (h *Handler) logRequest(r *http.Request, rs *reqState) {
 			attrs = append(attrs, slog.String("error", rs.cause.Cause.Error()))
 		}
 	}
+	attrs = h.usageAttrs(attrs, rs, lat)
 	h.o.Logger.LogAttrs(context.Background(), level, "request", attrs...)
 }
 
