@@ -75,22 +75,29 @@ type emfDirective struct {
 
 // emfBlock returns the "_aws" member of an embedded metric format document for a log line whose
 // root members are attrs. A metric is declared only when its field is on the line (a request
-// without usage has no token fields), so every reference resolves as the specification requires.
+// without usage has no token fields), so every reference resolves as the specification requires;
+// latency only for unary requests.
 // The dimensions are status_class and, where modelDim allows and the line has one, model; the
 // key name stays a plain member (searchable in Logs Insights, not a dimension), which bounds the
 // number of metrics to models × status classes.
 // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
 func emfBlock(namespace string, at time.Time, attrs []slog.Attr, modelDim bool) slog.Attr {
-	have := make(map[string]slog.Kind, len(attrs))
+	have := make(map[string]slog.Value, len(attrs))
 	for _, a := range attrs {
-		have[a.Key] = a.Value.Kind()
+		have[a.Key] = a.Value
 	}
 	d := emfDirective{Namespace: namespace, Dimensions: [][]string{{"status_class"}}}
-	if k, ok := have["model"]; ok && k == slog.KindString && modelDim {
+	if v, ok := have["model"]; ok && v.Kind() == slog.KindString && v.String() != "" && modelDim {
 		d.Dimensions = [][]string{{"model", "status_class"}, {"status_class"}}
 	}
+	// A stream's duration is as long as its answer, which says nothing of the gateway's health:
+	// latency is a metric of unary requests only (it stays on every line for Logs Insights).
+	streamed := have["stream"].Kind() == slog.KindBool && have["stream"].Bool()
 	for _, m := range emfMetrics {
-		switch have[m.name] {
+		if m.name == "latency_ms" && streamed {
+			continue
+		}
+		switch have[m.name].Kind() {
 		case slog.KindInt64, slog.KindFloat64, slog.KindUint64:
 			d.Metrics = append(d.Metrics, emfMetric{Name: m.name, Unit: m.unit})
 		}

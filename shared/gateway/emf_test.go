@@ -318,3 +318,25 @@ func TestNoEMFOffLambda(t *testing.T) {
 		t.Errorf("usage fields missing:\n%s", raw)
 	}
 }
+
+// TestEMFStreamHasNoLatencyMetric pins that a streamed request declares no latency metric (its
+// duration is the answer's length) while the line keeps latency_ms for Logs Insights.
+func TestEMFStreamHasNoLatencyMetric(t *testing.T) {
+	logs := newLogLines()
+	g := newGateway(t, newUpstream(t, answer), withLog(logs, "GeminiGateway/test"))
+	resp := rawPost(t, g.srv.URL+"/v1/chat/completions", testKey, `{"model":"gemini-2.5-flash","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Hi"}]}`)
+	if _, _ = io.ReadAll(resp.Body); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	line, raw := logs.request(t)
+	_, metrics, err := validateEMF(line)
+	if err != nil {
+		t.Fatalf("EMF: %v\n%s", err, raw)
+	}
+	if slices.Contains(metrics, "latency_ms") || !slices.Contains(metrics, "requests") || !slices.Contains(metrics, "prompt_tokens") {
+		t.Errorf("metrics = %v, want requests and tokens but no latency_ms", metrics)
+	}
+	if _, ok := line["latency_ms"].(json.Number); !ok || line["stream"] != true {
+		t.Errorf("line lost latency_ms or stream:\n%s", raw)
+	}
+}
