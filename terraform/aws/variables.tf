@@ -27,6 +27,11 @@ variable "vertex_location" {
   description = "Vertex AI location the gateway calls (GOOGLE_CLOUD_LOCATION). \"global\" uses the global endpoint."
   type        = string
   default     = "global"
+
+  validation {
+    condition     = var.vertex_location == "global" || can(regex("^[a-z]+(-[a-z]+)+[0-9]+$", var.vertex_location))
+    error_message = "vertex_location must be \"global\" or a Google Cloud region such as us-central1."
+  }
 }
 
 variable "enable_google_apis" {
@@ -139,6 +144,11 @@ variable "reserved_concurrency" {
   description = "Reserved concurrent executions of the function; -1 leaves it unreserved."
   type        = number
   default     = -1
+
+  validation {
+    condition     = var.reserved_concurrency == -1 || (var.reserved_concurrency >= 0 && floor(var.reserved_concurrency) == var.reserved_concurrency)
+    error_message = "reserved_concurrency must be -1 (unreserved) or a whole number of at least 0 (0 stops the function)."
+  }
 }
 
 variable "log_retention_days" {

@@ -10,6 +10,11 @@ variable "project_id" {
 variable "region" {
   description = "Region of the functions, the Eventarc triggers and the input/output buckets (e.g. us-central1). The Cloud Storage trigger must be in the bucket's region, so both use this."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]+(-[a-z]+)+[0-9]+$", var.region))
+    error_message = "region must be a Google Cloud region such as us-central1 or europe-west4, not a zone or a multi-region."
+  }
 }
 
 variable "name" {
@@ -59,6 +64,11 @@ variable "vertex_location" {
   description = "Vertex AI location the gateway calls (GOOGLE_CLOUD_LOCATION). \"global\" uses the global endpoint; a region such as us-central1 uses the regional host."
   type        = string
   default     = "global"
+
+  validation {
+    condition     = var.vertex_location == "global" || can(regex("^[a-z]+(-[a-z]+)+[0-9]+$", var.vertex_location))
+    error_message = "vertex_location must be \"global\" or a Google Cloud region such as us-central1."
+  }
 }
 
 variable "create_gemini_api_key_secret" {
@@ -176,12 +186,22 @@ variable "min_instances" {
   description = "Instances kept warm (min_instance_count). 0 scales to zero; 1 removes most cold starts at the cost of an idle instance."
   type        = number
   default     = 0
+
+  validation {
+    condition     = var.min_instances >= 0 && var.min_instances <= 1000 && floor(var.min_instances) == var.min_instances
+    error_message = "min_instances must be a whole number between 0 and 1000."
+  }
 }
 
 variable "max_instances" {
   description = "Upper bound on gateway instances (max_instance_count)."
   type        = number
   default     = 20
+
+  validation {
+    condition     = var.max_instances >= 1 && var.max_instances <= 1000 && floor(var.max_instances) == var.max_instances
+    error_message = "max_instances must be a whole number between 1 and 1000."
+  }
 }
 
 variable "ingress_settings" {
@@ -243,6 +263,11 @@ variable "event_max_instances" {
   description = "Upper bound on instances of each job function; it also bounds the load jobs put on the Gemini quota."
   type        = number
   default     = 10
+
+  validation {
+    condition     = var.event_max_instances >= 1 && var.event_max_instances <= 1000 && floor(var.event_max_instances) == var.event_max_instances
+    error_message = "event_max_instances must be a whole number between 1 and 1000."
+  }
 }
 
 variable "force_destroy_buckets" {
