@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -338,5 +339,61 @@ func TestEMFStreamHasNoLatencyMetric(t *testing.T) {
 	}
 	if _, ok := line["latency_ms"].(json.Number); !ok || line["stream"] != true {
 		t.Errorf("line lost latency_ms or stream:\n%s", raw)
+	}
+}
+
+// TestAWSModuleReadsEMFMetrics pins the AWS module's dashboard and alarms to the metrics the
+// request line really declares: every metric name terraform/aws/usage.tf reads is one that a
+// real line's EMF block defines, and every dimension it filters on is one the block uses.
+func TestAWSModuleReadsEMFMetrics(t *testing.T) {
+	tf, err := os.ReadFile("../../terraform/aws/usage.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	dimensions := map[string]bool{}
+	for _, body := range []string{
+		`{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"Hi"}]}`,
+		`{"model":"gemini-2.5-flash","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Hi"}]}`,
+	} {
+		logs := newLogLines()
+		g := newGateway(t, newUpstream(t, answer), withLog(logs, "GeminiGateway/test"))
+		resp := rawPost(t, g.srv.URL+"/v1/chat/completions", testKey, body)
+		_, _ = io.ReadAll(resp.Body)
+		line, raw := logs.request(t)
+		dims, metrics, err := validateEMF(line)
+		if err != nil {
+			t.Fatalf("EMF: %v\n%s", err, raw)
+		}
+		for _, m := range metrics {
+			declared[m] = true
+		}
+		for _, set := range dims {
+			for _, d := range set {
+				dimensions[d] = true
+			}
+		}
+	}
+	read := map[string]bool{}
+	for _, re := range []string{`metric_name\s*=\s*"([A-Za-z0-9_]+)"`, `MetricName=\\"([A-Za-z0-9_]+)\\"`, `local\.metrics_namespace,\s*"([A-Za-z0-9_]+)"`} {
+		for _, m := range regexp.MustCompile(re).FindAllSubmatch(tf, -1) {
+			read[string(m[1])] = true
+		}
+	}
+	if len(read) < 4 {
+		t.Fatalf("found only %v metric references in usage.tf; the patterns no longer match it", read)
+	}
+	for m := range read {
+		if !declared[m] {
+			t.Errorf("terraform/aws/usage.tf reads metric %q, which no request line declares (declared: %v)", m, declared)
+		}
+	}
+	for _, m := range regexp.MustCompile(`(?:dimensions\s*=\s*\{\s*|"requests",\s*"|,model,)([a-z_]+)`).FindAllSubmatch(tf, -1) {
+		if d := string(m[1]); !dimensions[d] {
+			t.Errorf("terraform/aws/usage.tf filters on dimension %q, which the EMF block does not use", d)
+		}
+	}
+	if !bytes.Contains(tf, []byte(`metrics_namespace = "GeminiGateway/${local.function_name}"`)) {
+		t.Error(`terraform/aws/usage.tf no longer names the namespace "GeminiGateway/${local.function_name}", which config.MetricsNamespace builds from AWS_LAMBDA_FUNCTION_NAME`)
 	}
 }
