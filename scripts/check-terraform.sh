@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# check-terraform.sh lints the Terraform under terraform/: `terraform fmt -check` over the whole
-# tree, then tflint in every directory that holds .tf files (the gcp and aws modules and the
-# examples), each with terraform/.tflint.hcl. It exits non-zero on any finding.
+# check-terraform.sh checks the Terraform under terraform/: `terraform fmt -check` over the whole
+# tree (test files included), tflint in every directory that holds .tf files (the gcp and aws
+# modules and the examples), each with terraform/.tflint.hcl, and `terraform test` in each
+# directory under terraform/tests (the modules' variable validation rules, offline: those
+# directories link the modules' variables.tf and need no provider). It exits non-zero on any
+# finding.
 #
 # Run it from the repository root after scripts/install-tools.sh; it uses bin/terraform and
 # bin/tflint. tflint uses only its bundled terraform ruleset, so it needs no `tflint --init`
 # and no network.
 #
 # `terraform validate` is NOT run by default: it needs `terraform init` to download the google
-# and aws provider plugins, and this project's machines and CI reach no provider registry. On a
+# and aws provider plugins, and this project's machines and CI reach no provider registry (nor
+# can the providers be built from the Go module proxy; see terraform/tests/README.md). On a
 # machine that can, CHECK_TERRAFORM_VALIDATE=1 adds `init -backend=false` + `validate` for each
 # example (which also validates the modules they call).
 set -euo pipefail
@@ -40,8 +44,9 @@ if ! "$terraform" fmt -check -recursive -diff terraform; then
 	status=1
 fi
 
-# Every directory with .tf files, outside .terraform caches.
-mapfile -t dirs < <(find terraform -name '*.tf' -not -path '*/.terraform/*' -printf '%h\n' | sort -u)
+# Every directory with .tf files, outside .terraform caches and the test harnesses (which hold
+# only a link to a module's variables.tf, linted with the module).
+mapfile -t dirs < <(find terraform -name '*.tf' -not -path '*/.terraform/*' -not -path 'terraform/tests/*' -printf '%h\n' | sort -u)
 if [[ ${#dirs[@]} -eq 0 ]]; then
 	echo "check-terraform: no .tf files under terraform/" >&2
 	exit 2
@@ -53,6 +58,19 @@ for dir in "${dirs[@]}"; do
 		echo "check-terraform: FAIL tflint $dir" >&2
 		status=1
 	fi
+done
+
+# terraform test: no provider, no network. Init and test state go to a throwaway data directory.
+mapfile -t tests < <(find terraform/tests -name '*.tftest.hcl' -printf '%h\n' | sort -u)
+for dir in "${tests[@]}"; do
+	echo "check-terraform: terraform test $dir"
+	data=$(mktemp -d)
+	if ! TF_DATA_DIR=$data "$terraform" -chdir="$dir" init -backend=false -input=false >/dev/null ||
+		! TF_DATA_DIR=$data "$terraform" -chdir="$dir" test -no-color; then
+		echo "check-terraform: FAIL terraform test $dir" >&2
+		status=1
+	fi
+	rm -rf "$data"
 done
 
 if [[ ${CHECK_TERRAFORM_VALIDATE:-0} == 1 ]]; then
@@ -68,6 +86,6 @@ if [[ ${CHECK_TERRAFORM_VALIDATE:-0} == 1 ]]; then
 fi
 
 if [[ $status -eq 0 ]]; then
-	echo "check-terraform: ok (${#dirs[@]} directories)"
+	echo "check-terraform: ok (${#dirs[@]} directories linted, ${#tests[@]} tested)"
 fi
 exit $status

@@ -6,8 +6,10 @@
 # info with `go version -m`, so no tool is executed to ask it). Only the Go module proxy is
 # needed; nothing is downloaded from anywhere else.
 #
-#   terraform   github.com/hashicorp/terraform            v1.5.7  (last MPL-licensed release; the
-#                                                                   modules require >= 1.5)
+#   terraform   github.com/hashicorp/terraform            v1.8.5  (newest 1.x that `go install`
+#                                                                   builds: 1.9+ need replace
+#                                                                   directives; `terraform test`
+#                                                                   needs >= 1.6; BUSL-1.1)
 #   tflint      github.com/terraform-linters/tflint       v0.64.0 (bundled terraform ruleset)
 #
 # staticcheck is not built here: it is a `tool` directive in go.mod (honnef.co/go/tools v0.8.2),
@@ -25,7 +27,7 @@ mkdir -p "$bindir"
 
 # tool NAME PACKAGE MODULE VERSION
 tools=(
-	"terraform github.com/hashicorp/terraform github.com/hashicorp/terraform v1.5.7"
+	"terraform github.com/hashicorp/terraform github.com/hashicorp/terraform v1.8.5"
 	"tflint github.com/terraform-linters/tflint github.com/terraform-linters/tflint v0.64.0"
 )
 

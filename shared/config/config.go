@@ -70,6 +70,9 @@ type Config struct {
 	// EmbedConcurrency (GATEWAY_EMBED_CONCURRENCY) bounds the upstream calls one embeddings
 	// request runs at once.
 	EmbedConcurrency int
+	// MetricsNamespace is "GeminiGateway/<function>" when AWS_LAMBDA_FUNCTION_NAME is set (the
+	// Lambda runtime sets it): log lines then carry CloudWatch EMF metrics in that namespace.
+	MetricsNamespace string
 }
 
 // FromEnv reads the configuration from the process environment: the entry point of a
@@ -116,6 +119,9 @@ func Load(getenv func(string) string) (Config, error) {
 		LambdaMode:       strings.ToLower(p.str("GATEWAY_LAMBDA_MODE", "stream")),
 		Port:             p.str("PORT", "8080"),
 		EmbedConcurrency: int(p.int64("GATEWAY_EMBED_CONCURRENCY", 8)),
+	}
+	if fn := strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")); fn != "" {
+		c.MetricsNamespace = "GeminiGateway/" + fn
 	}
 	if gcp := strings.TrimSpace(getenv("GCP_PROJECT")); c.Project == "" {
 		c.Project = gcp

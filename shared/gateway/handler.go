@@ -47,6 +47,9 @@ type Options struct {
 	Logger    *slog.Logger
 	// TraceProject, when set, makes log lines carry logging.googleapis.com/trace.
 	TraceProject string
+	// EMFNamespace, when set (on AWS Lambda), makes each request's log line a CloudWatch
+	// embedded metric format document with its metrics in this namespace (see usageAttrs).
+	EMFNamespace string
 	Now          func() time.Time
 }
 

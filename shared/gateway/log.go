@@ -2,11 +2,9 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/geminigateway/gateway/shared/openai"
@@ -46,42 +44,6 @@ func (rs *reqState) logStatus() int {
 	return rs.w.status
 }
 
-// traceID takes the trace id from X-Cloud-Trace-Context or traceparent so log lines join the
-// platform's trace, else makes one (32 hex digits, the Cloud Trace format).
-func traceID(r *http.Request) string {
-	if v := r.Header.Get("X-Cloud-Trace-Context"); v != "" {
-		id, _, _ := strings.Cut(v, "/")
-		if validTraceID(id) {
-			return id
-		}
-	}
-	if v := r.Header.Get("Traceparent"); len(v) >= 55 {
-		if id := v[3:35]; validTraceID(id) {
-			return id
-		}
-	}
-	return newTraceID()
-}
-
-func validTraceID(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
-func newTraceID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // logRequest writes the request's one log line: no prompt, media or key content, only the
 // key's name. Field names follow Cloud Logging's structured-log conventions (severity,
 // httpRequest, logging.googleapis.com/trace); CloudWatch indexes the same JSON.
@@ -117,7 +79,7 @@ func (h *Handler) logRequest(r *http.Request, rs *reqState, status int) {
 			slog.String("requestMethod", rs.method),
 			slog.String("requestUrl", rs.route),
 			slog.Int("status", status),
-			slog.String("latency", strings.TrimSuffix(lat.String(), "s")+"s"),
+			slog.String("latency", strconv.FormatFloat(lat.Seconds(), 'f', -1, 64)+"s"), // Cloud Logging wants seconds: "0.001547s"
 			slog.String("userAgent", r.UserAgent())))
 	}
 	if rs.model != "" {
@@ -142,6 +104,7 @@ func (h *Handler) logRequest(r *http.Request, rs *reqState, status int) {
 	if rs.stack != nil {
 		attrs = append(attrs, slog.String("stack", string(rs.stack)))
 	}
+	attrs = h.usageAttrs(attrs, rs, worst, lat)
 	h.o.Logger.LogAttrs(context.Background(), level, "request", attrs...)
 }
 

@@ -57,3 +57,13 @@ output "google_external_account_json" {
   description = "The external_account credential configuration given to the function as GOOGLE_EXTERNAL_ACCOUNT_JSON. It contains no secret."
   value       = local.google_external_account_json
 }
+
+output "metrics_namespace" {
+  description = "CloudWatch namespace of the metrics the request log lines embed (GeminiGateway/<function name>)."
+  value       = local.metrics_namespace
+}
+
+output "usage_dashboard_name" {
+  description = "CloudWatch dashboard of usage and health, or null when usage_dashboard is off."
+  value       = var.usage_dashboard ? aws_cloudwatch_dashboard.usage[0].dashboard_name : null
+}

@@ -27,6 +27,11 @@ variable "vertex_location" {
   description = "Vertex AI location the gateway calls (GOOGLE_CLOUD_LOCATION). \"global\" uses the global endpoint."
   type        = string
   default     = "global"
+
+  validation {
+    condition     = var.vertex_location == "global" || can(regex("^[a-z]+(-[a-z]+)+[0-9]+$", var.vertex_location))
+    error_message = "vertex_location must be \"global\" or a Google Cloud region such as us-central1."
+  }
 }
 
 variable "enable_google_apis" {
@@ -139,12 +144,23 @@ variable "reserved_concurrency" {
   description = "Reserved concurrent executions of the function; -1 leaves it unreserved."
   type        = number
   default     = -1
+
+  validation {
+    condition     = var.reserved_concurrency == -1 || (var.reserved_concurrency >= 0 && floor(var.reserved_concurrency) == var.reserved_concurrency)
+    error_message = "reserved_concurrency must be -1 (unreserved) or a whole number of at least 0 (0 stops the function)."
+  }
 }
 
 variable "log_retention_days" {
-  description = "Days CloudWatch keeps the function's logs."
+  description = "Days CloudWatch keeps the function's logs, which are also the request history the saved Logs Insights queries read. One of the values CloudWatch accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, or 0 to keep them forever."
   type        = number
   default     = 30
+
+  validation {
+    # The values PutRetentionPolicy accepts; anything else fails only at apply.
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of 0 (never expire), 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
 }
 
 variable "function_url_auth_type" {
@@ -216,4 +232,71 @@ variable "work_retention_days" {
   description = "Days to keep the per-line batch results saved under <output_prefix>.work/ for redelivery."
   type        = number
   default     = 7
+}
+
+# ---------------------------------------------------------------------------------------------
+# Usage and health (usage.tf). The metrics themselves come from the request log lines, which
+# carry CloudWatch embedded metric format on Lambda: there are no metric filters to keep.
+# ---------------------------------------------------------------------------------------------
+
+variable "usage_dashboard" {
+  description = "Whether to create the CloudWatch dashboard of the gateway's metrics (requests, latency, tokens, upstream 429s) and usage per client key."
+  type        = bool
+  default     = true
+}
+
+variable "usage_alarms" {
+  description = "Whether to create the CloudWatch alarms: 5xx rate, upstream 429s, p95 latency."
+  type        = bool
+  default     = true
+}
+
+variable "usage_queries" {
+  description = "Whether to save the CloudWatch Logs Insights queries of usage per client key and day."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_sns_topic_arn" {
+  description = "SNS topic the alarms notify when they fire and when they recover. null: the alarms only change state."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+(\\.fifo)?$", var.alarm_sns_topic_arn))
+    error_message = "alarm_sns_topic_arn must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME) or null."
+  }
+}
+
+variable "alarm_5xx_percent" {
+  description = "Percentage of requests answered with a 5xx over 5 minutes above which the 5xx alarm fires (0-100)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.alarm_5xx_percent > 0 && var.alarm_5xx_percent <= 100
+    error_message = "alarm_5xx_percent must be above 0 and at most 100."
+  }
+}
+
+variable "alarm_upstream_429_per_5m" {
+  description = "Requests ending with a Gemini 429 in 5 minutes above which the upstream quota alarm fires."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.alarm_upstream_429_per_5m >= 0
+    error_message = "alarm_upstream_429_per_5m must not be negative."
+  }
+}
+
+variable "alarm_p95_latency_ms" {
+  description = "p95 latency of unary successful requests, in milliseconds, above which (for 5 minutes) the latency alarm fires."
+  type        = number
+  default     = 30000
+
+  validation {
+    condition     = var.alarm_p95_latency_ms > 0
+    error_message = "alarm_p95_latency_ms must be positive."
+  }
 }

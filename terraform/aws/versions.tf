@@ -1,5 +1,5 @@
 terraform {
-  # optional() object attributes need 1.3; the project lints and tests with 1.5.7.
+  # optional() object attributes need 1.3; the project lints and tests with 1.8.5.
   required_version = ">= 1.5"
 
   required_providers {

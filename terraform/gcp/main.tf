@@ -9,7 +9,9 @@
 #   - the source archive, uploaded under a content-hashed name so a new build redeploys (source.tf);
 #   - the HTTP gateway function and who may invoke it (gateway.tf);
 #   - a Pub/Sub topic and an input/output bucket pair with their event-triggered job functions
-#     (events.tf).
+#     (events.tf);
+#   - usage reporting from the request log lines: a BigQuery sink and view, log-based metrics
+#     (usage.tf), a dashboard and alert policies (monitoring.tf).
 #
 # `terraform validate` needs the provider plugins, which this repository's CI cannot download:
 # argument names follow the hashicorp/google 6.x/7.x provider documentation.
@@ -20,7 +22,7 @@ locals {
   pubsub_function_name  = "${var.name}-pubsub-job"
   storage_function_name = "${var.name}-storage-job"
 
-  services = toset([
+  services = setunion([
     "aiplatform.googleapis.com",
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
@@ -32,7 +34,10 @@ locals {
     "run.googleapis.com",
     "secretmanager.googleapis.com",
     "storage.googleapis.com",
-  ])
+    ],
+    var.usage_bigquery ? ["bigquery.googleapis.com"] : [],
+    var.usage_metrics ? ["monitoring.googleapis.com"] : [],
+  )
 
   # Version names the gateway reads through the Secret Manager API (it re-reads them to pick up
   # new keys without a redeploy), so they are passed as plain environment variables.

@@ -61,3 +61,18 @@ output "source_bucket" {
   description = "Bucket holding the uploaded function source archives."
   value       = google_storage_bucket.source.name
 }
+
+output "usage_dataset_id" {
+  description = "BigQuery dataset holding the request lines and the usage_daily view, or null when usage_bigquery is off."
+  value       = local.usage_bigquery ? google_bigquery_dataset.usage[0].dataset_id : null
+}
+
+output "usage_daily_view" {
+  description = "Fully qualified name of the usage_daily view (project.dataset.usage_daily) to query, or null when usage_bigquery is off."
+  value       = local.usage_bigquery ? "${var.project_id}.${google_bigquery_dataset.usage[0].dataset_id}.${google_bigquery_table.usage_daily[0].table_id}" : null
+}
+
+output "usage_dashboard_id" {
+  description = "Cloud Monitoring dashboard of the usage metrics, or null when off."
+  value       = local.usage_dashboard ? google_monitoring_dashboard.usage[0].id : null
+}

@@ -10,6 +10,11 @@ variable "project_id" {
 variable "region" {
   description = "Region of the functions, the Eventarc triggers and the input/output buckets (e.g. us-central1). The Cloud Storage trigger must be in the bucket's region, so both use this."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]+(-[a-z]+)+[0-9]+$", var.region))
+    error_message = "region must be a Google Cloud region such as us-central1 or europe-west4, not a zone or a multi-region."
+  }
 }
 
 variable "name" {
@@ -59,6 +64,11 @@ variable "vertex_location" {
   description = "Vertex AI location the gateway calls (GOOGLE_CLOUD_LOCATION). \"global\" uses the global endpoint; a region such as us-central1 uses the regional host."
   type        = string
   default     = "global"
+
+  validation {
+    condition     = var.vertex_location == "global" || can(regex("^[a-z]+(-[a-z]+)+[0-9]+$", var.vertex_location))
+    error_message = "vertex_location must be \"global\" or a Google Cloud region such as us-central1."
+  }
 }
 
 variable "create_gemini_api_key_secret" {
@@ -176,12 +186,22 @@ variable "min_instances" {
   description = "Instances kept warm (min_instance_count). 0 scales to zero; 1 removes most cold starts at the cost of an idle instance."
   type        = number
   default     = 0
+
+  validation {
+    condition     = var.min_instances >= 0 && var.min_instances <= 1000 && floor(var.min_instances) == var.min_instances
+    error_message = "min_instances must be a whole number between 0 and 1000."
+  }
 }
 
 variable "max_instances" {
   description = "Upper bound on gateway instances (max_instance_count)."
   type        = number
   default     = 20
+
+  validation {
+    condition     = var.max_instances >= 1 && var.max_instances <= 1000 && floor(var.max_instances) == var.max_instances
+    error_message = "max_instances must be a whole number between 1 and 1000."
+  }
 }
 
 variable "ingress_settings" {
@@ -243,6 +263,11 @@ variable "event_max_instances" {
   description = "Upper bound on instances of each job function; it also bounds the load jobs put on the Gemini quota."
   type        = number
   default     = 10
+
+  validation {
+    condition     = var.event_max_instances >= 1 && var.event_max_instances <= 1000 && floor(var.event_max_instances) == var.event_max_instances
+    error_message = "event_max_instances must be a whole number between 1 and 1000."
+  }
 }
 
 variable "force_destroy_buckets" {
@@ -255,4 +280,99 @@ variable "work_retention_days" {
   description = "Days to keep the per-line batch results saved under <output_prefix>.work/ for redelivery."
   type        = number
   default     = 7
+}
+
+# ---------------------------------------------------------------------------------------------
+# Usage and health (usage.tf, monitoring.tf)
+# ---------------------------------------------------------------------------------------------
+
+variable "usage_bigquery" {
+  description = "Whether a log sink streams the gateway's request log lines into a BigQuery dataset with the view usage_daily (requests, errors, tokens and latency per day, key and model)."
+  type        = bool
+  default     = true
+}
+
+variable "usage_retention_days" {
+  description = "Days BigQuery keeps each daily partition of request lines (1-3650)."
+  type        = number
+  default     = 400
+
+  validation {
+    condition     = var.usage_retention_days >= 1 && var.usage_retention_days <= 3650 && floor(var.usage_retention_days) == var.usage_retention_days
+    error_message = "usage_retention_days must be a whole number of days between 1 and 3650."
+  }
+}
+
+variable "usage_dataset_location" {
+  description = "BigQuery location of the usage dataset (e.g. \"US\", \"EU\", \"us-central1\"). null uses the region."
+  type        = string
+  default     = null
+}
+
+variable "usage_force_destroy" {
+  description = "Whether `terraform destroy` may delete the usage dataset while it holds request lines."
+  type        = bool
+  default     = false
+}
+
+variable "usage_metrics" {
+  description = "Whether to create log-based metrics from the request lines: requests by key, model and status class; token and latency distributions; upstream 429s. The dashboard and the alerts need them."
+  type        = bool
+  default     = true
+}
+
+variable "usage_dashboard" {
+  description = "Whether to create the Cloud Monitoring dashboard of the usage metrics (needs usage_metrics)."
+  type        = bool
+  default     = true
+}
+
+variable "usage_alerts" {
+  description = "Whether to create the alert policies: 5xx rate, upstream 429s, p95 latency (needs usage_metrics)."
+  type        = bool
+  default     = true
+}
+
+variable "alert_notification_channels" {
+  description = "Cloud Monitoring notification channels the alert policies notify, as projects/P/notificationChannels/ID. Empty: incidents open in the console only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.alert_notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "Each notification channel must be a resource name: projects/PROJECT/notificationChannels/ID."
+  }
+}
+
+variable "alert_5xx_ratio" {
+  description = "Share of requests answered with a 5xx over 5 minutes above which the 5xx alert fires (0-1)."
+  type        = number
+  default     = 0.05
+
+  validation {
+    condition     = var.alert_5xx_ratio > 0 && var.alert_5xx_ratio <= 1
+    error_message = "alert_5xx_ratio must be above 0 and at most 1."
+  }
+}
+
+variable "alert_upstream_429_per_5m" {
+  description = "Requests ending with a Gemini 429 in 5 minutes above which the upstream quota alert fires."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.alert_upstream_429_per_5m >= 0
+    error_message = "alert_upstream_429_per_5m must not be negative."
+  }
+}
+
+variable "alert_p95_latency_ms" {
+  description = "p95 latency of unary successful requests, in milliseconds, above which (for 5 minutes) the latency alert fires."
+  type        = number
+  default     = 30000
+
+  validation {
+    condition     = var.alert_p95_latency_ms > 0
+    error_message = "alert_p95_latency_ms must be positive."
+  }
 }

@@ -27,3 +27,8 @@ output "keys_secret_version_name" {
   description = "Secret version the gateway reads; pass it to `make key SECRET=...`."
   value       = module.gateway.keys_secret_version_name
 }
+
+output "usage_dashboard_name" {
+  description = "CloudWatch dashboard of requests, latency, tokens and upstream 429s."
+  value       = module.gateway.usage_dashboard_name
+}

@@ -27,3 +27,8 @@ output "keys_secret_version_name" {
   description = "Secret version the gateway reads; pass it to `make key SECRET=...`."
   value       = module.gateway.keys_secret_version_name
 }
+
+output "usage_daily_view" {
+  description = "BigQuery view of requests, errors, tokens and latency per day, client key and model (project.dataset.usage_daily)."
+  value       = module.gateway.usage_daily_view
+}

@@ -1,0 +1,144 @@
+# Validation rules of terraform/aws/variables.tf (linked here). No provider is involved.
+
+variables {
+  lambda_zip_path   = "lambda.zip"
+  google_project_id = "my-project"
+}
+
+run "defaults_are_valid_and_usage_is_on" {
+  command = plan
+
+  assert {
+    condition     = var.usage_dashboard && var.usage_alarms && var.usage_queries
+    error_message = "Every usage piece must be on by default."
+  }
+
+  assert {
+    condition     = var.alarm_sns_topic_arn == null && var.log_retention_days == 30
+    error_message = "No SNS topic by default, and logs are kept 30 days."
+  }
+}
+
+# Every value CloudWatch Logs accepts passes; three runs cover the ends and "never expire".
+run "retention_accepts_never_expire" {
+  command = plan
+  variables {
+    log_retention_days = 0
+  }
+}
+
+run "retention_accepts_one_day" {
+  command = plan
+  variables {
+    log_retention_days = 1
+  }
+}
+
+run "retention_accepts_ten_years" {
+  command = plan
+  variables {
+    log_retention_days = 3653
+  }
+}
+
+run "retention_rejects_two_days" {
+  command = plan
+  variables {
+    log_retention_days = 2
+  }
+  expect_failures = [var.log_retention_days]
+}
+
+run "retention_rejects_a_year_plus_a_day" {
+  command = plan
+  variables {
+    log_retention_days = 366
+  }
+  expect_failures = [var.log_retention_days]
+}
+
+run "retention_rejects_negative" {
+  command = plan
+  variables {
+    log_retention_days = -1
+  }
+  expect_failures = [var.log_retention_days]
+}
+
+run "retention_rejects_beyond_ten_years" {
+  command = plan
+  variables {
+    log_retention_days = 4000
+  }
+  expect_failures = [var.log_retention_days]
+}
+
+run "sns_topic_accepts_an_arn" {
+  command = plan
+  variables {
+    alarm_sns_topic_arn = "arn:aws:sns:us-east-1:123456789012:gateway-alerts"
+  }
+}
+
+run "sns_topic_rejects_a_name" {
+  command = plan
+  variables {
+    alarm_sns_topic_arn = "gateway-alerts"
+  }
+  expect_failures = [var.alarm_sns_topic_arn]
+}
+
+run "alarm_5xx_percent_rejects_zero" {
+  command = plan
+  variables {
+    alarm_5xx_percent = 0
+  }
+  expect_failures = [var.alarm_5xx_percent]
+}
+
+run "reserved_concurrency_accepts_zero" {
+  command = plan
+  variables {
+    reserved_concurrency = 0
+  }
+}
+
+run "reserved_concurrency_rejects_below_minus_one" {
+  command = plan
+  variables {
+    reserved_concurrency = -2
+  }
+  expect_failures = [var.reserved_concurrency]
+}
+
+run "vertex_location_rejects_a_zone" {
+  command = plan
+  variables {
+    vertex_location = "us-central1-a"
+  }
+  expect_failures = [var.vertex_location]
+}
+
+run "memory_rejects_below_128" {
+  command = plan
+  variables {
+    memory_size = 127
+  }
+  expect_failures = [var.memory_size]
+}
+
+run "timeout_rejects_above_900" {
+  command = plan
+  variables {
+    timeout = 901
+  }
+  expect_failures = [var.timeout]
+}
+
+run "function_url_auth_rejects_unknown" {
+  command = plan
+  variables {
+    function_url_auth_type = "PUBLIC"
+  }
+  expect_failures = [var.function_url_auth_type]
+}
