@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/geminigateway/gateway/shared/gemini"
 	"github.com/geminigateway/gateway/shared/keys"
 	"github.com/geminigateway/gateway/shared/media"
+	"github.com/geminigateway/gateway/shared/store"
 	"github.com/geminigateway/gateway/shared/translate"
 )
 
@@ -118,13 +120,33 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 			fmt.Fprintf(os.Stderr, "gateway: no client keys configured; local API key for this run: %s\n", a.LocalKey)
 		}
 	}
+	st, err := localStore(cfg.StoreDir, getenv("GATEWAY_LOCAL") == "1")
+	if err != nil {
+		return fail(fmt.Errorf("GATEWAY_STORE_DIR: %w", err))
+	}
 	fetcher := media.NewFetcher(media.Options{MaxBytes: cfg.MediaMaxBytes, Timeout: cfg.MediaTimeout, AllowPrivate: cfg.AllowPrivateFetch})
 	a.Handler = gateway.New(gateway.Options{
 		Client: client, Models: models, Keys: store, Fetcher: fetcher, FetchHTTPMedia: cfg.FetchHTTPMedia,
 		IncludeThoughts: cfg.IncludeThoughts, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
-		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project,
+		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project, Store: st,
 	})
 	return a, nil
+}
+
+// localStore is the object store on a local folder: dir when set, else under `make run` a
+// folder in the OS cache (or temp) folder, else none (the cloud entry points bring a bucket).
+func localStore(dir string, local bool) (store.Store, error) {
+	if dir == "" {
+		if !local {
+			return nil, nil
+		}
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		dir = filepath.Join(base, "gemini-gateway", "store")
+	}
+	return store.NewDir(dir)
 }
 
 // startEmulator serves the emulator on a loopback port of this process.

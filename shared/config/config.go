@@ -36,6 +36,9 @@ type Config struct {
 	MediaTimeout      time.Duration
 	AllowPrivateFetch bool // GATEWAY_ALLOW_PRIVATE_FETCH: let URL fetching reach private addresses
 	LogLevel          string
+	// StoreDir (GATEWAY_STORE_DIR) is a local folder for the object store (files, batches);
+	// `make run` defaults it under the OS cache folder.
+	StoreDir string
 }
 
 // Load reads the configuration through getenv.
@@ -57,6 +60,7 @@ func Load(getenv func(string) string) (Config, error) {
 		MediaTimeout:      p.duration("GATEWAY_MEDIA_TIMEOUT", 30*time.Second),
 		AllowPrivateFetch: p.bool("GATEWAY_ALLOW_PRIVATE_FETCH", false),
 		LogLevel:          p.str("GATEWAY_LOG_LEVEL", "info"),
+		StoreDir:          strings.TrimSpace(getenv("GATEWAY_STORE_DIR")),
 	}
 	if v := getenv("GOOGLE_CLOUD_PROJECT"); v == "" {
 		c.Project = strings.TrimSpace(getenv("GCP_PROJECT"))

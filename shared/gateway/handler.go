@@ -19,6 +19,7 @@ import (
 	"github.com/geminigateway/gateway/shared/keys"
 	"github.com/geminigateway/gateway/shared/media"
 	"github.com/geminigateway/gateway/shared/openai"
+	"github.com/geminigateway/gateway/shared/store"
 	"github.com/geminigateway/gateway/shared/translate"
 )
 
@@ -36,6 +37,9 @@ type Options struct {
 	IncludeThoughts bool
 	MaxBodyBytes    int64
 	CORSOrigins     []string
+	// Store holds uploaded files and batches (the Files and Batches API); nil turns those
+	// routes off.
+	Store store.Store
 	// KeepAlive is the silence after which a stream gets an SSE comment.
 	KeepAlive time.Duration
 	Logger    *slog.Logger
@@ -125,6 +129,9 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request, rs *reqState) er
 		return h.only(w, r, rs, h.models, http.MethodGet)
 	case strings.HasPrefix(p, "/v1/models/"), strings.HasPrefix(p, "/models/"):
 		return h.only(w, r, rs, h.model, http.MethodGet)
+	}
+	if rest, ok := strings.CutPrefix(strings.TrimPrefix(r.URL.Path, "/v1"), "/files"); ok && (rest == "" || rest[0] == '/') {
+		return h.filesRoute(w, r, rs, rest)
 	}
 	return notFound(r)
 }
