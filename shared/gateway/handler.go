@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/geminigateway/gateway/shared/batch/engine"
+	"github.com/geminigateway/gateway/shared/batch/localbatch"
 	"github.com/geminigateway/gateway/shared/gemini"
 	"github.com/geminigateway/gateway/shared/keys"
 	"github.com/geminigateway/gateway/shared/media"
@@ -40,6 +42,9 @@ type Options struct {
 	// Store holds uploaded files and batches (the Files and Batches API); nil turns those
 	// routes off.
 	Store store.Store
+	// BatchEngine runs batches; nil runs them in-process with Client (localbatch), which is
+	// what the emulator backend uses.
+	BatchEngine engine.Engine
 	// KeepAlive is the silence after which a stream gets an SSE comment.
 	KeepAlive time.Duration
 	Logger    *slog.Logger
@@ -50,7 +55,8 @@ type Options struct {
 
 // Handler serves the gateway's HTTP API.
 type Handler struct {
-	o Options
+	o      Options
+	engine engine.Engine
 	// beforeStreamError, set by tests only, runs in the funnel between a streamed request's
 	// failure and the funnel's decision, where a keep-alive may fire.
 	beforeStreamError func(*sseWriter)
@@ -70,7 +76,11 @@ func New(o Options) *Handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Handler{o: o}
+	h := &Handler{o: o, engine: o.BatchEngine}
+	if h.engine == nil && o.Store != nil && o.Client != nil {
+		h.engine = localbatch.New(o.Store, o.Client, 8)
+	}
+	return h
 }
 
 // ServeHTTP routes a request to its handler, turns the error it returns (or its panic) into the
@@ -132,6 +142,9 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request, rs *reqState) er
 	}
 	if rest, ok := strings.CutPrefix(strings.TrimPrefix(r.URL.Path, "/v1"), "/files"); ok && (rest == "" || rest[0] == '/') {
 		return h.filesRoute(w, r, rs, rest)
+	}
+	if rest, ok := strings.CutPrefix(strings.TrimPrefix(r.URL.Path, "/v1"), "/batches"); ok && (rest == "" || rest[0] == '/') {
+		return h.batchesRoute(w, r, rs, rest)
 	}
 	return notFound(r)
 }
