@@ -38,13 +38,15 @@ terraform-check:
 
 ## bench: Go benchmarks (translation; the 8 MiB image request's time and allocations), loopback
 ## latency vs a bare ReverseProxy, load against the proxy in separate processes (req/s, p50/p99,
-## peak RSS, large image, 1,000 slow streams) and cold starts. On a shared machine compare ratios.
+## peak RSS, large image, 1,000 slow streams), cold starts, and the hostile requests of issue 12
+## (status, wall time, peak RSS, CPU after the client left). On a shared machine compare ratios.
 BENCHTIME ?= 10s
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
 	$(GO) run ./scripts/loopbench -n 2000
 	$(GO) run ./scripts/loadbench -duration $(BENCHTIME)
 	$(GO) run ./scripts/coldstart -n 10
+	$(GO) run ./scripts/hostilebench
 
 ## fuzz: each fuzz target for a bounded time (not part of make test).
 FUZZTIME ?= 60s

@@ -124,7 +124,8 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 	if err != nil {
 		return fail(fmt.Errorf("GATEWAY_STORE_DIR: %w", err))
 	}
-	fetcher := media.NewFetcher(media.Options{MaxBytes: cfg.MediaMaxBytes, Timeout: cfg.MediaTimeout, AllowPrivate: cfg.AllowPrivateFetch})
+	fetcher := media.NewFetcher(media.Options{MaxBytes: cfg.MediaMaxBytes, Timeout: cfg.MediaTimeout, AllowPrivate: cfg.AllowPrivateFetch,
+		MaxURLs: cfg.MediaMaxURLs, MaxTotalBytes: cfg.MediaMaxTotalBytes, Concurrency: cfg.MediaFetchConcurrency})
 	a.Handler = gateway.New(gateway.Options{
 		Client: client, Models: models, Keys: store, Fetcher: fetcher, FetchHTTPMedia: cfg.FetchHTTPMedia,
 		IncludeThoughts: cfg.IncludeThoughts, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,

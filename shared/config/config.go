@@ -36,6 +36,12 @@ type Config struct {
 	MediaTimeout      time.Duration
 	AllowPrivateFetch bool // GATEWAY_ALLOW_PRIVATE_FETCH: let URL fetching reach private addresses
 	LogLevel          string
+
+	// Per-request budgets of media fetching: how many URLs, how many bytes in all, how many at once.
+	MediaMaxURLs          int   // GATEWAY_MEDIA_MAX_URLS, default 16
+	MediaMaxTotalBytes    int64 // GATEWAY_MEDIA_MAX_TOTAL_BYTES, default 32 MiB
+	MediaFetchConcurrency int   // GATEWAY_MEDIA_FETCH_CONCURRENCY, default 4
+
 	// StoreDir (GATEWAY_STORE_DIR) is a local folder for the object store (files, batches);
 	// `make run` defaults it under the OS cache folder.
 	StoreDir string
@@ -60,7 +66,11 @@ func Load(getenv func(string) string) (Config, error) {
 		MediaTimeout:      p.duration("GATEWAY_MEDIA_TIMEOUT", 30*time.Second),
 		AllowPrivateFetch: p.bool("GATEWAY_ALLOW_PRIVATE_FETCH", false),
 		LogLevel:          p.str("GATEWAY_LOG_LEVEL", "info"),
-		StoreDir:          strings.TrimSpace(getenv("GATEWAY_STORE_DIR")),
+
+		MediaMaxURLs:          int(p.int64("GATEWAY_MEDIA_MAX_URLS", 16)),
+		MediaMaxTotalBytes:    p.int64("GATEWAY_MEDIA_MAX_TOTAL_BYTES", 32<<20),
+		MediaFetchConcurrency: int(p.int64("GATEWAY_MEDIA_FETCH_CONCURRENCY", 4)),
+		StoreDir:              strings.TrimSpace(getenv("GATEWAY_STORE_DIR")),
 	}
 	if v := getenv("GOOGLE_CLOUD_PROJECT"); v == "" {
 		c.Project = strings.TrimSpace(getenv("GCP_PROJECT"))
@@ -106,6 +116,12 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("GATEWAY_MAX_BODY_BYTES must be positive")
 	case c.RetryAttempts < 1:
 		return Config{}, fmt.Errorf("GATEWAY_RETRY_ATTEMPTS must be at least 1")
+	case c.MediaMaxURLs < 1:
+		return Config{}, fmt.Errorf("GATEWAY_MEDIA_MAX_URLS must be at least 1")
+	case c.MediaMaxTotalBytes < 1:
+		return Config{}, fmt.Errorf("GATEWAY_MEDIA_MAX_TOTAL_BYTES must be positive")
+	case c.MediaFetchConcurrency < 1:
+		return Config{}, fmt.Errorf("GATEWAY_MEDIA_FETCH_CONCURRENCY must be at least 1")
 	}
 	return c, nil
 }

@@ -42,6 +42,9 @@ func TestDefaultsAndParsing(t *testing.T) {
 		len(c.CORSOrigins) != 2 || !c.AuthNone || !c.IncludeThoughts || c.MediaMaxBytes != 20<<20 {
 		t.Errorf("config = %+v", c)
 	}
+	if c.MediaMaxURLs != 16 || c.MediaMaxTotalBytes != 32<<20 || c.MediaFetchConcurrency != 4 {
+		t.Errorf("media budgets = %d URLs, %d bytes, %d at once; want 16, 32 MiB, 4", c.MediaMaxURLs, c.MediaMaxTotalBytes, c.MediaFetchConcurrency)
+	}
 }
 
 // TestBadSettings pins one line naming the setting.
@@ -49,6 +52,7 @@ func TestBadSettings(t *testing.T) {
 	for k, v := range map[string]string{
 		"GATEWAY_BACKEND": "bedrock", "GATEWAY_MAX_BODY_BYTES": "-1", "GATEWAY_UPSTREAM_TIMEOUT": "soon",
 		"GATEWAY_INCLUDE_THOUGHTS": "maybe", "GATEWAY_AUTH": "magic", "GATEWAY_RETRY_ATTEMPTS": "0",
+		"GATEWAY_MEDIA_MAX_URLS": "0", "GATEWAY_MEDIA_MAX_TOTAL_BYTES": "lots", "GATEWAY_MEDIA_FETCH_CONCURRENCY": "0",
 	} {
 		_, err := Load(env(map[string]string{k: v}))
 		if err == nil || !strings.Contains(err.Error(), k) || strings.Contains(err.Error(), "\n") {

@@ -115,7 +115,7 @@ func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *r
 	if key != nil && !key.AllowsModel(req.Model, tr.Model) {
 		return nil, nil, openai.Errorf(http.StatusForbidden, openai.CodePermissionDenied, "model", "the API key %q may not use model %q", key.Name, req.Model)
 	}
-	if err := h.fetchMedia(ctx, tr); err != nil {
+	if lb, err = h.fetchMedia(ctx, tr, lb); err != nil {
 		return nil, nil, err
 	}
 	gbody := bytes.NewBuffer(make([]byte, 0, len(body)+1024)) // sized once: no regrowth for big media

@@ -32,14 +32,16 @@ func toOpenAI(err error) *openai.Error {
 		return oe
 	case errors.As(err, &ae):
 		return fromUpstream(ae)
+	case errors.As(err, &me) && me.Kind != media.Canceled:
+		// Before the deadline checks: a media URL too slow to fetch is the client's URL, not a
+		// Gemini timeout, though its cause unwraps to context.DeadlineExceeded.
+		return fromMedia(me)
 	case errors.Is(err, gemini.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return &openai.Error{Status: http.StatusGatewayTimeout, Type: "api_error", Code: openai.CodeUpstreamTimeout,
 			Message: "Gemini did not answer in time", Cause: err}
 	case errors.Is(err, context.Canceled), errors.Is(err, errClientGone):
 		return &openai.Error{Status: statusClientClosed, Type: "api_error", Code: openai.CodeClientClosed,
 			Message: "the client closed the request", Cause: err}
-	case errors.As(err, &me):
-		return fromMedia(me)
 	case errors.As(err, &ce):
 		return &openai.Error{Status: http.StatusInternalServerError, Type: "api_error", Code: openai.CodeAPIError,
 			Message: "the gateway could not obtain Google credentials for the upstream call", Cause: err}
@@ -89,7 +91,7 @@ func fromUpstream(ae *gemini.APIError) *openai.Error {
 
 func fromMedia(me *media.Error) *openai.Error {
 	e := &openai.Error{Message: me.Msg, Cause: me, Status: http.StatusBadRequest, Code: openai.CodeInvalidRequest}
-	if me.Kind == media.TooLarge {
+	if me.Kind == media.TooLarge || me.Kind == media.OverBudget {
 		e.Status, e.Code = http.StatusRequestEntityTooLarge, openai.CodeRequestTooLarge
 	}
 	e.Type = (&openai.Error{Status: e.Status}).TypeName()

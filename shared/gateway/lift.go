@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"strconv"
 )
 
@@ -48,9 +46,7 @@ func liftBlobs(body []byte) ([]byte, *lifted) {
 			continue
 		}
 		if l == nil {
-			var nonce [12]byte
-			_, _ = rand.Read(nonce[:])
-			l = &lifted{prefix: []byte("GGLIFT" + hex.EncodeToString(nonce[:]))}
+			l = newLifted()
 			out = make([]byte, 0, 4096)
 		}
 		out = append(out, body[copied:start]...)

@@ -16,13 +16,25 @@ const (
 	Refused
 	// TooLarge means the media is over Options.MaxBytes. Suggested status: 413.
 	TooLarge
-	// FetchFailed means the remote server could not be reached, timed out, or
+	// FetchFailed means the remote server could not be reached or
 	// answered with a non-2xx status (see Error.Status). Suggested status: 400,
 	// with the message naming the upstream status.
 	FetchFailed
 	// Unsupported means nothing identifies the media type of the fetched bytes.
 	// Suggested status: 415.
 	Unsupported
+	// Timeout means the media server did not deliver within Options.Timeout.
+	// The URL is the client's, so it is the client's problem, not a gateway
+	// timeout. Suggested status: 400.
+	Timeout
+	// OverBudget means the request asks for more fetching than one request
+	// may cause: more URLs than Options.MaxURLs, or more bytes in total than
+	// Options.MaxTotalBytes. Suggested status: 413.
+	OverBudget
+	// Canceled means the caller's context ended (the client went away) while
+	// fetching; Unwrap gives context.Canceled or context.DeadlineExceeded.
+	// Nobody waits for an answer.
+	Canceled
 )
 
 var kindNames = [...]string{
@@ -31,6 +43,9 @@ var kindNames = [...]string{
 	TooLarge:    "too_large",
 	FetchFailed: "fetch_failed",
 	Unsupported: "unsupported",
+	Timeout:     "timeout",
+	OverBudget:  "over_budget",
+	Canceled:    "canceled",
 }
 
 // String returns the kind's snake_case name, for logs and metrics.
@@ -51,17 +66,27 @@ type Error struct {
 	// Status is the upstream HTTP status when a fetch got a non-2xx answer,
 	// and 0 otherwise.
 	Status int
+	// URL is the URL the error is about, redacted (see Redact), or "".
+	URL string
+	// Index is the position of URL in the list given to FetchAll; it is
+	// meaningful only when URL is set.
+	Index int
 	// Cause is the underlying error, if any. It may name internal addresses,
-	// so it belongs in logs, not in responses.
+	// so it belongs in logs, not in responses. URLs in it are redacted.
 	Cause error
 }
 
-// Error returns the client-safe message followed by the cause, for logs.
+// Error returns the client-safe message, the redacted URL and the cause, for
+// logs.
 func (e *Error) Error() string {
-	if e.Cause == nil {
-		return "media: " + e.Msg
+	s := "media: " + e.Msg
+	if e.URL != "" {
+		s += " (" + e.URL + ")"
 	}
-	return "media: " + e.Msg + ": " + e.Cause.Error()
+	if e.Cause != nil {
+		s += ": " + e.Cause.Error()
+	}
+	return s
 }
 
 // Unwrap returns the cause, so errors.Is(err, context.DeadlineExceeded) and

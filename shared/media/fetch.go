@@ -12,6 +12,7 @@ package media
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,8 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -28,17 +31,37 @@ const (
 	DefaultMaxBytes     = 20 << 20
 	DefaultTimeout      = 30 * time.Second
 	DefaultMaxRedirects = 5
+	// DefaultMaxURLs and DefaultMaxTotalBytes bound what one request may make
+	// FetchAll fetch. 32 MiB is the gateway's default request body limit: a
+	// request that names URLs costs no more memory than one that carries the
+	// same media as data URIs.
+	DefaultMaxURLs       = 16
+	DefaultMaxTotalBytes = 32 << 20
+	DefaultConcurrency   = 4
 )
 
 const userAgent = "gemini-gateway-media/1"
 
+// sniffLen is how much of a body MIME sniffing looks at: all that
+// http.DetectContentType reads.
+const sniffLen = 512
+
 // Options configures a Fetcher. The zero value is the production setting.
 type Options struct {
-	// MaxBytes caps the body size; 0 means DefaultMaxBytes (20 MiB, Gemini's
-	// inline request limit).
+	// MaxBytes caps the body size of one URL; 0 means DefaultMaxBytes (20 MiB,
+	// Gemini's inline request limit).
 	MaxBytes int64
-	// Timeout caps the whole fetch (connect, redirects, body); 0 means
-	// DefaultTimeout.
+	// MaxURLs caps how many URLs one FetchAll call fetches; 0 means
+	// DefaultMaxURLs. A longer list is refused before anything is fetched.
+	MaxURLs int
+	// MaxTotalBytes caps the bytes one FetchAll call reads, all URLs together;
+	// 0 means DefaultMaxTotalBytes. The fetches stop as soon as it is passed.
+	MaxTotalBytes int64
+	// Concurrency caps the fetches one FetchAll call runs at once; 0 means
+	// DefaultConcurrency.
+	Concurrency int
+	// Timeout caps the whole fetch of one URL (connect, redirects, body); 0
+	// means DefaultTimeout.
 	Timeout time.Duration
 	// MaxRedirects caps redirect hops; 0 means DefaultMaxRedirects and a
 	// negative value follows none.
@@ -59,11 +82,21 @@ type Media struct {
 	Data     []byte
 }
 
+// Fetched is media fetched by FetchAll: its MIME type and its content in
+// standard base64, the form Gemini's inlineData.data takes.
+type Fetched struct {
+	MIMEType string
+	Base64   []byte
+}
+
 // Fetcher fetches user-supplied media URLs. It is safe for concurrent use and
 // meant to be built once and shared, so that connections are reused.
 type Fetcher struct {
 	client       *http.Client
 	maxBytes     int64
+	maxURLs      int
+	maxTotal     int64
+	concurrency  int
 	timeout      time.Duration
 	maxRedirects int
 	allowPrivate bool
@@ -78,12 +111,24 @@ type Fetcher struct {
 func NewFetcher(opts Options) *Fetcher {
 	f := &Fetcher{
 		maxBytes:     opts.MaxBytes,
+		maxURLs:      opts.MaxURLs,
+		maxTotal:     opts.MaxTotalBytes,
+		concurrency:  opts.Concurrency,
 		timeout:      opts.Timeout,
 		maxRedirects: opts.MaxRedirects,
 		allowPrivate: opts.AllowPrivate,
 	}
 	if f.maxBytes <= 0 {
 		f.maxBytes = DefaultMaxBytes
+	}
+	if f.maxURLs <= 0 {
+		f.maxURLs = DefaultMaxURLs
+	}
+	if f.maxTotal <= 0 {
+		f.maxTotal = DefaultMaxTotalBytes
+	}
+	if f.concurrency <= 0 {
+		f.concurrency = DefaultConcurrency
 	}
 	if f.timeout <= 0 {
 		f.timeout = DefaultTimeout
@@ -127,78 +172,241 @@ func NewFetcher(opts Options) *Fetcher {
 // Fetch downloads rawURL (http or https only) and returns its bytes and MIME
 // type. Every error is an *Error; see Kind for the classes.
 func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (Media, error) {
+	var buf bytes.Buffer
+	mt, err := f.fetch(ctx, rawURL, nil, func(size int64) io.Writer {
+		if size > 0 {
+			// Room for the whole declared body, so that an honest server
+			// causes no reallocation.
+			buf.Grow(int(size))
+		}
+		return &buf
+	})
+	if err != nil {
+		return Media{}, err
+	}
+	return Media{MIMEType: mt, Data: buf.Bytes()}, nil
+}
+
+// FetchAll fetches the media of one request: urls, at most Concurrency at a
+// time, within the request's budgets. More than MaxURLs URLs are refused
+// before anything is fetched; the bytes read from all URLs together are
+// counted as they arrive, and every fetch stops once they pass MaxTotalBytes.
+// Each body is encoded to base64 as it streams in, so neither its raw bytes
+// nor a second copy are ever held. The first failure cancels the other
+// fetches, and no fetch starts once ctx is done. Results are in the order of
+// urls. Every error is an *Error; one about a single URL has URL and Index
+// set.
+func (f *Fetcher) FetchAll(ctx context.Context, urls []string) ([]Fetched, error) {
+	if len(urls) == 0 {
+		return nil, nil
+	}
+	if len(urls) > f.maxURLs {
+		return nil, errorf(OverBudget, nil, "the request has %d media URLs to fetch, more than the limit of %d per request", len(urls), f.maxURLs)
+	}
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b := &budget{limit: f.maxTotal}
+	b.left.Store(f.maxTotal)
+
+	out := make([]Fetched, len(urls))
+	sem := make(chan struct{}, f.concurrency)
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first *Error
+	)
+	for i, u := range urls {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break // failed, or the client left: start nothing more
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fd, err := f.fetchBase64(ctx, u, b)
+			if err != nil {
+				err.Index = i
+				once.Do(func() {
+					first = err
+					cancel()
+				})
+				return
+			}
+			out[i] = fd
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		if first.Kind == Canceled && parent.Err() != nil {
+			first.Cause = parent.Err()
+		}
+		return nil, first
+	}
+	if err := parent.Err(); err != nil {
+		return nil, errorf(Canceled, err, "fetching the media URLs was cancelled")
+	}
+	return out, nil
+}
+
+// fetchBase64 fetches rawURL into its base64 form, counting the raw bytes
+// against b.
+func (f *Fetcher) fetchBase64(ctx context.Context, rawURL string, b *budget) (Fetched, *Error) {
+	var out appender
+	var enc io.WriteCloser
+	mt, err := f.fetch(ctx, rawURL, b, func(size int64) io.Writer {
+		if size > 0 {
+			// Exactly the encoded size: one allocation for an honest server.
+			out = make(appender, 0, base64.StdEncoding.EncodedLen(int(size)))
+		}
+		enc = base64.NewEncoder(base64.StdEncoding, &out)
+		return enc
+	})
+	if err != nil {
+		return Fetched{}, err
+	}
+	_ = enc.Close() // writes the last partial quantum; cannot fail
+	return Fetched{MIMEType: mt, Base64: out}, nil
+}
+
+// appender is an io.Writer that appends to itself. Unlike bytes.Buffer.Grow,
+// making it with the exact capacity allocates exactly that.
+type appender []byte
+
+func (a *appender) Write(p []byte) (int, error) {
+	*a = append(*a, p...)
+	return len(p), nil
+}
+
+// budget is the bytes a FetchAll call may still read, shared by its fetches.
+type budget struct {
+	left  atomic.Int64
+	limit int64
+}
+
+// take counts n more bytes read and reports whether the budget still holds.
+func (b *budget) take(n int64) bool { return b.left.Add(-n) >= 0 }
+
+func (b *budget) exceeded() *Error {
+	return errorf(OverBudget, nil, "the media URLs of this request add up to more than the limit of %d bytes per request", b.limit)
+}
+
+// fetch downloads rawURL into the writer that newDst returns for the declared
+// body length (-1 when unknown), counting every byte against b when b is not
+// nil, and returns the MIME type. The error is nil or an *Error whose URL and
+// cause are redacted.
+func (f *Fetcher) fetch(ctx context.Context, rawURL string, b *budget, newDst func(size int64) io.Writer) (string, *Error) {
+	mt, err := f.get(ctx, rawURL, b, newDst)
+	if err != nil {
+		err.URL = Redact(rawURL)
+		if err.Cause != nil {
+			err.Cause = redactCause(err.Cause)
+		}
+		return "", err
+	}
+	return mt, nil
+}
+
+func (f *Fetcher) get(ctx context.Context, rawURL string, b *budget, newDst func(size int64) io.Writer) (string, *Error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return Media{}, errorf(Invalid, err, "media URL is not a valid URL")
+		return "", errorf(Invalid, err, "media URL is not a valid URL")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return Media{}, errorf(Invalid, nil, "media URL must be http or https, not %q", u.Scheme)
+		return "", errorf(Invalid, nil, "media URL must be http or https, not %q", u.Scheme)
 	}
 	if u.Hostname() == "" {
-		return Media{}, errorf(Invalid, nil, "media URL has no host")
+		return "", errorf(Invalid, nil, "media URL has no host")
 	}
 
 	fetchCtx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(fetchCtx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return Media{}, errorf(Invalid, err, "media URL is not a valid URL")
+		return "", errorf(Invalid, err, "media URL is not a valid URL")
 	}
 	req.Header.Set("User-Agent", userAgent)
 	req.Header.Set("Accept", "*/*")
 
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return Media{}, f.failure(ctx, fetchCtx, err)
+		return "", f.failure(ctx, fetchCtx, err)
 	}
 	defer resp.Body.Close()
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := errorf(FetchFailed, nil, "fetching the media URL failed: the server answered HTTP %d", resp.StatusCode)
 		e.Status = resp.StatusCode
-		return Media{}, e
+		return "", e
 	}
 	if resp.ContentLength > f.maxBytes {
 		// Refuse before reading a byte of the body.
-		return Media{}, f.tooLarge(fmt.Errorf("declared Content-Length %d", resp.ContentLength))
+		return "", f.tooLarge(fmt.Errorf("declared Content-Length %d", resp.ContentLength))
 	}
-	data, err := f.readBody(resp.Body, resp.ContentLength)
+	counted := b
+	if b != nil && resp.ContentLength >= 0 {
+		// A declared length is taken from the budget before reading: the client reads
+		// exactly that many bytes or fails, so nothing more needs counting.
+		if !b.take(resp.ContentLength) {
+			return "", b.exceeded()
+		}
+		counted = nil
+	}
+	head, n, err := f.copyBody(newDst(resp.ContentLength), resp.Body, counted)
 	if err != nil {
 		var me *Error
 		if errors.As(err, &me) {
-			return Media{}, me
+			return "", me
 		}
-		return Media{}, f.failure(ctx, fetchCtx, err)
+		return "", f.failure(ctx, fetchCtx, err)
 	}
 
-	if len(data) == 0 {
-		return Media{}, errorf(FetchFailed, nil, "fetching the media URL failed: the server answered HTTP %d with an empty body", resp.StatusCode)
+	if n == 0 {
+		return "", errorf(FetchFailed, nil, "fetching the media URL failed: the server answered HTTP %d with an empty body", resp.StatusCode)
 	}
 	paths := []string{resp.Request.URL.Path, u.Path}
-	mt, err := detectMIME(resp.Header.Get("Content-Type"), paths, data)
+	mt, err := detectMIME(resp.Header.Get("Content-Type"), paths, head)
 	if err != nil {
-		return Media{}, err
+		var me *Error
+		errors.As(err, &me)
+		return "", me
 	}
-	return Media{MIMEType: mt, Data: data}, nil
+	return mt, nil
 }
 
-// readBody reads at most maxBytes+1 bytes: one byte over the cap proves the
-// body is too large without reading the rest.
-func (f *Fetcher) readBody(body io.Reader, contentLength int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if contentLength > 0 {
-		// Room for the whole declared body plus the probe for more, so that
-		// ReadFrom never reallocates on an honest server.
-		buf.Grow(int(contentLength) + bytes.MinRead)
+// copyBody copies body to dst through one small buffer, stopping as soon as
+// it passes maxBytes or the budget, and returns the first sniffLen bytes (for
+// MIME sniffing) and the byte count.
+func (f *Fetcher) copyBody(dst io.Writer, body io.Reader, b *budget) ([]byte, int64, error) {
+	buf := make([]byte, 32<<10)
+	head := make([]byte, 0, sniffLen)
+	var n int64
+	for {
+		k, rerr := body.Read(buf)
+		if k > 0 {
+			n += int64(k)
+			if n > f.maxBytes {
+				return nil, n, f.tooLarge(errors.New("body exceeded the limit while streaming"))
+			}
+			if b != nil && !b.take(int64(k)) {
+				return nil, n, b.exceeded()
+			}
+			if len(head) < sniffLen {
+				head = append(head, buf[:min(k, sniffLen-len(head))]...)
+			}
+			if _, err := dst.Write(buf[:k]); err != nil {
+				return nil, n, err
+			}
+		}
+		if rerr == io.EOF {
+			return head, n, nil
+		}
+		if rerr != nil {
+			return nil, n, rerr
+		}
 	}
-	n, err := buf.ReadFrom(io.LimitReader(body, f.maxBytes+1))
-	if n > f.maxBytes {
-		return nil, f.tooLarge(errors.New("body exceeded the limit while streaming"))
-	}
-	if err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 func (f *Fetcher) tooLarge(cause error) *Error {
@@ -212,11 +420,11 @@ func (f *Fetcher) failure(parent, fetchCtx context.Context, err error) *Error {
 		return me // refused by the dial guard or the redirect policy
 	}
 	if parent.Err() == nil && errors.Is(fetchCtx.Err(), context.DeadlineExceeded) {
-		return errorf(FetchFailed, err, "fetching the media URL timed out after %s", f.timeout)
+		return errorf(Timeout, err, "the media could not be fetched in time: the server did not deliver it within %s", f.timeout)
 	}
 	if parent.Err() != nil {
 		// The caller went away or its own deadline passed; Unwrap exposes which.
-		return errorf(FetchFailed, parent.Err(), "fetching the media URL was cancelled")
+		return errorf(Canceled, parent.Err(), "fetching the media URL was cancelled")
 	}
 	return errorf(FetchFailed, err, "fetching the media URL failed")
 }

@@ -290,12 +290,12 @@ func TestFetchTimeout(t *testing.T) {
 	for _, p := range []string{"/before-headers", "/mid-body"} {
 		start := time.Now()
 		_, err := f.Fetch(t.Context(), srv.URL+p)
-		me := wantKind(t, err, FetchFailed)
+		me := wantKind(t, err, Timeout)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s: errors.Is(err, DeadlineExceeded) = false for %v", p, err)
 		}
-		if !strings.Contains(me.Msg, "timed out") {
-			t.Errorf("%s: Msg = %q, want it to say it timed out", p, me.Msg)
+		if !strings.Contains(me.Msg, "in time") {
+			t.Errorf("%s: Msg = %q, want it to say it was not fetched in time", p, me.Msg)
 		}
 		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("%s: Fetch took %v, want about 200ms", p, d)
@@ -313,7 +313,7 @@ func TestFetchCallerCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	_, err := f.Fetch(ctx, srv.URL+"/slow")
-	wantKind(t, err, FetchFailed)
+	wantKind(t, err, Canceled)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("errors.Is(err, Canceled) = false for %v", err)
 	}

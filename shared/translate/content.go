@@ -152,7 +152,9 @@ func (cv *contentConverter) userParts(c openai.Content, field string) ([]gemini.
 		// litellm#5515); a minimal text part satisfies them and changes nothing for the rest.
 		parts = append(parts, gemini.Part{Text: " "})
 	}
-	cv.registerFetches(parts)
+	if err := cv.registerFetches(parts, field+".content"); err != nil {
+		return nil, err
+	}
 	return parts, nil
 }
 

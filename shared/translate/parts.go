@@ -21,7 +21,11 @@ func (cv *contentConverter) part(p *openai.Part, field string) (gemini.Part, err
 		if p.ImageURL == nil || p.ImageURL.URL == "" {
 			return gemini.Part{}, openai.InvalidParam(field+".image_url", "%s.image_url.url is required", field)
 		}
-		gp, err := mediaPart(p.ImageURL.URL, "", field+".image_url.url")
+		hint := "" // a type for a URL without a telling extension, as we return images
+		if p.ExtraContent != nil && p.ExtraContent.Google != nil {
+			hint = p.ExtraContent.Google.MIMEType
+		}
+		gp, err := mediaPart(p.ImageURL.URL, hint, field+".image_url.url")
 		if err != nil {
 			return gp, err
 		}
@@ -94,7 +98,7 @@ func mediaPart(u, mimeHint, field string) (gemini.Part, error) {
 			mime = media.MIMEFromExtension(u)
 		}
 		if mime == "" && strings.HasPrefix(u, "gs://") {
-			return gemini.Part{}, openai.InvalidParam(field, "cannot tell the media type of %q from its extension", u)
+			return gemini.Part{}, openai.InvalidParam(field, "cannot tell the media type of %q from its extension", media.Redact(u))
 		}
 		return gemini.Part{FileData: &gemini.FileData{MIMEType: mime, FileURI: u}}, nil
 	}
@@ -102,17 +106,27 @@ func mediaPart(u, mimeHint, field string) (gemini.Part, error) {
 }
 
 // registerFetches lists http(s) fileData parts for the caller to fetch and inline when the
-// backend is set to fetch, or when Gemini could not know the mime type.
-func (cv *contentConverter) registerFetches(parts []gemini.Part) {
+// backend is set to fetch. When it is not, a URL whose type neither its extension nor a hint
+// tells is refused: Gemini needs fileData.mimeType, and the gateway does not fetch a URL it was
+// told not to fetch just to look at its type. content names the parts' array in errors.
+func (cv *contentConverter) registerFetches(parts []gemini.Part, content string) error {
 	for i := range parts {
 		fd := parts[i].FileData
 		if fd == nil || !(strings.HasPrefix(fd.FileURI, "https://") || strings.HasPrefix(fd.FileURI, "http://")) {
 			continue
 		}
-		if cv.opt.FetchHTTPMedia || fd.MIMEType == "" {
+		param := fmt.Sprintf("%s[%d]", content, i)
+		switch {
+		case cv.opt.FetchHTTPMedia:
 			cv.out.Fetch = append(cv.out.Fetch, &parts[i])
+			cv.out.FetchParams = append(cv.out.FetchParams, param)
+		case fd.MIMEType == "":
+			return openai.InvalidParam(param, "%s: cannot tell the media type of %s, and this gateway passes media URLs to Gemini without fetching them: "+
+				"use a URL that ends in a file extension such as .png, .pdf or .mp4, give the type in extra_content.google.mime_type, or send the media as a data: URI",
+				param, media.Redact(fd.FileURI))
 		}
 	}
+	return nil
 }
 
 // mediaResolution maps image_url.detail to Gemini 3's per-part media resolution.

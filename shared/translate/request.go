@@ -31,6 +31,8 @@ type Translated struct {
 	MaxToolCalls     int  // 1 when parallel_tool_calls is false, else 0 (no limit)
 	// Fetch lists the parts whose http(s) URLs the caller must fetch and inline.
 	Fetch []*gemini.Part
+	// FetchParams[i] names the request field of Fetch[i] ("messages[0].content[2]"), for errors.
+	FetchParams []string
 }
 
 // RequestToGemini translates a decoded Chat Completions request. Every error is an *openai.Error
