@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/geminigateway/gateway/shared/batch/engine"
+	"github.com/geminigateway/gateway/shared/batch/geminibatch"
 	"github.com/geminigateway/gateway/shared/config"
 	"github.com/geminigateway/gateway/shared/emulator"
 	"github.com/geminigateway/gateway/shared/gateway"
@@ -124,12 +126,18 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 	if err != nil {
 		return fail(fmt.Errorf("GATEWAY_STORE_DIR: %w", err))
 	}
+	var batchEngine engine.Engine // nil: the local engine, for the emulator (and Vertex until a bucket is wired)
+	if st != nil && cfg.Backend == gemini.Developer {
+		if batchEngine, err = geminibatch.New(client, st, 0); err != nil {
+			return fail(err)
+		}
+	}
 	fetcher := media.NewFetcher(media.Options{MaxBytes: cfg.MediaMaxBytes, Timeout: cfg.MediaTimeout, AllowPrivate: cfg.AllowPrivateFetch,
 		MaxURLs: cfg.MediaMaxURLs, MaxTotalBytes: cfg.MediaMaxTotalBytes, Concurrency: cfg.MediaFetchConcurrency})
 	a.Handler = gateway.New(gateway.Options{
 		Client: client, Models: models, Keys: store, Fetcher: fetcher, FetchHTTPMedia: cfg.FetchHTTPMedia,
 		IncludeThoughts: cfg.IncludeThoughts, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
-		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project, Store: st,
+		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project, Store: st, BatchEngine: batchEngine,
 	})
 	return a, nil
 }
