@@ -330,6 +330,12 @@ func (f *batchFake) writePredictions(j *fakeJob) {
 
 // newEngineGateway is a gateway on the fake's backend with the fake's batch engine.
 func newEngineGateway(t *testing.T, kind string) (*gw, *batchFake) {
+	g, f, _ := newEngineHandler(t, kind)
+	return g, f
+}
+
+// newEngineHandler is newEngineGateway that also returns the handler.
+func newEngineHandler(t *testing.T, kind string) (*gw, *batchFake, *gateway.Handler) {
 	t.Helper()
 	st, err := store.NewDir(t.TempDir())
 	if err != nil {
@@ -357,10 +363,11 @@ func newEngineGateway(t *testing.T, kind string) (*gw, *batchFake) {
 	}
 	models, _ := translate.NewModels("")
 	set, _ := keys.ParseList("tester:" + testKey + ",other:" + otherKey)
-	srv := httptest.NewServer(gateway.New(gateway.Options{Client: client, Models: models, Keys: keys.NewStore(set),
-		IncludeThoughts: true, MaxBodyBytes: 1 << 20, Store: st, BatchEngine: eng}))
+	h := gateway.New(gateway.Options{Client: client, Models: models, Keys: keys.NewStore(set),
+		IncludeThoughts: true, MaxBodyBytes: 1 << 20, Store: st, BatchEngine: eng})
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &gw{srv: srv, client: oai.NewClient(option.WithBaseURL(srv.URL+"/v1"), option.WithAPIKey(testKey), option.WithMaxRetries(0))}, f
+	return &gw{srv: srv, client: oai.NewClient(option.WithBaseURL(srv.URL+"/v1"), option.WithAPIKey(testKey), option.WithMaxRetries(0))}, f, h
 }
 
 // TestBatchEngines pins the Vertex AI and Batch Mode engines end to end through the official
@@ -467,4 +474,74 @@ func TestBatchEnginesCancelAndFail(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConcurrentRefreshesAgree pins the compare-and-swap updates: many GETs racing on a batch as
+// its job finishes all end on the same final record (same output file, same completion time),
+// and the output file exists once.
+func TestConcurrentRefreshesAgree(t *testing.T) {
+	g, _ := newEngineGateway(t, "gemini")
+	b := createBatch(t, g.client, batchInput)
+	var wg sync.WaitGroup
+	final := make([]*oai.Batch, 8)
+	for i := range final {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				got, err := g.client.Batches.Get(t.Context(), b.ID)
+				if err != nil {
+					t.Errorf("Get: %v", err)
+					return
+				}
+				if got.Status == oai.BatchStatusCompleted {
+					final[i] = got
+					return
+				}
+				if got.Status != oai.BatchStatusInProgress && got.Status != oai.BatchStatusFinalizing {
+					t.Errorf("status %s", got.Status)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, f := range final[1:] {
+		if f == nil || final[0] == nil || f.OutputFileID != final[0].OutputFileID || f.CompletedAt != final[0].CompletedAt ||
+			f.RequestCounts.Failed != final[0].RequestCounts.Failed || f.RequestCounts.Completed != 2 {
+			t.Fatalf("refreshes disagree: %+v vs %+v", f, final[0])
+		}
+	}
+	page, err := g.client.Files.List(t.Context(), oai.FileListParams{Purpose: oai.String("batch_output")})
+	if err != nil || len(page.Data) != 2 {
+		t.Errorf("batch_output files = %+v, %v; want the output and the error file once each", page, err)
+	}
+}
+
+// TestRefreshBatchesFinalizesUnasked pins the scheduled sweep: with nobody calling GET, sweeps
+// bring a batch to completed with its output file, and a finished batch leaves the sweep's index.
+func TestRefreshBatchesFinalizesUnasked(t *testing.T) {
+	g, _, h := newEngineHandler(t, "vertex")
+	b := createBatch(t, g.client, batchInput)
+	ended := 0
+	for range 10 {
+		n, err := h.RefreshBatches(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ended += n; ended > 0 {
+			break
+		}
+	}
+	if ended != 1 {
+		t.Fatalf("sweeps ended %d batches, want 1", ended)
+	}
+	page, err := g.client.Batches.List(t.Context(), oai.BatchListParams{}) // List does not refresh
+	if err != nil || len(page.Data) != 1 || page.Data[0].Status != oai.BatchStatusCompleted || page.Data[0].OutputFileID == "" {
+		t.Fatalf("after the sweeps: %+v, %v", page, err)
+	}
+	if n, err := h.RefreshBatches(t.Context()); n != 0 || err != nil {
+		t.Errorf("a sweep after the end: %d, %v; want nothing left to do", n, err)
+	}
+	_ = b
 }

@@ -58,6 +58,10 @@ type manifestLine struct {
 }
 
 func batchStateName(own, id string) string { return "batches/" + own + "/state/" + id + ".json" }
+
+// batchIndexName marks a batch that is still running, for RefreshBatches: listing these is
+// cheaper than listing every batch of every key.
+func batchIndexName(own, id string) string { return "batch-index/" + own + "/" + id }
 func batchWork(own, id string) string      { return "batches/" + own + "/work/" + id + "/" }
 
 func batchNotFound(id string) error {
@@ -165,6 +169,11 @@ func (h *Handler) createBatch(w http.ResponseWriter, r *http.Request, rs *reqSta
 		rec.Ref, err = h.engine.Submit(r.Context(), engine.Job{ID: rec.Batch.ID, Model: model,
 			Input: work + "requests.jsonl", Work: work + "engine/", Count: int(rec.Requests)})
 		if err != nil {
+			return err
+		}
+	}
+	if active(rec.Batch.Status) {
+		if err := h.o.Store.Create(r.Context(), batchIndexName(own, rec.Batch.ID), bytes.NewReader(nil)); err != nil {
 			return err
 		}
 	}
@@ -442,6 +451,9 @@ func (h *Handler) refresh(ctx context.Context, own string, rec *batchRecord, ver
 			return nil, err
 		}
 		if ok {
+			if err := h.o.Store.Delete(ctx, batchIndexName(own, next.Batch.ID)); err != nil {
+				h.o.Logger.Warn("batch index marker not removed; the next sweep retries", "batch", next.Batch.ID, "error", err.Error())
+			}
 			return &next, nil
 		}
 		if rec, version, err = h.batch(ctx, own, rec.Batch.ID); err != nil {
@@ -449,6 +461,55 @@ func (h *Handler) refresh(ctx context.Context, own string, rec *batchRecord, ver
 		}
 	}
 	return rec, nil
+}
+
+// RefreshBatches refreshes every batch that is still running, so that a finished job gets its
+// output files even if nobody asks: the entry of the scheduled function (Cloud Scheduler on
+// Google Cloud, EventBridge Scheduler on AWS). It returns how many batches it saw end; a
+// batch that fails to refresh does not stop the others (their errors are joined).
+func (h *Handler) RefreshBatches(ctx context.Context) (int, error) {
+	if h.o.Store == nil || h.engine == nil {
+		return 0, nil
+	}
+	var (
+		ended int
+		errs  []error
+		after string
+	)
+	for {
+		objs, err := h.o.Store.List(ctx, "batch-index/", after, 1000)
+		if err != nil {
+			return ended, err
+		}
+		for _, o := range objs {
+			after = o.Name
+			own, id, ok := strings.Cut(strings.TrimPrefix(o.Name, "batch-index/"), "/")
+			if !ok {
+				continue
+			}
+			rec, version, err := h.batch(ctx, own, id)
+			if err != nil {
+				var oe *openai.Error
+				if errors.As(err, &oe) && oe.Status == http.StatusNotFound {
+					_ = h.o.Store.Delete(ctx, o.Name) // a marker without its batch
+					continue
+				}
+				errs = append(errs, err)
+				continue
+			}
+			if rec, err = h.refresh(ctx, own, rec, version); err != nil {
+				errs = append(errs, fmt.Errorf("batch %s: %w", id, err))
+				continue
+			}
+			if !active(rec.Batch.Status) {
+				ended++
+				_ = h.o.Store.Delete(ctx, o.Name)
+			}
+		}
+		if len(objs) < 1000 {
+			return ended, errors.Join(errs...)
+		}
+	}
 }
 
 // getBatch serves GET /v1/batches/{id}, refreshed from the engine.

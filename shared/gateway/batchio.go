@@ -17,6 +17,9 @@ type objectWriter struct {
 	done  chan error
 	lines int64
 	bytes int64
+	// exists is set once the store said the object exists: a concurrent writer of the same
+	// deterministic content won, and what is left to write is dropped.
+	exists bool
 }
 
 func newObjectWriter(ctx context.Context, st store.Store, name string) *objectWriter {
@@ -34,15 +37,19 @@ func newObjectWriter(ctx context.Context, st store.Store, name string) *objectWr
 func (w *objectWriter) line(b []byte) error {
 	w.lines++
 	w.bytes += int64(len(b))
-	if _, err := w.pw.Write(b); err != nil {
-		return err
+	if w.exists {
+		return nil
 	}
-	if len(b) == 0 || b[len(b)-1] != '\n' {
+	_, err := w.pw.Write(b)
+	if err == nil && (len(b) == 0 || b[len(b)-1] != '\n') {
 		w.bytes++
-		_, err := w.pw.Write([]byte{'\n'})
-		return err
+		_, err = w.pw.Write([]byte{'\n'})
 	}
-	return nil
+	if errors.Is(err, store.ErrExists) {
+		w.exists = true
+		return nil
+	}
+	return err
 }
 
 // close ends the object and returns the store's answer; an object that already exists (a
