@@ -134,3 +134,43 @@ func TestPollStates(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmitCopiesToStaging pins the AWS path: when Vertex's bucket is a staging bucket apart
+// from the gateway's store, the job's input is copied there and the job reads the copy.
+func TestSubmitCopiesToStaging(t *testing.T) {
+	var uri string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			InputConfig struct {
+				GcsSource struct {
+					URIs []string `json:"uris"`
+				} `json:"gcsSource"`
+			} `json:"inputConfig"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		uri = body.InputConfig.GcsSource.URIs[0]
+		_, _ = w.Write([]byte(`{"name":"projects/p/locations/l/batchPredictionJobs/7"}`))
+	}))
+	defer srv.Close()
+	c, _ := gemini.New(gemini.Options{Backend: gemini.Vertex, BaseURL: srv.URL, Project: "p", Location: "l", Tokens: token{}})
+	main, _ := store.NewDir(t.TempDir())
+	staging, _ := store.NewDir(t.TempDir())
+	const input = `{"key":"1","request":{"contents":[{"role":"user","parts":[{"text":"a"}]}]}}` + "\n"
+	if err := main.Create(t.Context(), "batches/k/work/b/requests.jsonl", bytes.NewReader([]byte(input))); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Options{Client: c, Store: main, Staging: staging, Bucket: "staging-bucket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Submit(t.Context(), engine.Job{ID: "b", Model: "gemini-2.5-flash", Input: "batches/k/work/b/requests.jsonl", Work: "batches/k/work/b/engine/"}); err != nil {
+		t.Fatal(err)
+	}
+	if uri != "gs://staging-bucket/batches/k/work/b/engine/input.jsonl" {
+		t.Errorf("job input %s", uri)
+	}
+	b, _, err := store.ReadAll(t.Context(), staging, "batches/k/work/b/engine/input.jsonl", 0)
+	if err != nil || string(b) != input {
+		t.Errorf("staged copy = %q, %v", b, err)
+	}
+}
