@@ -5,12 +5,19 @@ BIN := $(CURDIR)/bin
 PORT ?= 8080
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test tools tidy lint unit terraform-check bench fuzz package key keys revoke-key deploy-gcp deploy-aws destroy-gcp destroy-aws smoke
+.PHONY: help run test tools tidy lint unit terraform-check bench fuzz package key keys revoke-key deploy-gcp deploy-aws destroy-gcp destroy-aws smoke
 
-## run: start the gateway locally through functions-framework on $PORT (the offline emulator
-## when no Google credentials are configured; a local key is printed when none is set).
+## help: list the targets with what they do.
+help:
+	@awk '/^## [a-z][a-z \/-]*: / { sub(/^## /, ""); n = index($$0, ": "); printf "  %-26s %s\n", substr($$0, 1, n - 1), substr($$0, n + 2); next } \
+	      /^## / { sub(/^## /, ""); printf "  %-26s %s\n", "", $$0 }' $(MAKEFILE_LIST)
+
+## run: build the local server (bin/gateway-local) and run it on 127.0.0.1:$PORT (default 8080);
+## the offline emulator when no Google credentials are set, with a key printed for the run.
+## Ctrl-C, or SIGTERM to make's PID, stops it.
 run:
-	GATEWAY_LOCAL=1 PORT=$(PORT) $(GO) run ./functions/local
+	@$(GO) build -o $(BIN)/gateway-local ./functions/local
+	@PORT=$(PORT) exec $(BIN)/gateway-local
 
 ## test: everything CI runs: tools, go.mod tidiness, format, vet, staticcheck, unit and integration
 ## tests, Terraform checks.
@@ -56,6 +63,7 @@ fuzz:
 	$(FUZZ) ./shared/gemini -fuzz '^FuzzEventReader$$'
 	$(FUZZ) ./shared/translate -fuzz '^FuzzStream$$'
 	$(FUZZ) ./shared/gateway -fuzz '^FuzzLift$$'
+	$(FUZZ) ./shared/jsonscan -fuzz '^FuzzScan$$'
 	$(FUZZ) ./shared/media -fuzz '^FuzzParseDataURI$$'
 	$(FUZZ) ./shared/jsonschema -fuzz '^FuzzClean$$'
 	$(FUZZ) ./shared/jsonschema -fuzz '^FuzzSafeToolResult$$'

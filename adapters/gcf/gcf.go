@@ -1,13 +1,9 @@
-// Package gcf runs the gateway on Google Cloud Functions (gen2) through functions-framework-go:
-// an HTTP function serving the gateway handler, and CloudEvent functions running batch jobs from
-// Pub/Sub messages and Cloud Storage uploads.
-//
-// It holds no gateway logic. The HTTP function hands the framework's own ResponseWriter to the
-// handler, so streaming works as on any net/http server. The event functions decode the event
-// data, run the job, and sort job errors into "retry" (a returned error: the framework answers
-// 500 and Eventarc/Pub/Sub redeliver) and "done" (nil: the runner has recorded the failure).
-//
-// Dependencies are built lazily, on the first call, by the function given to New; see Functions.
+// Package gcf runs the gateway on Google Cloud Functions (gen2) through functions-framework-go,
+// holding no gateway logic: an HTTP function hands the framework's own ResponseWriter to the
+// gateway handler (so streaming works as on any net/http server; the handler recovers its own
+// panics), and CloudEvent functions hand Pub/Sub messages and Cloud Storage uploads to the batch
+// runner, answering its batch.Redeliver with an error (500: Eventarc and Pub/Sub redeliver).
+// Dependencies are built lazily, on the first call; see Functions.
 package gcf
 
 import (
@@ -19,12 +15,15 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+
+	"github.com/geminigateway/gateway/shared/batch"
+	"github.com/geminigateway/gateway/shared/gateway"
+	"github.com/geminigateway/gateway/shared/openai"
 )
 
 // The names the functions are registered under: the deploy's entry point (--entry-point, or
@@ -41,24 +40,13 @@ const (
 	StorageType = "google.cloud.storage.object.v1.finalized"
 )
 
-// Jobs runs batch jobs; *batch.Runner behind a small wrapper that opens the GCS bucket satisfies
-// it. RunMessage runs one job line (a Pub/Sub message's data); RunFile runs the JSONL file
-// bucket/name.
-type Jobs interface {
-	RunMessage(ctx context.Context, msg []byte) error
-	RunFile(ctx context.Context, bucket, name string) error
-}
-
-// Deps is what the functions serve with.
+// Deps is what the functions serve with: the gateway handler (it routes every path itself),
+// the batch runner (it refuses jobs when they are not configured), and the logger for events
+// dropped as unreadable (nil means slog.Default()).
 type Deps struct {
-	// Handler serves HTTP requests (the gateway); it routes every path itself.
 	Handler http.Handler
-	// Jobs runs Pub/Sub and Storage jobs; nil makes those functions fail (and be retried).
-	Jobs Jobs
-	// Transient reports whether a job error is worth a retry; nil means none is.
-	Transient func(error) bool
-	// Logger gets one line per failed job and per recovered panic; nil means slog.Default().
-	Logger *slog.Logger
+	Jobs    batch.Jobs
+	Logger  *slog.Logger
 }
 
 // retryInitAfter is how long a failed build is reported before it is tried again.
@@ -97,15 +85,11 @@ func (f *Functions) Register() {
 	functions.CloudEvent(StorageJobName, f.StorageJob)
 }
 
-// Init builds the Deps now if they are not built yet. A local server calls it before serving,
-// so that a bad setting stops it at once and the startup messages come first.
-func (f *Functions) Init(ctx context.Context) error {
-	_, err := f.deps(ctx)
-	return err
-}
-
-// errInit wraps a failed build.
+// errInit wraps a failed build. A request gets errInitBody instead: the cause is in the logs.
 var errInit = errors.New("gateway failed to start")
+
+var errInitBody = &openai.Error{Status: http.StatusInternalServerError, Type: "api_error", Code: openai.CodeAPIError,
+	Message: "the gateway failed to start; see the function's logs"}
 
 func (f *Functions) deps(ctx context.Context) (*Deps, error) {
 	if d := f.ready.Load(); d != nil {
@@ -120,8 +104,8 @@ func (f *Functions) deps(ctx context.Context) (*Deps, error) {
 		return nil, f.err
 	}
 	d, err := f.build(ctx)
-	if err == nil && (d == nil || d.Handler == nil) {
-		err = errors.New("build returned no handler")
+	if err == nil && (d == nil || d.Handler == nil || d.Jobs == nil) {
+		err = errors.New("build returned no handler or no jobs")
 	}
 	if err != nil {
 		f.err, f.failedAt = fmt.Errorf("%w: %w", errInit, err), f.now()
@@ -131,9 +115,6 @@ func (f *Functions) deps(ctx context.Context) (*Deps, error) {
 		return nil, f.err
 	}
 	dd := *d
-	if dd.Transient == nil {
-		dd.Transient = func(error) bool { return false }
-	}
 	if dd.Logger == nil {
 		dd.Logger = slog.Default()
 	}
@@ -141,74 +122,13 @@ func (f *Functions) deps(ctx context.Context) (*Deps, error) {
 	return &dd, nil
 }
 
-// The error bodies the adapter writes itself, in the gateway's format.
-const (
-	internalErrorBody = `{"success":false,"error":{"message":"internal error","type":"api_error","code":"api_error","param":null}}`
-	initErrorBody     = `{"success":false,"error":{"message":"the gateway failed to start; see the function's logs","type":"api_error","code":"api_error","param":null}}`
-)
-
-func writeError(w http.ResponseWriter, body string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusInternalServerError)
-	_, _ = w.Write([]byte(body))
-}
-
 // Gateway is the HTTP function. functions-framework passes its own ResponseWriter through, so
-// the handler's flushes reach the client. A panic before any output is our 500 error body; a
-// panic mid-stream closes the connection so the client sees a broken stream, not a clean end.
+// the handler's flushes reach the client.
 func (f *Functions) Gateway(w http.ResponseWriter, r *http.Request) {
 	d, err := f.deps(context.Background())
 	if err != nil {
-		writeError(w, initErrorBody)
+		gateway.WriteError(w, r, errInitBody)
 		return
 	}
-	tw := &trackWriter{ResponseWriter: w}
-	defer func() {
-		v := recover()
-		if v == nil {
-			return
-		}
-		if v != http.ErrAbortHandler {
-			d.Logger.ErrorContext(r.Context(), "handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-		}
-		if !tw.wrote.Load() {
-			writeError(w, internalErrorBody)
-			return
-		}
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-			}
-		}
-	}()
-	d.Handler.ServeHTTP(tw, r)
+	d.Handler.ServeHTTP(w, r)
 }
-
-// trackWriter notes whether the response has started. It passes Flush through and unwraps for
-// http.ResponseController.
-// wrote is atomic because a handler may write from another goroutine (the SSE keep-alive).
-type trackWriter struct {
-	http.ResponseWriter
-	wrote atomic.Bool
-}
-
-func (w *trackWriter) WriteHeader(code int) {
-	if code >= 200 {
-		w.wrote.Store(true)
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *trackWriter) Write(p []byte) (int, error) {
-	w.wrote.Store(true)
-	return w.ResponseWriter.Write(p)
-}
-
-func (w *trackWriter) Flush() {
-	w.wrote.Store(true)
-	if fl, ok := w.ResponseWriter.(http.Flusher); ok {
-		fl.Flush()
-	}
-}
-
-func (w *trackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

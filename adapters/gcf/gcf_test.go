@@ -23,6 +23,8 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/geminigateway/gateway/shared/batch"
 )
 
 // These tests run the functions inside functions-framework's own server (StartHostPort) on
@@ -40,8 +42,6 @@ var gates sync.Map // string -> chan struct{}
 //
 //	/v1/chat/completions  three SSE events then [DONE], flushed one by one; with X-Gate it waits
 //	                      for the test after each event
-//	/panic                panics before writing
-//	/panic-mid            writes one event, then panics
 //	anything else         200 {"method":…, "path":…}
 type standIn struct{}
 
@@ -68,48 +68,31 @@ func (standIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		fmt.Fprint(w, "data: [DONE]\n\n")
-	case "/panic":
-		w.Header().Set("Content-Type", "text/event-stream")
-		panic("boom")
-	case "/panic-mid":
-		w.Header().Set("Content-Type", "text/event-stream")
-		fmt.Fprint(w, "data: {\"n\":1}\n\n")
-		_ = rc.Flush()
-		panic("boom mid-stream")
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"method": r.Method, "path": r.URL.Path})
 	}
 }
 
-var errTransient = errors.New("transient")
-
-// fakeJobs records each job and fails by the base name: "transient…", "permanent…", "panic…".
+// fakeJobs records each job and answers by the base name: "transient…" is Redeliver, anything
+// else Ack. The policy behind the outcome is the runner's, tested in shared/batch.
 type fakeJobs struct {
 	mu  sync.Mutex
 	ran []string
 }
 
-func (f *fakeJobs) RunMessage(_ context.Context, msg []byte) error { return f.outcome(string(msg)) }
-
-func (f *fakeJobs) RunFile(_ context.Context, bucket, name string) error {
-	return f.outcome(bucket + "/" + name)
-}
-
-func (f *fakeJobs) outcome(name string) error {
+func (f *fakeJobs) Handle(_ context.Context, j batch.Job) batch.Outcome {
+	name := string(j.Message)
+	if j.Name != "" {
+		name = j.Bucket + "/" + j.Name
+	}
 	f.mu.Lock()
 	f.ran = append(f.ran, name)
 	f.mu.Unlock()
-	base := name[strings.LastIndexByte(name, '/')+1:]
-	switch {
-	case strings.HasPrefix(base, "transient"):
-		return fmt.Errorf("%s: %w", name, errTransient)
-	case strings.HasPrefix(base, "permanent"):
-		return fmt.Errorf("%s: bad line", name)
-	case strings.HasPrefix(base, "panic"):
-		panic(name)
+	if strings.HasPrefix(name[strings.LastIndexByte(name, '/')+1:], "transient") {
+		return batch.Redeliver
 	}
-	return nil
+	return batch.Ack
 }
 
 // take returns the jobs run since the last call.
@@ -132,19 +115,17 @@ var (
 )
 
 // register registers, once per binary: the real Register's three functions over the stand-in
-// and fake jobs, a set whose build fails (Broken…), and a job function without jobs.
+// and fake jobs, and a set whose build fails (Broken…).
 func register() {
 	quiet := slog.New(slog.DiscardHandler)
 	good := New(func(context.Context) (*Deps, error) {
-		return &Deps{Handler: standIn{}, Jobs: jobs, Transient: func(err error) bool { return errors.Is(err, errTransient) }, Logger: quiet}, nil
+		return &Deps{Handler: standIn{}, Jobs: jobs, Logger: quiet}, nil
 	})
 	good.Register()
 	broken := New(func(context.Context) (*Deps, error) { return nil, errors.New("GATEWAY_BACKEND: unknown backend \"x\"") })
 	broken.logw = io.Discard
 	functions.HTTP("BrokenGateway", broken.Gateway)
 	functions.CloudEvent("BrokenPubSubJob", broken.PubSubJob)
-	noJobs := New(func(context.Context) (*Deps, error) { return &Deps{Handler: standIn{}, Logger: quiet}, nil })
-	functions.CloudEvent("NoJobsPubSubJob", noJobs.PubSubJob)
 }
 
 // framework returns the base URL of functions-framework's server for FUNCTION_TARGET=target
@@ -258,37 +239,24 @@ func TestGatewayGetsEveryPath(t *testing.T) {
 	}
 }
 
-// TestGatewayPanic pins that a panic before any output is our 500 error body (not the
-// framework's text), and that a panic mid-stream breaks the connection instead of ending the
-// stream cleanly.
-func TestGatewayPanic(t *testing.T) {
-	base := framework(t, GatewayName)
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/panic", nil)
-	resp, body := do(t, req)
-	if resp.StatusCode != 500 || resp.Header.Get("Content-Type") != "application/json" || body != internalErrorBody {
-		t.Errorf("panic: %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
-	}
-
-	req, _ = http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/panic-mid", nil)
-	r, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Body.Close()
-	b, err := io.ReadAll(r.Body)
-	if err == nil || string(b) != "data: {\"n\":1}\n\n" {
-		t.Errorf("mid-stream panic: body %q, err %v; want the first event then a read error", b, err)
-	}
-}
-
-// TestGatewayInitFailureIs500 pins that a failed build answers every request with a 500 error
-// body through the framework, rather than crashing the instance.
+// TestGatewayInitFailureIs500 pins that a failed build answers every request with the core's
+// 500 error body through the framework, rather than crashing the instance; the cause stays in
+// the logs.
 func TestGatewayInitFailureIs500(t *testing.T) {
 	base := framework(t, "")
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/BrokenGateway", nil)
 	resp, body := do(t, req)
-	if resp.StatusCode != 500 || resp.Header.Get("Content-Type") != "application/json" || body != initErrorBody {
-		t.Errorf("got %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	var eb struct {
+		Success *bool `json:"success"`
+		Error   struct{ Message, Type, Code string }
+		TraceID string `json:"trace_id"`
+	}
+	if err := json.Unmarshal([]byte(body), &eb); err != nil || resp.StatusCode != 500 || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("got %d %q %s (%v)", resp.StatusCode, resp.Header.Get("Content-Type"), body, err)
+	}
+	if eb.Success == nil || *eb.Success || eb.Error.Code != "api_error" || eb.Error.Message != "the gateway failed to start; see the function's logs" ||
+		eb.TraceID == "" || resp.Header.Get("X-Request-Id") != eb.TraceID || strings.Contains(body, "GATEWAY_BACKEND") {
+		t.Errorf("body %s", body)
 	}
 }
 
@@ -301,7 +269,7 @@ func TestInitIsRetriedAfterAWhile(t *testing.T) {
 		if failing {
 			return nil, errors.New("GATEWAY_API_KEYS: empty")
 		}
-		return &Deps{Handler: standIn{}}, nil
+		return &Deps{Handler: standIn{}, Jobs: jobs}, nil
 	})
 	var logged bytes.Buffer
 	now := time.Unix(1e9, 0)
@@ -331,9 +299,6 @@ func TestInitIsRetriedAfterAWhile(t *testing.T) {
 	}
 	if code := get(); code != 200 || builds != 2 {
 		t.Fatalf("once built: %d after %d builds", code, builds)
-	}
-	if err := f.Init(t.Context()); err != nil {
-		t.Errorf("Init after a build: %v", err)
 	}
 }
 
@@ -386,15 +351,14 @@ func pubsubEvent(t *testing.T) (e cloudevents.Event) {
 }
 
 // TestJobFunctions pins, for Pub/Sub and Storage events in binary and structured mode, what
-// the job sees and the status the platform gets: 2xx for success and for a permanent failure
-// (recorded by the runner, not retried); non-2xx for a transient failure or a panic (retried).
+// the job sees and the status the platform gets: 2xx for Ack, non-2xx for Redeliver.
 func TestJobFunctions(t *testing.T) {
 	base := framework(t, "")
 	type outcome struct {
 		name    string // the message data or object base name; "" keeps the testdata's
 		retried bool
 	}
-	outcomes := []outcome{{"", false}, {"transient-1", true}, {"permanent-1", false}, {"panic-1", true}}
+	outcomes := []outcome{{"", false}, {"transient-1", true}, {"permanent-1", false}}
 	for _, binary := range []bool{true, false} {
 		mode := map[bool]string{true: "binary", false: "structured"}[binary]
 		for _, o := range outcomes {
@@ -452,11 +416,10 @@ func TestJobFunctionsDropUnusableEvents(t *testing.T) {
 }
 
 // TestJobFunctionsRetryWhenNotReady pins that events are redelivered, not lost, when the
-// gateway failed to start or the function has no jobs configured.
+// gateway failed to start. (A function without batch jobs configured is the runner's Redeliver:
+// shared/batch TestHandleOutcomes and functions/gcf TestJobEventWithoutBucketIsRedelivered.)
 func TestJobFunctionsRetryWhenNotReady(t *testing.T) {
 	base := framework(t, "")
-	for _, fn := range []string{"BrokenPubSubJob", "NoJobsPubSubJob"} {
-		resp, body := do(t, eventRequest(t, base+"/"+fn, loadEvent(t, "pubsub-message-published.json"), true))
-		checkOutcome(t, resp, body, true, nil)
-	}
+	resp, body := do(t, eventRequest(t, base+"/BrokenPubSubJob", loadEvent(t, "pubsub-message-published.json"), true))
+	checkOutcome(t, resp, body, true, nil)
 }

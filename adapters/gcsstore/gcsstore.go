@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 
 	"cloud.google.com/go/storage"
 
@@ -50,7 +49,7 @@ func (s *Store) Get(ctx context.Context, name string) ([]byte, error) {
 func (s *Store) Put(ctx context.Context, name string, data []byte) error {
 	o := s.bucket.Object(name).Retryer(storage.WithPolicy(storage.RetryAlways))
 	w := o.NewWriter(ctx)
-	w.ContentType = contentType(name)
+	w.ContentType = batch.ContentType(name)
 	// Up to the default chunk size, one request with a buffer the size of the object: small
 	// objects do not get a 16 MiB buffer each, and a buffer is what lets the client retry.
 	if len(data) < defaultChunkSize {
@@ -68,16 +67,5 @@ func (s *Store) Put(ctx context.Context, name string, data []byte) error {
 
 // defaultChunkSize is the client's default Writer.ChunkSize.
 const defaultChunkSize = 16 << 20
-
-// contentType names the batch files' types: JSON Lines for *.jsonl, JSON for *.json.
-func contentType(name string) string {
-	switch path.Ext(name) {
-	case ".jsonl":
-		return "application/jsonl"
-	case ".json":
-		return "application/json"
-	}
-	return "application/octet-stream"
-}
 
 var _ batch.Store = (*Store)(nil)

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 
+	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/store"
 )
 
@@ -51,7 +52,7 @@ func (s *Store) Replace(ctx context.Context, name, version string, r io.Reader) 
 // on transient errors by default.
 func (s *Store) write(ctx context.Context, o *storage.ObjectHandle, name string, r io.Reader) error {
 	w := o.NewWriter(ctx)
-	w.ContentType = contentType(name)
+	w.ContentType = batch.ContentType(name)
 	if _, err := io.Copy(w, r); err != nil {
 		w.Close()
 		return fmt.Errorf("gs://%s/%s: writing: %w", s.name, name, err)

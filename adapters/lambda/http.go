@@ -14,15 +14,24 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/geminigateway/gateway/shared/gateway"
 )
 
-// internalErrorBody is the gateway's error body for a request whose handler panicked.
-const internalErrorBody = `{"success":false,"error":{"message":"internal error","type":"api_error","code":"api_error","param":null}}`
+// The response glue here is our own rather than aws-lambda-go's lambdaurl package, which covers
+// only a streamed Function URL: this one also answers buffered (GATEWAY_LAMBDA_MODE=buffered,
+// and always for API Gateway HTTP APIs, which cannot take a stream), keeps the Lambda deadline
+// on the request context, and turns a panic in the handler's goroutine, which nothing else can
+// recover, into the core's 500 error body or a cut-short stream instead of a crashed runtime.
 
-// errPanic ends a stream whose handler panicked after the status line went out: the Runtime API
-// client turns it into the Lambda-Runtime-Function-Error-* trailers, and Lambda cuts the
-// response short.
-var errPanic = errors.New("handler panicked mid-stream")
+var (
+	// errPanic ends a stream whose handler panicked after the status line went out: the
+	// Runtime API client turns it into the Lambda-Runtime-Function-Error-* trailers.
+	errPanic = errors.New("handler panicked mid-stream")
+	// errPanicked, through the core's error writer, is the 500 body of a handler that
+	// panicked before any output.
+	errPanicked = errors.New("handler panicked")
+)
 
 // serveHTTP runs the handler for one payload v2 request.
 func (a *adapter) serveHTTP(ctx context.Context, ev *events.APIGatewayV2HTTPRequest) (any, error) {
@@ -30,7 +39,7 @@ func (a *adapter) serveHTTP(ctx context.Context, ev *events.APIGatewayV2HTTPRequ
 	if err != nil {
 		return nil, err
 	}
-	if a.mode == Buffered || !isFunctionURL(ev) {
+	if a.Mode == Buffered || !isFunctionURL(ev) {
 		return a.buffered(req), nil
 	}
 	return a.stream(ctx, req)
@@ -105,15 +114,6 @@ func newRequest(ctx context.Context, ev *events.APIGatewayV2HTTPRequest) (*http.
 	return req, nil
 }
 
-// logPanic logs a recovered panic value with its stack, except http.ErrAbortHandler, which a
-// handler uses on purpose to abort a response.
-func (a *adapter) logPanic(ctx context.Context, v any) {
-	if v == http.ErrAbortHandler {
-		return
-	}
-	a.log.ErrorContext(ctx, "handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-}
-
 // splitHeader turns response headers into payload 2.0's single-valued map (repeats joined with
 // ",") and its list of cookies.
 func splitHeader(h http.Header) (map[string]string, []string) {
@@ -129,30 +129,37 @@ func splitHeader(h http.Header) (map[string]string, []string) {
 	return m, cookies
 }
 
-// --- streamed responses ---
+// run serves req into w and reports whether the handler panicked; the panic is logged, except
+// http.ErrAbortHandler, which a handler uses on purpose. A handler that wrote nothing answers
+// 200. The handler's goroutine is ours, so this is the one place that can recover it.
+func (a *adapter) run(w *writer, req *http.Request) (panicked bool) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		if v != http.ErrAbortHandler {
+			a.Logger.ErrorContext(req.Context(), "handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		}
+		panicked = true
+	}()
+	a.Handler.ServeHTTP(w, req)
+	return false
+}
 
 // stream runs the handler in its own goroutine and returns as soon as the status line is known;
 // the body then flows through a pipe into the Runtime API response, one Write at a time. The
 // response goes out as the http-integration-response prelude, 8 NUL bytes and the body.
 func (a *adapter) stream(ctx context.Context, req *http.Request) (any, error) {
 	pr, pw := io.Pipe()
-	w := &streamWriter{header: http.Header{}, pw: pw, ready: make(chan struct{})}
+	w := newWriter(pw)
 	go func() {
-		defer func() {
-			v := recover()
-			if v == nil {
-				w.WriteHeader(http.StatusOK) // a handler that wrote nothing answers 200
-				_ = pw.Close()
-				return
-			}
-			a.logPanic(req.Context(), v)
-			if w.fail() {
-				_ = pw.Close()
-			} else {
-				_ = pw.CloseWithError(errPanic)
-			}
-		}()
-		a.h.ServeHTTP(w, req)
+		if a.run(w, req) && !w.fail(req) {
+			_ = pw.CloseWithError(errPanic)
+			return
+		}
+		_ = pw.Close()
 	}()
 	select {
 	case <-w.ready:
@@ -162,19 +169,36 @@ func (a *adapter) stream(ctx context.Context, req *http.Request) (any, error) {
 		return nil, fmt.Errorf("no response before the deadline: %w", ctx.Err())
 	}
 	headers, cookies := splitHeader(w.sent)
-	return &events.LambdaFunctionURLStreamingResponse{
-		StatusCode: w.status,
-		Headers:    headers,
-		Cookies:    cookies,
-		Body:       pr,
-	}, nil
+	return &events.LambdaFunctionURLStreamingResponse{StatusCode: w.status, Headers: headers, Cookies: cookies, Body: pr}, nil
 }
 
-// streamWriter is the http.ResponseWriter of a streamed response. Nothing is buffered: each
-// Write returns once the Runtime API client has taken the bytes, so Flush has nothing to do.
-type streamWriter struct {
+// buffered runs the handler to the end and returns its whole response. A panic, which cannot
+// have reached the client yet, becomes the core's 500 error body whatever was written before.
+func (a *adapter) buffered(req *http.Request) events.LambdaFunctionURLResponse {
+	var body bytes.Buffer
+	w := newWriter(&body)
+	if a.run(w, req) {
+		body.Reset()
+		w = newWriter(&body)
+		w.fail(req)
+	}
+	headers, cookies := splitHeader(w.sent)
+	resp := events.LambdaFunctionURLResponse{StatusCode: w.status, Headers: headers, Cookies: cookies}
+	if b := body.Bytes(); utf8.Valid(b) {
+		resp.Body = string(b)
+	} else {
+		resp.Body, resp.IsBase64Encoded = base64.StdEncoding.EncodeToString(b), true
+	}
+	return resp
+}
+
+// writer is the http.ResponseWriter of both modes. The status and headers are fixed at the
+// first WriteHeader or Write (ready closes then); the body goes to out: the pipe of a streamed
+// response, each Write returning once the Runtime API client has taken the bytes, or the
+// buffer of a buffered one. Nothing is buffered here, so Flush has nothing to do.
+type writer struct {
 	header http.Header
-	pw     *io.PipeWriter
+	out    io.Writer
 
 	mu     sync.Mutex
 	ready  chan struct{} // closed once status and sent are set
@@ -182,11 +206,15 @@ type streamWriter struct {
 	sent   http.Header // the headers as they were at WriteHeader
 }
 
-func (w *streamWriter) Header() http.Header { return w.header }
+func newWriter(out io.Writer) *writer {
+	return &writer{header: http.Header{}, out: out, ready: make(chan struct{})}
+}
 
-func (w *streamWriter) WriteHeader(code int) { w.writeHeader(code, nil) }
+func (w *writer) Header() http.Header { return w.header }
 
-func (w *streamWriter) writeHeader(code int, first []byte) {
+func (w *writer) WriteHeader(code int) { w.writeHeader(code, nil) }
+
+func (w *writer) writeHeader(code int, first []byte) {
 	if code < 200 { // informational (1xx) responses are not final and not supported
 		return
 	}
@@ -202,82 +230,24 @@ func (w *streamWriter) writeHeader(code int, first []byte) {
 	close(w.ready)
 }
 
-func (w *streamWriter) Write(p []byte) (int, error) {
+func (w *writer) Write(p []byte) (int, error) {
 	w.writeHeader(http.StatusOK, p)
-	return w.pw.Write(p)
+	return w.out.Write(p)
 }
 
 // Flush does nothing: writes are not buffered here.
-func (w *streamWriter) Flush() {}
+func (w *writer) Flush() {}
 
-// fail sends the 500 error body if no status has gone out, and reports whether it did.
-func (w *streamWriter) fail() bool {
+// fail writes the core's 500 error body if no status has gone out, and reports whether it did.
+// The handler has ended, so nothing else writes to w.
+func (w *writer) fail(r *http.Request) bool {
 	w.mu.Lock()
-	if w.sent != nil {
-		w.mu.Unlock()
+	sent := w.sent != nil
+	w.mu.Unlock()
+	if sent {
 		return false
 	}
-	w.status, w.sent = http.StatusInternalServerError, http.Header{"Content-Type": {"application/json"}}
-	close(w.ready)
-	w.mu.Unlock()
-	_, _ = w.pw.Write([]byte(internalErrorBody))
+	w.header = http.Header{} // not the headers the handler set before it panicked
+	gateway.WriteError(w, r, errPanicked)
 	return true
 }
-
-// --- buffered responses ---
-
-// buffered runs the handler to the end and returns its whole response. A panic, which cannot
-// have reached the client yet, becomes the 500 error body.
-func (a *adapter) buffered(req *http.Request) events.LambdaFunctionURLResponse {
-	w := &bufferWriter{header: http.Header{}}
-	func() {
-		defer func() {
-			if v := recover(); v != nil {
-				a.logPanic(req.Context(), v)
-				w.status, w.sent = http.StatusInternalServerError, http.Header{"Content-Type": {"application/json"}}
-				w.body.Reset()
-				w.body.WriteString(internalErrorBody)
-			}
-		}()
-		a.h.ServeHTTP(w, req)
-		w.WriteHeader(http.StatusOK) // a handler that wrote nothing answers 200
-	}()
-	headers, cookies := splitHeader(w.sent)
-	resp := events.LambdaFunctionURLResponse{StatusCode: w.status, Headers: headers, Cookies: cookies}
-	if b := w.body.Bytes(); utf8.Valid(b) {
-		resp.Body = string(b)
-	} else {
-		resp.Body, resp.IsBase64Encoded = base64.StdEncoding.EncodeToString(b), true
-	}
-	return resp
-}
-
-// bufferWriter collects a whole response.
-type bufferWriter struct {
-	header http.Header
-	status int
-	sent   http.Header // the headers as they were at WriteHeader
-	body   bytes.Buffer
-}
-
-func (w *bufferWriter) Header() http.Header { return w.header }
-
-func (w *bufferWriter) WriteHeader(code int) { w.writeHeader(code, nil) }
-
-func (w *bufferWriter) writeHeader(code int, first []byte) {
-	if code < 200 || w.sent != nil {
-		return
-	}
-	if w.header.Get("Content-Type") == "" && len(first) > 0 {
-		w.header.Set("Content-Type", http.DetectContentType(first))
-	}
-	w.status, w.sent = code, w.header.Clone()
-}
-
-func (w *bufferWriter) Write(p []byte) (int, error) {
-	w.writeHeader(http.StatusOK, p)
-	return w.body.Write(p)
-}
-
-// Flush does nothing: the response goes out when the handler returns.
-func (w *bufferWriter) Flush() {}

@@ -7,9 +7,9 @@
 // v2 HTTP request (Function URL or HTTP API). Every other event is refused.
 //
 // It holds no gateway logic: requests become *http.Request values, responses are streamed
-// (Function URL RESPONSE_STREAM) or buffered (HTTP API, BUFFERED URLs), job errors are sorted
-// into "retry" (transient, reported so the platform redelivers) and "done" (permanent: the
-// runner has recorded them).
+// (Function URL RESPONSE_STREAM) or buffered (HTTP API, BUFFERED URLs), and the batch runner's
+// outcome for each job becomes the platform's answer (an SQS batch item failure, an error for
+// an S3 event).
 package lambda
 
 import (
@@ -21,15 +21,9 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-lambda-go/events"
-)
 
-// Jobs runs batch jobs; *batch.Runner behind a small wrapper that opens the S3 bucket satisfies
-// it. RunMessage runs one job line (an SQS message body); RunFile runs the JSONL file
-// bucket/name.
-type Jobs interface {
-	RunMessage(ctx context.Context, msg []byte) error
-	RunFile(ctx context.Context, bucket, name string) error
-}
+	"github.com/geminigateway/gateway/shared/batch"
+)
 
 // Mode says how HTTP responses go back to Lambda.
 type Mode string
@@ -44,32 +38,19 @@ const (
 	Buffered Mode = "buffered"
 )
 
-// ModeFromEnv reads GATEWAY_LAMBDA_MODE: "stream" (the default) or "buffered".
-func ModeFromEnv(getenv func(string) string) (Mode, error) {
-	switch v := getenv("GATEWAY_LAMBDA_MODE"); v {
-	case "", string(Stream):
-		return Stream, nil
-	case string(Buffered):
-		return Buffered, nil
-	default:
-		return "", fmt.Errorf("GATEWAY_LAMBDA_MODE=%q: want stream or buffered", v)
-	}
-}
-
 // Config is what the Lambda handler serves with.
 type Config struct {
 	// Handler serves HTTP requests (the gateway).
 	Handler http.Handler
-	// Mode picks streamed or buffered HTTP responses; empty means Stream.
+	// Mode picks streamed or buffered HTTP responses (GATEWAY_LAMBDA_MODE); empty means Stream.
 	Mode Mode
-	// Jobs runs SQS and S3 jobs; nil refuses such events (an error, so nothing is lost).
-	Jobs Jobs
-	// Transient reports whether a job error is worth a retry; nil means none is.
-	Transient func(error) bool
+	// Jobs takes SQS and S3 jobs: the batch runner, which refuses them (Redeliver) when batch
+	// jobs are not configured. It must be set.
+	Jobs batch.Jobs
 	// Concurrency bounds how many messages of one SQS batch run at once; 0 means 4.
 	// Messages of a FIFO queue always run one at a time, in order.
 	Concurrency int
-	// Logger gets one line per failed job and per recovered panic; nil means slog.Default().
+	// Logger gets one line per recovered panic and ignored S3 record; nil means slog.Default().
 	Logger *slog.Logger
 	// Close, when set, runs on SIGTERM (sent to the runtime when an extension is registered).
 	Close func()
@@ -85,36 +66,20 @@ type Handler func(ctx context.Context, event json.RawMessage) (any, error)
 // SQS, and nil for S3. An error return goes to the Runtime API's /error: Lambda then fails the
 // request, or redelivers the SQS batch or S3 event.
 func NewHandler(cfg Config) Handler {
-	a := newAdapter(cfg)
-	return a.handle
+	if cfg.Mode == "" {
+		cfg.Mode = Stream
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return (&adapter{cfg}).handle
 }
 
-type adapter struct {
-	h           http.Handler
-	mode        Mode
-	jobs        Jobs
-	transient   func(error) bool
-	concurrency int
-	log         *slog.Logger
-}
-
-func newAdapter(cfg Config) *adapter {
-	a := &adapter{h: cfg.Handler, mode: cfg.Mode, jobs: cfg.Jobs, transient: cfg.Transient,
-		concurrency: cfg.Concurrency, log: cfg.Logger}
-	if a.mode == "" {
-		a.mode = Stream
-	}
-	if a.transient == nil {
-		a.transient = func(error) bool { return false }
-	}
-	if a.concurrency <= 0 {
-		a.concurrency = 4
-	}
-	if a.log == nil {
-		a.log = slog.Default()
-	}
-	return a
-}
+// adapter is the handler's state: its Config with the defaults filled in.
+type adapter struct{ Config }
 
 // kind is the kind of an incoming event.
 type kind int
@@ -174,7 +139,7 @@ func (a *adapter) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, fmt.Errorf("decoding SQS event: %w", err)
 		}
-		return a.sqs(ctx, &ev)
+		return a.sqs(ctx, &ev), nil
 	case s3Event:
 		var ev events.S3Event
 		if err := json.Unmarshal(raw, &ev); err != nil {

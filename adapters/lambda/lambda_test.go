@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
+
+	"github.com/geminigateway/gateway/shared/batch"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -278,12 +280,25 @@ func TestStreamPanicBeforeWriteIs500(t *testing.T) {
 		t.Fatal(err)
 	}
 	prelude, body := splitStream(t, b)
-	want := map[string]any{"statusCode": float64(500), "headers": map[string]any{"Content-Type": "application/json"}}
-	if d := cmp.Diff(want, prelude); d != "" {
-		t.Errorf("prelude (-want +got):\n%s", d)
+	headers, _ := prelude["headers"].(map[string]any)
+	if prelude["statusCode"] != float64(500) || len(headers) != 2 || headers["Content-Type"] != "application/json" {
+		t.Errorf("prelude = %v", prelude)
 	}
-	if body != internalErrorBody {
-		t.Errorf("body = %s", body)
+	CheckInternalError(t, body, headers["X-Request-Id"])
+}
+
+// CheckInternalError (exported for runtime_test.go) checks that body is the core's 500 error body whose trace id is the
+// X-Request-Id header's.
+func CheckInternalError(t *testing.T, body string, requestID any) {
+	t.Helper()
+	var eb struct {
+		Success *bool `json:"success"`
+		Error   struct{ Message, Type, Code string }
+		TraceID string `json:"trace_id"`
+	}
+	if err := json.Unmarshal([]byte(body), &eb); err != nil || eb.Success == nil || *eb.Success ||
+		eb.Error.Code != "api_error" || eb.Error.Message != "internal error" || eb.TraceID == "" || eb.TraceID != requestID {
+		t.Errorf("body = %s (X-Request-Id %v), want the core's internal error body", body, requestID)
 	}
 }
 
@@ -377,10 +392,11 @@ func TestBufferedPanicIs500(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := events.LambdaFunctionURLResponse{StatusCode: 500, Headers: map[string]string{"Content-Type": "application/json"}, Body: internalErrorBody}
-	if d := cmp.Diff(want, resp); d != "" {
-		t.Errorf("(-want +got):\n%s", d)
+	r, ok := resp.(events.LambdaFunctionURLResponse)
+	if !ok || r.StatusCode != 500 || len(r.Headers) != 2 || r.Headers["Content-Type"] != "application/json" {
+		t.Fatalf("response %+v", resp)
 	}
+	CheckInternalError(t, r.Body, r.Headers["X-Request-Id"])
 }
 
 // TestStreamModeBuffersAPIGateway pins that in stream mode a request that came through API
@@ -406,53 +422,30 @@ func TestStreamModeBuffersAPIGateway(t *testing.T) {
 	}
 }
 
-func TestModeFromEnv(t *testing.T) {
-	for v, want := range map[string]Mode{"": Stream, "stream": Stream, "buffered": Buffered} {
-		got, err := ModeFromEnv(func(string) string { return v })
-		if err != nil || got != want {
-			t.Errorf("ModeFromEnv(%q) = %q, %v; want %q", v, got, err, want)
-		}
-	}
-	if _, err := ModeFromEnv(func(string) string { return "BUFFERED" }); err == nil || !strings.Contains(err.Error(), "GATEWAY_LAMBDA_MODE") {
-		t.Errorf("bad mode: err = %v", err)
-	}
-}
-
 // --- jobs ---
 
-var errTransient = errors.New("transient")
-
-// fakeJobs records what ran and fails by name: "transient…", "permanent…", "panic…".
+// fakeJobs records what ran and answers by name: "transient…" is Redeliver, anything else
+// Ack. The policy behind the outcome is the runner's, tested in shared/batch.
 type fakeJobs struct {
 	mu  sync.Mutex
 	ran []string
 }
 
-func (f *fakeJobs) RunMessage(_ context.Context, msg []byte) error { return f.outcome(string(msg)) }
-
-func (f *fakeJobs) RunFile(_ context.Context, bucket, name string) error {
-	return f.outcome(bucket + "/" + name)
-}
-
-func (f *fakeJobs) outcome(name string) error {
+func (f *fakeJobs) Handle(_ context.Context, j batch.Job) batch.Outcome {
+	name := string(j.Message)
+	if j.Name != "" {
+		name = j.Bucket + "/" + j.Name
+	}
 	f.mu.Lock()
 	f.ran = append(f.ran, name)
 	f.mu.Unlock()
-	base := name[strings.LastIndexByte(name, '/')+1:]
-	switch {
-	case strings.HasPrefix(base, "transient"):
-		return fmt.Errorf("%s: %w", name, errTransient)
-	case strings.HasPrefix(base, "permanent"):
-		return fmt.Errorf("%s: bad line", name)
-	case strings.HasPrefix(base, "panic"):
-		panic(name)
+	if strings.HasPrefix(name[strings.LastIndexByte(name, '/')+1:], "transient") {
+		return batch.Redeliver
 	}
-	return nil
+	return batch.Ack
 }
 
-func jobsConfig(j Jobs) Config {
-	return Config{Jobs: j, Transient: func(err error) bool { return errors.Is(err, errTransient) }, Logger: quietLogger()}
-}
+func jobsConfig(j batch.Jobs) Config { return Config{Jobs: j, Logger: quietLogger()} }
 
 // sqsBatch builds an SQS event from the testdata message, one record per body, ids m0, m1, ….
 func sqsBatch(t *testing.T, arn string, bodies ...string) []byte {
@@ -485,12 +478,12 @@ func failedIDs(t *testing.T, resp any) []string {
 	return ids
 }
 
-// TestSQSReportsOnlyRetryableFailures pins partial batch failures: a transient error and a
-// panic are reported (redelivered), a permanent error is not (the runner recorded it).
+// TestSQSReportsOnlyRetryableFailures pins partial batch failures: exactly the messages the
+// runner says to redeliver are reported.
 func TestSQSReportsOnlyRetryableFailures(t *testing.T) {
 	jobs := &fakeJobs{}
 	h := NewHandler(jobsConfig(jobs))
-	ev := sqsBatch(t, "arn:aws:sqs:us-west-2:123456789012:SQSQueue", "ok", "transient", "permanent", "panic", "ok2")
+	ev := sqsBatch(t, "arn:aws:sqs:us-west-2:123456789012:SQSQueue", "ok", "transient", "permanent", "transient2", "ok2")
 	resp, err := h(t.Context(), ev)
 	if err != nil {
 		t.Fatal(err)
@@ -527,23 +520,8 @@ func TestSQSFIFOStopsAtFirstFailure(t *testing.T) {
 	}
 }
 
-// TestSQSAfterDeadlineRetriesAll pins that messages are not started once the invocation's
-// deadline has passed; they are redelivered instead.
-func TestSQSAfterDeadlineRetriesAll(t *testing.T) {
-	jobs := &fakeJobs{}
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	resp, err := NewHandler(jobsConfig(jobs))(ctx, sqsBatch(t, "arn:aws:sqs:us-west-2:1:q", "a", "b"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff([]string{"m0", "m1"}, failedIDs(t, resp)); d != "" || len(jobs.ran) != 0 {
-		t.Errorf("failed ids (-want +got):\n%s; ran %v", d, jobs.ran)
-	}
-}
-
 // TestS3RunsDecodedKey pins that the S3 key is URL-decoded ("%20" and "+" are spaces) and that
-// only transient failures fail the invocation.
+// only a Redeliver fails the invocation.
 func TestS3RunsDecodedKey(t *testing.T) {
 	jobs := &fakeJobs{}
 	h := NewHandler(jobsConfig(jobs))
@@ -573,16 +551,5 @@ func TestS3RunsDecodedKey(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"sourcebucket/in/transient batch+1.jsonl", "sourcebucket/in/permanent.jsonl"}, jobs.ran); d != "" {
 		t.Errorf("ran (-want +got):\n%s", d)
-	}
-}
-
-// TestJobsNotConfigured pins that a job event reaching a function without jobs fails (and is
-// redelivered) instead of being dropped.
-func TestJobsNotConfigured(t *testing.T) {
-	h := NewHandler(Config{Logger: quietLogger()})
-	for _, f := range []string{"sqs-event.json", "s3-event.json"} {
-		if _, err := h(t.Context(), readEvent(t, f)); !errors.Is(err, errNoJobs) {
-			t.Errorf("%s: err = %v, want errNoJobs", f, err)
-		}
 	}
 }

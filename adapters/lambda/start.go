@@ -15,14 +15,15 @@ import (
 // Start builds the Config with build and runs aws-lambda-go's runtime loop with NewHandler; it
 // does not return. build runs once, before the first invocation is fetched, so the Lambda init
 // phase pays for it. If it fails, Start writes one line to stderr, reports the error to the
-// Runtime API's /runtime/init/error (aws-lambda-go never does) and exits with status 1: Lambda
-// then fails the invocation with the message instead of a bare "Runtime exited".
-func Start(build func(context.Context) (Config, error)) {
+// Runtime API at runtimeAPI (the main passes AWS_LAMBDA_RUNTIME_API; aws-lambda-go never
+// reports init errors) and exits with status 1: Lambda then fails the invocation with the
+// message instead of a bare "Runtime exited".
+func Start(runtimeAPI string, build func(context.Context) (Config, error)) {
 	cfg, err := build(context.Background())
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gateway: init failed: %v\n", err)
-		if api := os.Getenv("AWS_LAMBDA_RUNTIME_API"); api != "" {
-			if rerr := reportInitError(api, err); rerr != nil {
+		if runtimeAPI != "" {
+			if rerr := reportInitError(runtimeAPI, err); rerr != nil {
 				fmt.Fprintf(os.Stderr, "gateway: reporting the init error: %v\n", rerr)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/store"
 )
 
@@ -63,7 +64,7 @@ func (s *Store) put(ctx context.Context, name string, r io.Reader, in *s3.PutObj
 		return fmt.Errorf("s3://%s/%s: %w", s.bucket, name, err)
 	}
 	in.Bucket, in.Key, in.Body = aws.String(s.bucket), aws.String(name), rs
-	in.ContentLength, in.ContentType = aws.Int64(size), aws.String(contentType(name))
+	in.ContentLength, in.ContentType = aws.Int64(size), aws.String(batch.ContentType(name))
 	if _, err := s.client.PutObject(ctx, in); err != nil {
 		return fmt.Errorf("s3://%s/%s: writing: %w", s.bucket, name, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -71,23 +70,12 @@ func (s *Store) Put(ctx context.Context, name string, data []byte) error {
 		Key:           aws.String(name),
 		Body:          bytes.NewReader(data),
 		ContentLength: aws.Int64(int64(len(data))),
-		ContentType:   aws.String(contentType(name)),
+		ContentType:   aws.String(batch.ContentType(name)),
 	})
 	if err != nil {
 		return fmt.Errorf("s3://%s/%s: writing: %w", s.bucket, name, err)
 	}
 	return nil
-}
-
-// contentType names the batch files' types: JSON Lines for *.jsonl, JSON for *.json.
-func contentType(name string) string {
-	switch path.Ext(name) {
-	case ".jsonl":
-		return "application/jsonl"
-	case ".json":
-		return "application/json"
-	}
-	return "application/octet-stream"
 }
 
 var _ batch.Store = (*Store)(nil)

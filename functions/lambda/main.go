@@ -3,11 +3,14 @@
 //
 //	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags "-s -w" -o bootstrap ./functions/lambda
 //
-// The gateway is built from the environment during the Lambda init phase; a bad setting is
-// reported to the Runtime API's /runtime/init/error and the process exits. Function URL
-// responses are streamed (invoke mode RESPONSE_STREAM) unless GATEWAY_LAMBDA_MODE=buffered (a
-// BUFFERED URL); API Gateway HTTP API responses are always buffered. SQS and S3 jobs run when
-// GATEWAY_OUTPUT_BUCKET is set.
+// The gateway is built from the settings (config.Load with os.Getenv) during the Lambda init
+// phase; a bad setting is reported to the Runtime API's /runtime/init/error and the process
+// exits. Function URL responses are streamed (invoke mode RESPONSE_STREAM) unless
+// GATEWAY_LAMBDA_MODE=buffered (a BUFFERED URL); API Gateway HTTP API responses are always
+// buffered. SQS and S3 jobs run when GATEWAY_OUTPUT_BUCKET is set.
+//
+// Besides the settings it reads what Lambda itself sets: AWS_LAMBDA_RUNTIME_API, and the
+// region and execution-role credentials for the S3 client.
 package main
 
 import (
@@ -23,57 +26,42 @@ import (
 	"github.com/geminigateway/gateway/adapters/s3store"
 	"github.com/geminigateway/gateway/shared/app"
 	"github.com/geminigateway/gateway/shared/batch"
+	"github.com/geminigateway/gateway/shared/config"
 )
 
-func main() { lambda.Start(build) }
+func main() { lambda.Start(os.Getenv("AWS_LAMBDA_RUNTIME_API"), build) }
 
 func build(ctx context.Context) (lambda.Config, error) {
-	mode, err := lambda.ModeFromEnv(os.Getenv)
+	cfg, err := config.Load(os.Getenv)
 	if err != nil {
 		return lambda.Config{}, err
 	}
-	bcfg, err := batch.ConfigFromEnv(os.Getenv)
+	a, err := app.New(ctx, cfg)
 	if err != nil {
 		return lambda.Config{}, err
 	}
-	a, err := app.New(ctx, os.Getenv)
-	if err != nil {
-		return lambda.Config{}, err
-	}
-	cfg := lambda.Config{Handler: a.Handler, Mode: mode, Transient: batch.Transient,
-		Concurrency: bcfg.Concurrency, Logger: a.Logger, Close: a.Close}
-	if bcfg.OutputBucket != "" {
-		client, err := s3Client(os.Getenv)
+	var open func(string) batch.Store
+	if cfg.Batch.OutputBucket != "" {
+		client, err := s3Client()
 		if err != nil {
 			a.Close()
 			return lambda.Config{}, err
 		}
-		cfg.Jobs = jobs{batch.NewRunner(a.Handler, s3store.New(client, bcfg.OutputBucket), bcfg, a.Logger), client}
+		open = func(bucket string) batch.Store { return s3store.New(client, bucket) }
 	}
-	return cfg, nil
+	return lambda.Config{Handler: a.Handler, Mode: lambda.Mode(cfg.LambdaMode), Jobs: batch.NewRunner(a.Handler, open, cfg.Batch, a.Logger),
+		Concurrency: cfg.Batch.Concurrency, Logger: a.Logger, Close: a.Close}, nil
 }
 
 // s3Client builds the S3 client from what Lambda puts in the environment: the region and the
 // execution role's credentials. This skips the SDK's config package (shared config files, SSO,
 // IMDS), which Lambda does not need and which would grow the binary.
-func s3Client(getenv func(string) string) (*s3.Client, error) {
-	region := getenv("AWS_REGION")
-	id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+func s3Client() (*s3.Client, error) {
+	region := os.Getenv("AWS_REGION")
+	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
 	if region == "" || id == "" || secret == "" {
 		return nil, errors.New("GATEWAY_OUTPUT_BUCKET is set but AWS_REGION, AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is not (Lambda sets them)")
 	}
-	creds := credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN"))
+	creds := credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
 	return s3.New(s3.Options{Region: region, Credentials: aws.NewCredentialsCache(creds)}), nil
-}
-
-// jobs runs files from the bucket named by each S3 record.
-type jobs struct {
-	runner *batch.Runner
-	client *s3.Client
-}
-
-func (j jobs) RunMessage(ctx context.Context, msg []byte) error { return j.runner.RunMessage(ctx, msg) }
-
-func (j jobs) RunFile(ctx context.Context, bucket, name string) error {
-	return j.runner.RunFile(ctx, s3store.New(j.client, bucket), name)
 }

@@ -10,14 +10,15 @@ import (
 	"time"
 
 	"github.com/geminigateway/gateway/shared/keys"
-	"github.com/geminigateway/gateway/shared/keys/keystest"
+	"github.com/geminigateway/gateway/shared/secrets"
+	"github.com/geminigateway/gateway/shared/secrets/secretstest"
 	"google.golang.org/grpc/codes"
 )
 
 const secret = "projects/p/secrets/client-keys"
 
 // tool runs keytool in-process against the fake, as `make key` would against Secret Manager.
-func tool(t *testing.T, f *keystest.Server, args ...string) (stdout, stderr string, err error) {
+func tool(t *testing.T, f *secretstest.Server, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	env := map[string]string{"GATEWAY_KEYS_SECRET": secret + "/versions/latest", "GATEWAY_SECRETMANAGER_ENDPOINT": f.Addr}
 	var out, errOut bytes.Buffer
@@ -32,7 +33,7 @@ var keyPattern = regexp.MustCompile(`^gk-[A-Za-z0-9_-]{43}\n$`)
 // and authenticates the key with the limits given, list shows no full hash, and revoke makes
 // the key stop working on a running gateway.
 func TestAddListRevoke(t *testing.T) {
-	f := keystest.NewServer(t)
+	f := secretstest.NewServer(t)
 	f.AddSecret(secret)
 	f.AddVersion(secret, []byte(`{"keys":[]}`)) // what terraform writes
 
@@ -65,7 +66,7 @@ func TestAddListRevoke(t *testing.T) {
 	}
 
 	// The document loads through the gateway's own path and the printed keys authenticate.
-	sm, err := keys.NewSecretManager(context.Background(), f.ClientOptions()...)
+	sm, err := secrets.New(context.Background(), f.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestAddListRevoke(t *testing.T) {
 
 // TestAddToSecretWithoutVersions pins the first add on a secret created without a version.
 func TestAddToSecretWithoutVersions(t *testing.T) {
-	f := keystest.NewServer(t)
+	f := secretstest.NewServer(t)
 	f.AddSecret(secret)
 	out, _, err := tool(t, f, "add", "first")
 	if err != nil {
@@ -144,7 +145,7 @@ func TestAddToSecretWithoutVersions(t *testing.T) {
 
 // TestErrors pins the messages an operator sees for the usual mistakes.
 func TestErrors(t *testing.T) {
-	f := keystest.NewServer(t)
+	f := secretstest.NewServer(t)
 	f.AddSecret(secret)
 	f.AddVersion(secret, []byte(`{"keys":[]}`))
 

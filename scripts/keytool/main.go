@@ -33,6 +33,7 @@ import (
 
 	"github.com/geminigateway/gateway/shared/googleauth"
 	"github.com/geminigateway/gateway/shared/keys"
+	"github.com/geminigateway/gateway/shared/secrets"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -117,7 +118,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if o.secret == "" {
 		return fmt.Errorf("no secret: pass --secret projects/P/secrets/S or set GATEWAY_KEYS_SECRET\n%w", errUsage)
 	}
-	secret, _, err := keys.SplitSecretName(o.secret)
+	secret, _, err := secrets.SplitName(o.secret)
 	if err != nil {
 		return err
 	}
@@ -165,7 +166,7 @@ func splitModels(s string) []string {
 }
 
 // newClient builds the same Secret Manager client the gateway uses.
-func newClient(ctx context.Context, o options, getenv func(string) string) (*keys.SecretManager, error) {
+func newClient(ctx context.Context, o options, getenv func(string) string) (*secrets.Client, error) {
 	var opts []option.ClientOption
 	if o.endpoint != "" {
 		opts = append(opts, option.WithEndpoint(o.endpoint))
@@ -179,18 +180,18 @@ func newClient(ctx context.Context, o options, getenv func(string) string) (*key
 		opts = append(opts, option.WithoutAuthentication(),
 			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
 	} else {
-		creds, err := googleauth.Credentials(ctx, getenv, nil)
+		creds, err := googleauth.Credentials(ctx, getenv(googleauth.ExternalAccountEnv), nil)
 		if err != nil {
 			return nil, err
 		}
 		opts = append(opts, option.WithAuthCredentials(creds))
 	}
-	return keys.NewSecretManager(ctx, opts...)
+	return secrets.New(ctx, opts...)
 }
 
 // readDocument returns the latest key document of secret. A secret with no version yet holds
 // the empty document.
-func readDocument(ctx context.Context, sm *keys.SecretManager, secret string) (*keys.Document, error) {
+func readDocument(ctx context.Context, sm *secrets.Client, secret string) (*keys.Document, error) {
 	b, err := sm.Access(ctx, secret+"/versions/latest")
 	if status.Code(err) == codes.NotFound {
 		ok, gerr := sm.Exists(ctx, secret)
@@ -213,7 +214,7 @@ func readDocument(ctx context.Context, sm *keys.SecretManager, secret string) (*
 }
 
 // writeDocument adds d as a new version of secret.
-func writeDocument(ctx context.Context, sm *keys.SecretManager, secret string, d *keys.Document) (string, error) {
+func writeDocument(ctx context.Context, sm *secrets.Client, secret string, d *keys.Document) (string, error) {
 	b, err := d.Marshal()
 	if err != nil {
 		return "", err
@@ -235,7 +236,7 @@ func newKey() string {
 // validName is what a key name may look like: it appears in logs and in list's table.
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$`)
 
-func add(ctx context.Context, sm *keys.SecretManager, secret, name string, models []string, rpm int, stdout, stderr io.Writer) error {
+func add(ctx context.Context, sm *secrets.Client, secret, name string, models []string, rpm int, stdout, stderr io.Writer) error {
 	if !validName.MatchString(name) {
 		return fmt.Errorf("key name %q: use up to 64 letters, digits and . _ @ + -, starting with a letter or digit", name)
 	}
@@ -266,7 +267,7 @@ func add(ctx context.Context, sm *keys.SecretManager, secret, name string, model
 	return nil
 }
 
-func revoke(ctx context.Context, sm *keys.SecretManager, secret, name string, stderr io.Writer) error {
+func revoke(ctx context.Context, sm *secrets.Client, secret, name string, stderr io.Writer) error {
 	d, err := readDocument(ctx, sm, secret)
 	if err != nil {
 		return err
@@ -292,7 +293,7 @@ func revoke(ctx context.Context, sm *keys.SecretManager, secret, name string, st
 }
 
 // list prints the keys without their hashes; an 8-digit prefix tells entries apart.
-func list(ctx context.Context, sm *keys.SecretManager, secret string, stdout io.Writer) error {
+func list(ctx context.Context, sm *secrets.Client, secret string, stdout io.Writer) error {
 	d, err := readDocument(ctx, sm, secret)
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/geminigateway/gateway/shared/app"
+	"github.com/geminigateway/gateway/shared/config"
 	"github.com/geminigateway/gateway/shared/gemini"
 )
 
@@ -58,12 +59,16 @@ func runRole(role, upstream string) {
 			"GATEWAY_API_KEYS":       "bench:" + benchKey,
 			"GATEWAY_MAX_BODY_BYTES": strconv.Itoa(64 << 20),
 		}
-		a, err := app.New(context.Background(), func(k string) string {
+		cfg, err := config.Load(func(k string) string {
 			if v, ok := env[k]; ok {
 				return v
 			}
 			return os.Getenv(k) // GATEWAY_LOG_LEVEL and the like, from loadbench's caller
 		})
+		if err != nil {
+			fail(err)
+		}
+		a, err := app.New(context.Background(), cfg)
 		if err != nil {
 			fail(err)
 		}

@@ -1,6 +1,6 @@
 // Package app assembles the gateway from its configuration: the upstream client (Vertex, the
 // Developer API or the in-process emulator), credentials, client keys, the media fetcher and
-// the handler. Entry points in functions/ call New once at start.
+// the handler. Entry points in functions/ call config.Load and then New once at start.
 package app
 
 import (
@@ -25,6 +25,7 @@ import (
 	"github.com/geminigateway/gateway/shared/gemini"
 	"github.com/geminigateway/gateway/shared/keys"
 	"github.com/geminigateway/gateway/shared/media"
+	"github.com/geminigateway/gateway/shared/secrets"
 	"github.com/geminigateway/gateway/shared/store"
 	"github.com/geminigateway/gateway/shared/translate"
 )
@@ -34,19 +35,23 @@ type App struct {
 	Handler *gateway.Handler
 	Logger  *slog.Logger
 	Config  config.Config
-	// LocalKey is the key generated for a local run when none was configured.
+	// LocalKey is the key generated for a local run (cfg.Local) when none was configured; the
+	// caller prints it for the developer, never through the logger.
 	LocalKey string
 	// Close stops background work (key refresh, the emulator).
 	Close func()
 }
 
-// New builds the gateway from the environment read through getenv. Errors are one line naming
-// the setting at fault. GATEWAY_LOCAL=1 (set by `make run`) lets a missing client key be
-// generated and printed.
-func New(ctx context.Context, getenv func(string) string) (*App, error) {
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return nil, err
+// New builds the gateway from cfg. Errors are one line naming the setting at fault. With
+// cfg.Local (`make run`) a missing client key is generated; the caller prints it (LocalKey).
+func New(ctx context.Context, cfg config.Config) (*App, error) {
+	if cfg.Keys.Secret != "" {
+		// A bare projects/P/secrets/S means its latest version.
+		_, v, err := secrets.SplitName(cfg.Keys.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("GATEWAY_KEYS_SECRET: %w", err)
+		}
+		cfg.Keys.Secret = v
 	}
 	level := slog.LevelInfo
 	switch strings.ToLower(cfg.LogLevel) {
@@ -73,7 +78,7 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 	}
 	opts := gemini.Options{Backend: cfg.Backend, BaseURL: cfg.UpstreamURL, Project: cfg.Project, Location: cfg.Location,
 		Timeout: cfg.UpstreamTimeout, Retry: gemini.RetryPolicy{MaxAttempts: cfg.RetryAttempts}}
-	sec, closeSecrets, err := newSecrets(ctx, getenv, cfg)
+	sec, closeSecrets, err := newClients(ctx, cfg)
 	if err != nil {
 		return fail(err)
 	}
@@ -82,11 +87,7 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 	case gemini.Vertex:
 		opts.Tokens = sec.creds
 	case gemini.Developer:
-		var sm keys.SecretAccessor
-		if sec.sm != nil {
-			sm = sec.sm
-		}
-		key, err := keys.ResolveSecret(ctx, sm, cfg.GeminiAPIKey)
+		key, err := secrets.Resolve(ctx, sec.accessor(), cfg.GeminiAPIKey)
 		if err != nil {
 			return fail(fmt.Errorf("GEMINI_API_KEY: %w", err))
 		}
@@ -100,11 +101,6 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 			closers = append(closers, stop)
 			opts.BaseURL = url
 		}
-		notice := "emulator backend: answers are canned, no cloud account is used"
-		if cfg.BackendNotice != "" {
-			notice = cfg.BackendNotice
-		}
-		logger.Info(notice)
 	}
 	client, err := gemini.New(opts)
 	if err != nil {
@@ -113,16 +109,12 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 
 	var store *keys.Store
 	if !cfg.AuthNone {
-		store, a.LocalKey, err = loadKeys(ctx, getenv, sec, logger, &closers)
+		store, a.LocalKey, err = loadKeys(ctx, cfg, sec, logger, &closers)
 		if err != nil {
 			return fail(err)
 		}
-		if a.LocalKey != "" {
-			// Printed once, for the developer at the terminal: never through the logger.
-			fmt.Fprintf(os.Stderr, "gateway: no client keys configured; local API key for this run: %s\n", a.LocalKey)
-		}
 	}
-	st, err := localStore(cfg.StoreDir, getenv("GATEWAY_LOCAL") == "1")
+	st, err := localStore(cfg.StoreDir, cfg.Local)
 	if err != nil {
 		return fail(fmt.Errorf("GATEWAY_STORE_DIR: %w", err))
 	}
@@ -137,6 +129,7 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 	a.Handler = gateway.New(gateway.Options{
 		Client: client, Models: models, Keys: store, Fetcher: fetcher, FetchHTTPMedia: cfg.FetchHTTPMedia,
 		IncludeThoughts: cfg.IncludeThoughts, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
+		MaxMessages: cfg.MaxMessages, MaxParts: cfg.MaxParts,
 		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project, Store: st, BatchEngine: batchEngine,
 	})
 	return a, nil

@@ -13,15 +13,26 @@ import (
 	"time"
 
 	"github.com/geminigateway/gateway/shared/app"
+	"github.com/geminigateway/gateway/shared/config"
 	"github.com/geminigateway/gateway/shared/keys"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
-// TestEmulatorEndToEnd pins that with nothing configured but GATEWAY_LOCAL the gateway runs on
-// the offline emulator with a generated key.
+// start does what the mains do: config.Load, then app.New; local is what functions/local sets.
+func start(t *testing.T, getenv func(string) string, local bool) (*app.App, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Local = local
+	return app.New(t.Context(), cfg)
+}
+
+// TestEmulatorEndToEnd pins that with nothing configured a local run (`make run`) serves the
+// offline emulator with a generated key.
 func TestEmulatorEndToEnd(t *testing.T) {
-	a, err := app.New(t.Context(), env(map[string]string{"GATEWAY_LOCAL": "1"}))
+	a, err := start(t, env(nil), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +79,7 @@ func TestBadSettingsStopTheStart(t *testing.T) {
 		"GATEWAY_BACKEND=emulator":    "no client keys",
 	} {
 		k, v, _ := strings.Cut(m, "=")
-		_, err := app.New(t.Context(), env(map[string]string{k: v}))
+		_, err := start(t, env(map[string]string{k: v}), false)
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: err = %v", m, err)
 		}
@@ -132,7 +143,7 @@ func TestVertexThroughWorkloadIdentityFederation(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	a, err := app.New(t.Context(), os.Getenv)
+	a, err := start(t, os.Getenv, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +206,7 @@ func TestKeyRotationWhileServing(t *testing.T) {
 		}
 	}
 	doc("old=old-key-0123456789")
-	a, err := app.New(t.Context(), env(map[string]string{"GATEWAY_BACKEND": "emulator", "GATEWAY_KEYS_FILE": file, "GATEWAY_KEYS_REFRESH": "20ms"}))
+	a, err := start(t, env(map[string]string{"GATEWAY_BACKEND": "emulator", "GATEWAY_KEYS_FILE": file, "GATEWAY_KEYS_REFRESH": "20ms"}), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/geminigateway/gateway/shared/app"
+	"github.com/geminigateway/gateway/shared/config"
 )
 
 // batchLines is an input file of n chat requests.
@@ -45,7 +46,12 @@ func runBatch(tb testing.TB, c oai.Client, input string) *oai.Batch {
 }
 
 func localApp(tb testing.TB) (*app.App, oai.Client) {
-	a, err := app.New(tb.Context(), env(map[string]string{"GATEWAY_LOCAL": "1", "GATEWAY_STORE_DIR": tb.TempDir()}))
+	cfg, err := config.Load(env(map[string]string{"GATEWAY_STORE_DIR": tb.TempDir()}))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Local = true // as functions/local (`make run`) sets it
+	a, err := app.New(tb.Context(), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -10,48 +10,52 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/geminigateway/gateway/shared/config"
+	"github.com/geminigateway/gateway/shared/gemini"
 	"github.com/geminigateway/gateway/shared/googleauth"
 	"github.com/geminigateway/gateway/shared/keys"
+	"github.com/geminigateway/gateway/shared/secrets"
 )
 
-// secrets opens Secret Manager only when a setting refers to it, with the same Google
-// credentials the upstream uses (ADC on Google Cloud, workload identity federation on AWS).
-type secrets struct {
+// clients holds the Google credentials and the Secret Manager client, each built only when a
+// setting needs it, with the same credentials the upstream uses (ADC on Google Cloud,
+// workload identity federation on AWS).
+type clients struct {
 	creds *auth.Credentials
-	sm    *keys.SecretManager
-	keys  keys.Config // where client keys come from
+	sm    *secrets.Client
 }
 
-func newSecrets(ctx context.Context, getenv func(string) string, cfg config.Config) (*secrets, func(), error) {
-	s := &secrets{}
-	var err error
-	if s.keys, err = keys.ConfigFromEnv(getenv); err != nil {
-		return nil, nil, err
+// accessor returns the Secret Manager client as a secrets.Accessor, nil when there is none.
+func (c *clients) accessor() secrets.Accessor {
+	if c.sm == nil {
+		return nil
 	}
-	needSM := s.keys.UsesSecretManager() || keys.IsSecretVersion(cfg.GeminiAPIKey)
-	if cfg.Backend == "vertex" || needSM {
-		if s.creds, err = googleauth.Credentials(ctx, getenv, nil); err != nil {
+	return c.sm
+}
+
+func newClients(ctx context.Context, cfg config.Config) (*clients, func(), error) {
+	c := &clients{}
+	needSM := cfg.Keys.UsesSecretManager() || secrets.IsVersion(cfg.GeminiAPIKey)
+	if cfg.Backend == gemini.Vertex || needSM {
+		var err error
+		if c.creds, err = googleauth.Credentials(ctx, cfg.ExternalAccount, nil); err != nil {
 			return nil, nil, fmt.Errorf("google credentials: %w", err)
 		}
 	}
 	if needSM {
-		if s.sm, err = keys.NewSecretManager(ctx, option.WithAuthCredentials(s.creds)); err != nil {
+		var err error
+		if c.sm, err = secrets.New(ctx, option.WithAuthCredentials(c.creds)); err != nil {
 			return nil, nil, fmt.Errorf("secret manager client: %w", err)
 		}
 	}
-	return s, func() { _ = s.sm.Close() }, nil
+	return c, func() { _ = c.sm.Close() }, nil
 }
 
 // loadKeys loads client keys from GATEWAY_API_KEYS, GATEWAY_KEYS_FILE or GATEWAY_KEYS_SECRET
 // (refreshed in the background). With none configured, a local run gets a generated key.
-func loadKeys(ctx context.Context, getenv func(string) string, s *secrets, log *slog.Logger, closers *[]func()) (*keys.Store, string, error) {
-	var sm keys.SecretAccessor
-	if s.sm != nil {
-		sm = s.sm
-	}
-	store, stop, err := keys.Load(ctx, s.keys, sm, log)
+func loadKeys(ctx context.Context, cfg config.Config, c *clients, log *slog.Logger, closers *[]func()) (*keys.Store, string, error) {
+	store, stop, err := keys.Load(ctx, cfg.Keys, c.accessor(), log)
 	switch {
-	case errors.Is(err, keys.ErrNoSource) && getenv("GATEWAY_LOCAL") == "1":
+	case errors.Is(err, keys.ErrNoSource) && cfg.Local:
 		k := newLocalKey()
 		set, err := keys.ParseList("local:" + k)
 		if err != nil {

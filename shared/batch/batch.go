@@ -13,18 +13,32 @@ package batch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"fmt"
-	"strconv"
-	"strings"
+	"path"
+
+	"github.com/geminigateway/gateway/shared/openai"
 )
 
-// Completer runs one chat completion in-process. body is a Chat Completions request JSON; it
-// returns the HTTP status and the response JSON (the gateway's error body
-// {"success":false,"error":{message,type,code,param},"trace_id"} on errors). The gateway's
-// *gateway.Handler implements it.
+// Completer runs one chat completion in-process. body is a Chat Completions request JSON. The
+// gateway's *gateway.Handler implements it.
 type Completer interface {
-	Complete(ctx context.Context, body []byte) (status int, resp []byte)
+	Complete(ctx context.Context, body []byte) Completion
+}
+
+// Completion is the gateway's answer to one request, typed, so that the runner reads the
+// status, id and error without parsing the body again.
+type Completion struct {
+	// Status is the HTTP status the gateway would have answered.
+	Status int
+	// Body is the response JSON: the chat.completion, or the gateway's error body
+	// {"success":false,"error":{message,type,code,param},"trace_id"}.
+	Body json.RawMessage
+	// RequestID is the chat.completion's id, or the error body's trace_id: the result line's
+	// response.request_id.
+	RequestID string
+	// Err is the error the body holds; nil when Status is 2xx.
+	Err *openai.Error
 }
 
 // Store is an object store: one Cloud Storage or S3 bucket.
@@ -35,10 +49,22 @@ type Store interface {
 	Put(ctx context.Context, name string, data []byte) error
 }
 
+// ContentType is the media type a Store gives the object name: JSON Lines for *.jsonl, JSON
+// for *.json.
+func ContentType(name string) string {
+	switch path.Ext(name) {
+	case ".jsonl":
+		return "application/jsonl"
+	case ".json":
+		return "application/json"
+	}
+	return "application/octet-stream"
+}
+
 // ErrNotExist is wrapped by the error a Store returns for a missing object.
 var ErrNotExist = errors.New("batch: object does not exist")
 
-// Config is the batch part of the gateway's configuration.
+// Config is the batch part of the gateway's configuration; shared/config reads it.
 type Config struct {
 	// Concurrency is how many lines of one file run at once; below 1 means 1.
 	Concurrency int
@@ -47,46 +73,15 @@ type Config struct {
 	// OutputPrefix is where results are written. Objects under it are never taken as input,
 	// so the output may share the input's bucket.
 	OutputPrefix string
-	// OutputBucket names the bucket results go to; the adapters open it, the Runner only
-	// sees the Store.
+	// OutputBucket names the bucket results go to. Without it the runner refuses every job
+	// (batch jobs are not configured) and the platform keeps the event.
 	OutputBucket string
 }
 
-// Defaults used by ConfigFromEnv for unset variables.
+// The defaults shared/config uses for unset settings, and the largest Concurrency.
 const (
 	DefaultConcurrency  = 8
 	DefaultInputPrefix  = "input/"
 	DefaultOutputPrefix = "output/"
-	maxConcurrency      = 256
+	MaxConcurrency      = 256
 )
-
-// ConfigFromEnv reads GATEWAY_BATCH_CONCURRENCY (default 8), GATEWAY_INPUT_PREFIX (default
-// "input/"), GATEWAY_OUTPUT_PREFIX (default "output/") and GATEWAY_OUTPUT_BUCKET through getenv
-// (os.Getenv in a main, a map in tests).
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	c := Config{
-		Concurrency:  DefaultConcurrency,
-		InputPrefix:  DefaultInputPrefix,
-		OutputPrefix: DefaultOutputPrefix,
-		OutputBucket: strings.TrimSpace(getenv("GATEWAY_OUTPUT_BUCKET")),
-	}
-	if v := strings.TrimSpace(getenv("GATEWAY_BATCH_CONCURRENCY")); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxConcurrency {
-			return Config{}, fmt.Errorf("GATEWAY_BATCH_CONCURRENCY=%q: want an integer from 1 to %d", v, maxConcurrency)
-		}
-		c.Concurrency = n
-	}
-	if v := getenv("GATEWAY_INPUT_PREFIX"); v != "" {
-		c.InputPrefix = v
-	}
-	if v := getenv("GATEWAY_OUTPUT_PREFIX"); v != "" {
-		c.OutputPrefix = v
-	}
-	// RunFile never takes an object under OutputPrefix as input (so results cannot trigger
-	// another run); an input prefix under the output prefix would ignore every input.
-	if strings.HasPrefix(c.InputPrefix, c.OutputPrefix) {
-		return Config{}, fmt.Errorf("GATEWAY_INPUT_PREFIX=%q is under GATEWAY_OUTPUT_PREFIX=%q: inputs would be ignored", c.InputPrefix, c.OutputPrefix)
-	}
-	return c, nil
-}

@@ -23,46 +23,6 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 var testConfig = batch.Config{Concurrency: 4, InputPrefix: "input/", OutputPrefix: "output/"}
 
-// TestConfigFromEnv pins the variable names, the defaults and the refusals.
-func TestConfigFromEnv(t *testing.T) {
-	tests := []struct {
-		name    string
-		env     map[string]string
-		want    batch.Config
-		wantErr string
-	}{
-		{name: "defaults", env: nil,
-			want: batch.Config{Concurrency: 8, InputPrefix: "input/", OutputPrefix: "output/"}},
-		{name: "set", env: map[string]string{"GATEWAY_BATCH_CONCURRENCY": " 32 ", "GATEWAY_INPUT_PREFIX": "jobs/in/",
-			"GATEWAY_OUTPUT_PREFIX": "jobs/out/", "GATEWAY_OUTPUT_BUCKET": "results"},
-			want: batch.Config{Concurrency: 32, InputPrefix: "jobs/in/", OutputPrefix: "jobs/out/", OutputBucket: "results"}},
-		{name: "output under input is fine", env: map[string]string{"GATEWAY_INPUT_PREFIX": "jobs/", "GATEWAY_OUTPUT_PREFIX": "jobs/out/"},
-			want: batch.Config{Concurrency: 8, InputPrefix: "jobs/", OutputPrefix: "jobs/out/"}},
-		{name: "zero", env: map[string]string{"GATEWAY_BATCH_CONCURRENCY": "0"}, wantErr: "GATEWAY_BATCH_CONCURRENCY"},
-		{name: "not a number", env: map[string]string{"GATEWAY_BATCH_CONCURRENCY": "eight"}, wantErr: "GATEWAY_BATCH_CONCURRENCY"},
-		{name: "too many", env: map[string]string{"GATEWAY_BATCH_CONCURRENCY": "100000"}, wantErr: "GATEWAY_BATCH_CONCURRENCY"},
-		{name: "input under output", env: map[string]string{"GATEWAY_INPUT_PREFIX": "out/in/", "GATEWAY_OUTPUT_PREFIX": "out/"},
-			wantErr: "GATEWAY_INPUT_PREFIX"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := batch.ConfigFromEnv(func(k string) string { return tt.env[k] })
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want one naming %s", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("(-want +got)\n%s", diff)
-			}
-		})
-	}
-}
-
 // runFile runs RunFile on data as input/name.jsonl and returns the two result files.
 func runFile(t *testing.T, c batch.Completer, cfg batch.Config, name string, data []byte) (output, errs []byte, s *batchtest.MemStore) {
 	t.Helper()
@@ -71,7 +31,7 @@ func runFile(t *testing.T, c batch.Completer, cfg batch.Config, name string, dat
 	if err := s.Put(t.Context(), in, data); err != nil {
 		t.Fatal(err)
 	}
-	r := batch.NewRunner(c, s, cfg, batchtest.Logger(t))
+	r := batch.NewRunner(c, s.Open, cfg, batchtest.Logger(t))
 	if err := r.RunFile(t.Context(), s, in); err != nil {
 		t.Fatalf("RunFile: %v", err)
 	}
@@ -173,7 +133,7 @@ type shuffler struct {
 	n atomic.Int64
 }
 
-func (s *shuffler) Complete(ctx context.Context, body []byte) (int, []byte) {
+func (s *shuffler) Complete(ctx context.Context, body []byte) batch.Completion {
 	time.Sleep(time.Duration((s.n.Add(1)*7919)%5) * time.Millisecond)
 	return s.Completer.Complete(ctx, body)
 }
@@ -210,7 +170,7 @@ func TestPersistentOutageStopsEarly(t *testing.T) {
 	s := batchtest.NewMemStore()
 	s.Put(t.Context(), "input/down.jsonl", data)
 	c := &batchtest.Completer{Outage: func(int) bool { return true }}
-	r := batch.NewRunner(c, s, batch.Config{Concurrency: 8, InputPrefix: "input/", OutputPrefix: "output/"}, batchtest.Logger(t))
+	r := batch.NewRunner(c, s.Open, batch.Config{Concurrency: 8, InputPrefix: "input/", OutputPrefix: "output/"}, batchtest.Logger(t))
 	err := r.RunFile(t.Context(), s, "input/down.jsonl")
 	if !batch.Transient(err) {
 		t.Fatalf("RunFile = %v, want a transient error", err)
@@ -231,7 +191,7 @@ func TestPersistentOutageStopsEarly(t *testing.T) {
 func TestChangedInput(t *testing.T) {
 	s := batchtest.NewMemStore()
 	c := &batchtest.Completer{}
-	r := batch.NewRunner(c, s, testConfig, batchtest.Logger(t))
+	r := batch.NewRunner(c, s.Open, testConfig, batchtest.Logger(t))
 	ctx := t.Context()
 	line := func(id string) string {
 		return fmt.Sprintf(`{"custom_id":%q,"method":"POST","url":"/v1/chat/completions","body":{"user":%q}}`+"\n", id, id)
@@ -275,7 +235,7 @@ func TestDeterministicOutput(t *testing.T) {
 func TestIgnoredNames(t *testing.T) {
 	s := batchtest.NewMemStore()
 	cfg := batch.Config{Concurrency: 2, InputPrefix: "jobs/", OutputPrefix: "jobs/out/"}
-	r := batch.NewRunner(&batchtest.Completer{}, s, cfg, batchtest.Logger(t))
+	r := batch.NewRunner(&batchtest.Completer{}, s.Open, cfg, batchtest.Logger(t))
 	for _, name := range []string{"other/a.jsonl", "jobs/a.json", "jobs/a.jsonl.tmp", "jobs/out/a.output.jsonl", "jobs/out/.work/a/1.json"} {
 		if err := r.RunFile(t.Context(), s, name); err != nil {
 			t.Errorf("RunFile(%q) = %v", name, err)
@@ -294,7 +254,7 @@ func TestIgnoredNames(t *testing.T) {
 
 // TestInputGone checks that an event for a deleted object is done, not retried.
 func TestInputGone(t *testing.T) {
-	r := batch.NewRunner(&batchtest.Completer{}, batchtest.NewMemStore(), testConfig, batchtest.Logger(t))
+	r := batch.NewRunner(&batchtest.Completer{}, batchtest.NewMemStore().Open, testConfig, batchtest.Logger(t))
 	if err := r.RunFile(t.Context(), batchtest.NewMemStore(), "input/gone.jsonl"); err != nil {
 		t.Errorf("RunFile = %v, want nil", err)
 	}
@@ -310,7 +270,7 @@ func TestStorageFailures(t *testing.T) {
 		in := batchtest.NewMemStore()
 		in.Put(t.Context(), "input/a.jsonl", data)
 		in.FailGet = func(string) error { return errStorage }
-		r := batch.NewRunner(&batchtest.Completer{}, batchtest.NewMemStore(), testConfig, batchtest.Logger(t))
+		r := batch.NewRunner(&batchtest.Completer{}, batchtest.NewMemStore().Open, testConfig, batchtest.Logger(t))
 		if err := r.RunFile(t.Context(), in, "input/a.jsonl"); !batch.Transient(err) || !errors.Is(err, errStorage) {
 			t.Errorf("RunFile = %v, want a transient error wrapping the store's", err)
 		}
@@ -325,7 +285,7 @@ func TestStorageFailures(t *testing.T) {
 			return nil
 		}
 		c := &batchtest.Completer{}
-		r := batch.NewRunner(c, s, testConfig, batchtest.Logger(t))
+		r := batch.NewRunner(c, s.Open, testConfig, batchtest.Logger(t))
 		if err := r.RunFile(t.Context(), s, "input/a.jsonl"); !batch.Transient(err) {
 			t.Errorf("RunFile = %v, want a transient error", err)
 		}
@@ -343,7 +303,7 @@ func TestStorageFailures(t *testing.T) {
 			return nil
 		}
 		c := &batchtest.Completer{}
-		r := batch.NewRunner(c, s, testConfig, batchtest.Logger(t))
+		r := batch.NewRunner(c, s.Open, testConfig, batchtest.Logger(t))
 		if err := r.RunFile(t.Context(), s, "input/a.jsonl"); !batch.Transient(err) {
 			t.Errorf("RunFile = %v, want a transient error", err)
 		}
@@ -365,7 +325,7 @@ func TestStorageFailures(t *testing.T) {
 			}
 			return nil
 		}
-		r := batch.NewRunner(&batchtest.Completer{}, s, testConfig, batchtest.Logger(t))
+		r := batch.NewRunner(&batchtest.Completer{}, s.Open, testConfig, batchtest.Logger(t))
 		if err := r.RunFile(t.Context(), s, "input/a.jsonl"); err != nil {
 			t.Errorf("RunFile = %v, want nil: the results are in hand", err)
 		}
@@ -382,7 +342,7 @@ func TestUnreadableResultRunsAgain(t *testing.T) {
 	s := batchtest.NewMemStore()
 	s.Put(t.Context(), "input/a.jsonl", data)
 	c := &batchtest.Completer{}
-	r := batch.NewRunner(c, s, testConfig, batchtest.Logger(t))
+	r := batch.NewRunner(c, s.Open, testConfig, batchtest.Logger(t))
 	if err := r.RunFile(t.Context(), s, "input/a.jsonl"); err != nil {
 		t.Fatal(err)
 	}
@@ -413,13 +373,13 @@ func TestCancelledRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var calls atomic.Int64
-	c := completerFunc(func(ctx context.Context, body []byte) (int, []byte) {
+	c := completerFunc(func(ctx context.Context, body []byte) batch.Completion {
 		if calls.Add(1) == 30 {
 			cancel()
 		}
 		return fake.Complete(ctx, body)
 	})
-	r := batch.NewRunner(c, s, testConfig, batchtest.Logger(t))
+	r := batch.NewRunner(c, s.Open, testConfig, batchtest.Logger(t))
 	err := r.RunFile(ctx, s, "input/a.jsonl")
 	if !batch.Transient(err) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("RunFile = %v, want a transient cancellation error", err)
@@ -439,7 +399,8 @@ func TestCancelledRun(t *testing.T) {
 }
 
 // TestOddBodies checks that a body that is not JSON (a gateway bug) becomes an api_error line
-// and never corrupts the JSONL file, and that JSON of another shape is kept as it is.
+// and never corrupts the JSONL file, that an error status without an error takes its code from
+// the status, and that JSON of another shape is kept as it is.
 func TestOddBodies(t *testing.T) {
 	tests := []struct {
 		status   int
@@ -453,7 +414,9 @@ func TestOddBodies(t *testing.T) {
 		{200, "{\n  \"id\": \"x\"\n}", ""}, // pretty-printed: compacted onto one line
 	}
 	for _, tt := range tests {
-		c := completerFunc(func(context.Context, []byte) (int, []byte) { return tt.status, []byte(tt.body) })
+		c := completerFunc(func(context.Context, []byte) batch.Completion {
+			return batch.Completion{Status: tt.status, Body: []byte(tt.body)}
+		})
 		out, errs, _ := runFile(t, c, testConfig, "x", []byte(`{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{}}`))
 		file := out
 		if tt.wantCode != "" {
@@ -470,9 +433,11 @@ func TestOddBodies(t *testing.T) {
 	}
 }
 
-type completerFunc func(context.Context, []byte) (int, []byte)
+type completerFunc func(context.Context, []byte) batch.Completion
 
-func (f completerFunc) Complete(ctx context.Context, body []byte) (int, []byte) { return f(ctx, body) }
+func (f completerFunc) Complete(ctx context.Context, body []byte) batch.Completion {
+	return f(ctx, body)
+}
 
 // TestNoContentInLogs checks that the log lines carry counts and ids but no prompt or answer.
 func TestNoContentInLogs(t *testing.T) {
@@ -481,7 +446,7 @@ func TestNoContentInLogs(t *testing.T) {
 	data, _ := batchtest.File(60)
 	s.Put(t.Context(), "input/a.jsonl", data)
 	c := &batchtest.Completer{Outage: func(n int) bool { return n == 5 }}
-	r := batch.NewRunner(c, s, testConfig, slog.New(slog.NewJSONHandler(&logs, nil)))
+	r := batch.NewRunner(c, s.Open, testConfig, slog.New(slog.NewJSONHandler(&logs, nil)))
 	r.RunFile(t.Context(), s, "input/a.jsonl")
 	r.RunFile(t.Context(), s, "input/a.jsonl")
 	r.RunMessage(t.Context(), []byte(`{"custom_id":"m","method":"POST","url":"/v1/chat/completions","body":{"user":"m","messages":[{"role":"user","content":"say secret"}]}}`))

@@ -15,7 +15,9 @@ var instantBody = []byte(`{"id":"chatcmpl-1","object":"chat.completion","created
 	`"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],` +
 	`"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}`)
 
-func (instant) Complete(context.Context, []byte) (int, []byte) { return 200, instantBody }
+func (instant) Complete(context.Context, []byte) batch.Completion {
+	return batch.Completion{Status: 200, Body: instantBody, RequestID: "chatcmpl-1"}
+}
 
 // BenchmarkRunFile measures the runner's own cost per line (parse, persist, assemble) on a
 // 1,000-line file with an instant Completer and the in-memory store: a fresh store each time,
@@ -28,7 +30,7 @@ func BenchmarkRunFile(b *testing.B) {
 	for b.Loop() {
 		s := batchtest.NewMemStore()
 		s.Put(b.Context(), "input/a.jsonl", data)
-		if err := batch.NewRunner(instant{}, s, cfg, nil).RunFile(b.Context(), s, "input/a.jsonl"); err != nil {
+		if err := batch.NewRunner(instant{}, s.Open, cfg, nil).RunFile(b.Context(), s, "input/a.jsonl"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -42,7 +44,7 @@ func BenchmarkRunFileRedelivered(b *testing.B) {
 	cfg := batch.Config{Concurrency: 8, InputPrefix: "input/", OutputPrefix: "output/"}
 	s := batchtest.NewMemStore()
 	s.Put(b.Context(), "input/a.jsonl", data)
-	r := batch.NewRunner(instant{}, s, cfg, nil)
+	r := batch.NewRunner(instant{}, s.Open, cfg, nil)
 	if err := r.RunFile(b.Context(), s, "input/a.jsonl"); err != nil {
 		b.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"unicode/utf8"
@@ -103,7 +102,7 @@ func parseLine(key []byte, n int, raw []byte) job {
 		// A batch result is one JSON body; the gateway refuses this too, but a 400 here costs
 		// no call. Same status, code and message as the gateway's.
 		e := openai.InvalidParam("stream", "stream: true is not supported in batch jobs")
-		j.done = j.failed(e.Status, e.MarshalBody(j.id))
+		j.done = j.failed(Completion{Status: e.Status, Body: e.MarshalBody(j.id), RequestID: j.id, Err: e})
 		return j
 	}
 	j.body = body
@@ -168,52 +167,25 @@ func (j *job) customIDPtr() *string {
 
 // failed is the result of a request the gateway answered with an error status: the response
 // is kept whole, and the error repeats its code and message for readers of the errors file.
-func (j *job) failed(status int, body []byte) *result {
-	var eb struct {
-		Error struct {
-			Code    json.RawMessage `json:"code"`
-			Message string          `json:"message"`
-		} `json:"error"`
-		TraceID string `json:"trace_id"`
-	}
-	if syntaxError(json.Unmarshal(body, &eb)) { // Unmarshal checks the whole body first
-		return j.notJSON(status)
-	}
-	// A JSON body that is not ours leaves the fallbacks below.
-	var code string
-	if json.Unmarshal(eb.Error.Code, &code) != nil || code == "" {
-		code = fallbackCode(status)
-	}
-	msg := eb.Error.Message
-	if msg == "" {
-		msg = http.StatusText(status)
+func (j *job) failed(c Completion) *result {
+	code, msg := fallbackCode(c.Status), http.StatusText(c.Status)
+	if c.Err != nil {
+		code, msg = c.Err.Code, c.Err.Message
 	}
 	return &result{ID: j.id, CustomID: j.customIDPtr(),
-		Response: &response{StatusCode: status, RequestID: eb.TraceID, Body: body},
+		Response: &response{StatusCode: c.Status, RequestID: c.RequestID, Body: c.Body},
 		Error:    &lineError{Code: code, Message: msg}}
 }
 
 // succeeded is the result of a 2xx response.
-func (j *job) succeeded(status int, body []byte) *result {
-	var v struct {
-		ID string `json:"id"` // absent or not a string (a type error): no request_id
-	}
-	if syntaxError(json.Unmarshal(body, &v)) {
-		return j.notJSON(status)
-	}
+func (j *job) succeeded(c Completion) *result {
 	return &result{ID: j.id, CustomID: j.customIDPtr(),
-		Response: &response{StatusCode: status, RequestID: v.ID, Body: body}}
+		Response: &response{StatusCode: c.Status, RequestID: c.RequestID, Body: c.Body}}
 }
 
-// syntaxError reports whether err from json.Unmarshal means the input is not JSON (as
-// opposed to JSON of another shape).
-func syntaxError(err error) bool {
-	var se *json.SyntaxError
-	return errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF)
-}
-
-// notJSON is the result of a response whose body is not JSON (a gateway bug): recorded, not
-// retried, since a retry would be billed and most likely fail the same way.
+// notJSON is the result of a response whose body is not JSON (a gateway bug, found when the
+// result line is encoded): recorded, not retried, since a retry would be billed and most
+// likely fail the same way.
 func (j *job) notJSON(status int) *result {
 	return &result{ID: j.id, CustomID: j.customIDPtr(),
 		Error: &lineError{Code: openai.CodeAPIError,
@@ -257,8 +229,7 @@ func (r *result) encode() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// line encodes res, the result of j; a body that is not JSON (which complete rules out)
-// becomes a notJSON result. It returns the line and the result it holds.
+// line encodes res, the result of j; a body that is not JSON becomes a notJSON result. It returns the line and the result it holds.
 func (j *job) line(res *result) ([]byte, *result) {
 	line, err := res.encode()
 	if err == nil {

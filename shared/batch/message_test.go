@@ -20,7 +20,7 @@ func TestRunMessage(t *testing.T) {
 	s := batchtest.NewMemStore()
 	down := true
 	c := &batchtest.Completer{Outage: func(int) bool { return down }}
-	r := batch.NewRunner(c, s, testConfig, batchtest.Logger(t))
+	r := batch.NewRunner(c, s.Open, testConfig, batchtest.Logger(t))
 
 	// An outage: transient, nothing written; then the redelivery succeeds, and one more does nothing.
 	err := r.RunMessage(ctx, message("job/1", "u1"))
@@ -70,7 +70,7 @@ func TestRunMessageMalformed(t *testing.T) {
 	ctx := t.Context()
 	s := batchtest.NewMemStore()
 	c := &batchtest.Completer{}
-	r := batch.NewRunner(c, s, testConfig, batchtest.Logger(t))
+	r := batch.NewRunner(c, s.Open, testConfig, batchtest.Logger(t))
 	for _, msg := range []string{
 		``,
 		" \n",
@@ -103,7 +103,7 @@ func TestRunMessageStorageFailure(t *testing.T) {
 	s := batchtest.NewMemStore()
 	s.FailGet = func(string) error { return errStorage }
 	c := &batchtest.Completer{}
-	r := batch.NewRunner(c, s, testConfig, batchtest.Logger(t))
+	r := batch.NewRunner(c, s.Open, testConfig, batchtest.Logger(t))
 	if err := r.RunMessage(t.Context(), message("a", "a")); !batch.Transient(err) || !errors.Is(err, errStorage) {
 		t.Errorf("RunMessage = %v, want a transient error wrapping the store's", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,22 +14,29 @@ import (
 
 // Runner runs batch lines through a Completer and writes the results to a Store.
 type Runner struct {
-	c   Completer
-	out Store
-	cfg Config
-	log *slog.Logger
+	c    Completer
+	open func(bucket string) Store
+	out  Store
+	cfg  Config
+	log  *slog.Logger
 }
 
-// NewRunner returns a Runner that sends requests to c and writes results to out. A nil log
-// discards the log lines.
-func NewRunner(c Completer, out Store, cfg Config, log *slog.Logger) *Runner {
+// NewRunner returns a Runner that sends requests to c and writes results to the bucket
+// cfg.OutputBucket. open opens a bucket by name (Cloud Storage or S3): the output bucket, and
+// the input bucket an event names. A nil open, or no OutputBucket, makes a Runner that
+// refuses every job in Handle. A nil log discards the log lines.
+func NewRunner(c Completer, open func(bucket string) Store, cfg Config, log *slog.Logger) *Runner {
 	if cfg.Concurrency < 1 {
 		cfg.Concurrency = 1
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{c: c, out: out, cfg: cfg, log: log}
+	r := &Runner{c: c, open: open, cfg: cfg, log: log}
+	if open != nil {
+		r.out = open(cfg.OutputBucket)
+	}
+	return r
 }
 
 // persistTimeout bounds the write of a finished result once the event's context has ended:
@@ -46,29 +52,22 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 // complete runs j through the Completer. It returns the recorded result, or a transient error
 // when the line should run again on redelivery.
 func (r *Runner) complete(ctx context.Context, j *job) (*result, error) {
-	status, body := r.c.Complete(ctx, j.body)
+	c := r.c.Complete(ctx, j.body)
 	switch {
-	case status >= 200 && status < 300:
-		return j.succeeded(status, body), nil
+	case c.Status >= 200 && c.Status < 300:
+		return j.succeeded(c), nil
 	case ctx.Err() != nil:
 		// The event ran out of time mid-call: whatever the status says, the line did not finish.
-		return nil, fmt.Errorf("gateway status %d: %w", status, context.Cause(ctx))
-	case retryable(status):
-		return nil, &statusError{status: status, code: errorCode(body)}
+		return nil, fmt.Errorf("gateway status %d: %w", c.Status, context.Cause(ctx))
+	case retryable(c.Status):
+		e := &statusError{status: c.Status}
+		if c.Err != nil {
+			e.code = c.Err.Code
+		}
+		return nil, e
 	default:
-		return j.failed(status, body), nil
+		return j.failed(c), nil
 	}
-}
-
-// errorCode returns the code of the gateway's error body, or "".
-func errorCode(body []byte) string {
-	var eb struct {
-		Error struct {
-			Code string `json:"code"`
-		} `json:"error"`
-	}
-	_ = json.Unmarshal(body, &eb)
-	return eb.Error.Code
 }
 
 // RunMessage runs one batch line from a Pub/Sub or SQS message and writes its result line to

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/keys"
 	"github.com/geminigateway/gateway/shared/openai"
 	"github.com/geminigateway/gateway/shared/translate"
@@ -96,21 +97,21 @@ func tooLarge(limit int64) *openai.Error {
 }
 
 // prepare decodes and translates a request body, checks the key's model access, inlines media
-// that must be fetched, and encodes the Gemini request. Long base64 runs are lifted out of body
-// first and spliced into the encoded request last (see liftBlobs), so body may be reused once
-// prepare returns.
+// that must be fetched, and encodes the Gemini request. Long base64 media payloads are lifted
+// out of body first and spliced into the encoded request last (see liftBlobs), so body may be
+// reused once prepare returns. A request refused on the lifted body is decoded again unlifted, so
+// an error never shows a placeholder and never differs from the unlifted one.
 func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *reqState) (*translate.Translated, []byte, error) {
-	body, lb := liftBlobs(body)
-	req, err := openai.DecodeRequest(body)
+	lbody, lb := liftBlobs(body, liftMin)
+	req, tr, err := h.translate(ctx, lbody)
+	if err != nil && lb != nil {
+		lb = nil
+		req, tr, err = h.translate(ctx, body)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	rs.model = req.Model
-	tr, err := translate.RequestToGemini(req, h.o.Models, translate.RequestOptions{
-		Backend: h.o.Client.Backend(), IncludeThoughts: h.o.IncludeThoughts, FetchHTTPMedia: h.o.FetchHTTPMedia})
-	if err != nil {
-		return nil, nil, err
-	}
 	rs.upstreamModel, rs.stream = tr.Model, tr.Stream
 	if key != nil && !key.AllowsModel(req.Model, tr.Model) {
 		return nil, nil, openai.Errorf(http.StatusForbidden, openai.CodePermissionDenied, "model", "the API key %q may not use model %q", key.Name, req.Model)
@@ -118,13 +119,38 @@ func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *r
 	if lb, err = h.fetchMedia(ctx, tr, lb); err != nil {
 		return nil, nil, err
 	}
-	gbody := bytes.NewBuffer(make([]byte, 0, len(body)+1024)) // sized once: no regrowth for big media
+	gbody, err := encodeRequest(tr, len(lbody))
+	if err != nil {
+		return nil, nil, err
+	}
+	return tr, lb.splice(gbody), nil
+}
+
+// translate decodes a request body within the handler's limits and translates it.
+func (h *Handler) translate(ctx context.Context, body []byte) (*openai.Request, *translate.Translated, error) {
+	return translateBody(ctx, body, openai.Limits{Messages: h.o.MaxMessages, Parts: h.o.MaxParts}, h.o.Models, translate.RequestOptions{
+		Backend: h.o.Client.Backend(), IncludeThoughts: h.o.IncludeThoughts, FetchHTTPMedia: h.o.FetchHTTPMedia})
+}
+
+func translateBody(ctx context.Context, body []byte, l openai.Limits, models *translate.Models, opt translate.RequestOptions) (*openai.Request, *translate.Translated, error) {
+	req, err := l.Decode(ctx, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	tr, err := translate.RequestToGemini(req, models, opt)
+	return req, tr, err
+}
+
+// encodeRequest encodes the Gemini request of tr into a buffer sized once from the body's size,
+// so big media cause no regrowth.
+func encodeRequest(tr *translate.Translated, bodySize int) ([]byte, error) {
+	gbody := bytes.NewBuffer(make([]byte, 0, bodySize+1024))
 	enc := json.NewEncoder(gbody)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(tr.Request); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return tr, lb.splice(gbody.Bytes()), nil
+	return gbody.Bytes(), nil
 }
 
 func (h *Handler) meta(tr *translate.Translated, model string) translate.Meta {
@@ -195,8 +221,8 @@ func (h *Handler) stream(w http.ResponseWriter, ctx context.Context, tr *transla
 }
 
 // Complete runs one non-streaming chat completion in-process, without client auth: the batch
-// runner's entry. It returns the status and the response or error body.
-func (h *Handler) Complete(ctx context.Context, body []byte) (int, []byte) {
+// runner's entry. It returns the status, the response or error body, its id and the error.
+func (h *Handler) Complete(ctx context.Context, body []byte) batch.Completion {
 	// Batch lines come from the platform, not a client key: their usage is logged under "batch".
 	rs := &reqState{start: h.o.Now(), method: http.MethodPost, route: "batch", traceID: newTraceID(), key: "batch"}
 	tr, gbody, err := h.prepare(ctx, body, nil, rs)
@@ -214,8 +240,8 @@ func (h *Handler) Complete(ctx context.Context, body []byte) (int, []byte) {
 	if err != nil {
 		rs.err = toOpenAI(err)
 		h.logRequest(nil, rs, rs.err.Status)
-		return rs.err.Status, rs.err.MarshalBody(rs.traceID)
+		return batch.Completion{Status: rs.err.Status, Body: rs.err.MarshalBody(rs.traceID), RequestID: rs.traceID, Err: rs.err}
 	}
 	h.logRequest(nil, rs, http.StatusOK)
-	return http.StatusOK, b
+	return batch.Completion{Status: http.StatusOK, Body: b, RequestID: resp.ID}
 }

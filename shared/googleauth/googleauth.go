@@ -19,20 +19,20 @@ import (
 // it, and IAM on the service account decides what the token can do.
 const Scope = "https://www.googleapis.com/auth/cloud-platform"
 
-// ExternalAccountEnv names the variable holding a workload identity federation credential
+// ExternalAccountEnv names the setting holding a workload identity federation credential
 // configuration (type external_account), as `gcloud iam workload-identity-pools
-// create-cred-config --aws` writes it. It holds no secret.
+// create-cred-config --aws` writes it. It holds no secret. shared/config reads it.
 const ExternalAccountEnv = "GOOGLE_EXTERNAL_ACCOUNT_JSON"
 
 // Credentials returns the gateway's Google credentials. Use the result as the
 // auth.TokenProvider of the Vertex client and with option.WithAuthCredentials for Secret
 // Manager; tokens are cached and refreshed by the library.
 //
-// If GOOGLE_EXTERNAL_ACCOUNT_JSON is set, it is loaded as an external_account configuration:
+// If externalAccount (the setting GOOGLE_EXTERNAL_ACCOUNT_JSON) is set, it is loaded as an external_account configuration:
 // its JSON itself or, when it does not start with "{", the path of a file holding it. On
 // Lambda this is federation from AWS (credential_source.environment_id "aws1"): on each token
 // refresh the library reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and
-// AWS_REGION from the process environment itself (not through getenv; no IMDS call is made
+// AWS_REGION from the process environment itself (no IMDS call is made
 // when they are set, as they always are on Lambda), signs an STS GetCallerIdentity request with
 // them, exchanges it at token_url (Google STS) and, when service_account_impersonation_url is
 // set, impersonates that service account.
@@ -44,12 +44,12 @@ const ExternalAccountEnv = "GOOGLE_EXTERNAL_ACCOUNT_JSON"
 // hc, when not nil, carries the token exchange and impersonation requests (STS, IAM
 // Credentials; not the metadata server). No request is made until the first token is asked
 // for, so a missing permission shows up on the first upstream call, not here.
-func Credentials(ctx context.Context, getenv func(string) string, hc *http.Client) (*auth.Credentials, error) {
+func Credentials(ctx context.Context, externalAccount string, hc *http.Client) (*auth.Credentials, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	opts := &credentials.DetectOptions{Scopes: []string{Scope}, Client: hc}
-	if v := strings.TrimSpace(getenv(ExternalAccountEnv)); v != "" {
+	if v := strings.TrimSpace(externalAccount); v != "" {
 		b := []byte(v)
 		if !strings.HasPrefix(v, "{") {
 			var err error

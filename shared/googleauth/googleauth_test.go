@@ -156,8 +156,6 @@ func isolateGoogleEnv(t *testing.T) {
 	t.Setenv("GCE_METADATA_HOST", "")
 }
 
-func envFunc(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
 // TestWorkloadIdentityFederationFromAWS pins the Lambda path end to end against fake Google
 // endpoints: the library signs an STS GetCallerIdentity request with the Lambda's AWS
 // credentials from the environment (we recompute the SigV4 signature), exchanges it at Google
@@ -168,7 +166,7 @@ func TestWorkloadIdentityFederationFromAWS(t *testing.T) {
 	f := newFakeGoogle(t)
 	lc := &loopbackClient{}
 
-	creds, err := Credentials(t.Context(), envFunc(map[string]string{ExternalAccountEnv: f.externalAccountJSON()}), lc.client())
+	creds, err := Credentials(t.Context(), f.externalAccountJSON(), lc.client())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +352,7 @@ func TestVerificationURLIsOnlySigned(t *testing.T) {
 	lambdaEnv(t)
 	f := newFakeGoogle(t)
 	verify := f.URL + "/aws-sts?Action=GetCallerIdentity&Version=2011-06-15"
-	creds, err := Credentials(t.Context(), envFunc(map[string]string{ExternalAccountEnv: f.externalAccountJSONVerifying(verify)}), nil)
+	creds, err := Credentials(t.Context(), f.externalAccountJSONVerifying(verify), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +382,7 @@ func TestExternalAccountFromFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte(f.externalAccountJSON()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	creds, err := Credentials(t.Context(), envFunc(map[string]string{ExternalAccountEnv: path}), nil)
+	creds, err := Credentials(t.Context(), path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,11 +396,11 @@ func TestExternalAccountFromFile(t *testing.T) {
 // external_account configuration, never, say, a service account key pasted by mistake.
 func TestExternalAccountRejectsOtherTypes(t *testing.T) {
 	isolateGoogleEnv(t)
-	_, err := Credentials(t.Context(), envFunc(map[string]string{ExternalAccountEnv: `{"type":"service_account","client_email":"x@y","private_key":"k"}`}), nil)
+	_, err := Credentials(t.Context(), `{"type":"service_account","client_email":"x@y","private_key":"k"}`, nil)
 	if err == nil || !strings.HasPrefix(err.Error(), ExternalAccountEnv+": ") || !strings.Contains(err.Error(), `expected type "external_account"`) {
 		t.Errorf("err = %v", err)
 	}
-	_, err = Credentials(t.Context(), envFunc(map[string]string{ExternalAccountEnv: filepath.Join(t.TempDir(), "missing.json")}), nil)
+	_, err = Credentials(t.Context(), filepath.Join(t.TempDir(), "missing.json"), nil)
 	if err == nil || !strings.HasPrefix(err.Error(), ExternalAccountEnv+": ") {
 		t.Errorf("missing file: err = %v", err)
 	}
@@ -418,7 +416,7 @@ func TestApplicationDefaultCredentialsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", path)
-	creds, err := Credentials(t.Context(), envFunc(nil), nil)
+	creds, err := Credentials(t.Context(), "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +433,7 @@ func TestApplicationDefaultCredentialsMetadata(t *testing.T) {
 	isolateGoogleEnv(t)
 	f := newFakeGoogle(t)
 	t.Setenv("GCE_METADATA_HOST", strings.TrimPrefix(f.URL, "http://"))
-	creds, err := Credentials(t.Context(), envFunc(nil), nil)
+	creds, err := Credentials(t.Context(), "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -20,7 +21,13 @@ const refreshTimeout = 30 * time.Second
 // ErrNoSource is returned by [Load] when no key source is configured.
 var ErrNoSource = errors.New("no client keys configured: set GATEWAY_KEYS_SECRET, GATEWAY_KEYS_FILE or GATEWAY_API_KEYS")
 
-// Config says where the client keys come from. At most one source is set.
+// SecretReader reads a Secret Manager secret version's payload; *secrets.Client is one.
+type SecretReader interface {
+	Access(ctx context.Context, name string) ([]byte, error)
+}
+
+// Config says where the client keys come from (shared/config reads it). At most one source
+// is set.
 type Config struct {
 	// List is GATEWAY_API_KEYS: raw keys, "name:key" or "key", comma-separated. For local use;
 	// it is read once.
@@ -28,52 +35,16 @@ type Config struct {
 	// File is GATEWAY_KEYS_FILE: the path of a key document (see [Document]).
 	File string
 	// Secret is GATEWAY_KEYS_SECRET: the secret version holding the key document,
-	// projects/P/secrets/S/versions/latest (a bare projects/P/secrets/S means latest).
+	// projects/P/secrets/S/versions/V (shared/config turns a bare projects/P/secrets/S into
+	// its latest version).
 	Secret string
-	// Refresh is GATEWAY_KEYS_REFRESH: how often File or Secret is re-read. Zero turns
-	// re-reading off.
+	// Refresh is GATEWAY_KEYS_REFRESH: how often File or Secret is re-read (default
+	// [DefaultRefresh]). Zero turns re-reading off.
 	Refresh time.Duration
 }
 
-// ConfigFromEnv reads GATEWAY_API_KEYS, GATEWAY_KEYS_FILE, GATEWAY_KEYS_SECRET and
-// GATEWAY_KEYS_REFRESH (a Go duration, default 1m; "0" turns re-reading off). Setting more than
-// one source is an error; setting none is not (Load then returns [ErrNoSource], and the caller
-// decides whether that is fatal).
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	c := Config{
-		List:    getenv("GATEWAY_API_KEYS"),
-		File:    getenv("GATEWAY_KEYS_FILE"),
-		Secret:  getenv("GATEWAY_KEYS_SECRET"),
-		Refresh: DefaultRefresh,
-	}
-	n := 0
-	for _, v := range []string{c.List, c.File, c.Secret} {
-		if v != "" {
-			n++
-		}
-	}
-	if n > 1 {
-		return Config{}, errors.New("set only one of GATEWAY_KEYS_SECRET, GATEWAY_KEYS_FILE and GATEWAY_API_KEYS")
-	}
-	if c.Secret != "" {
-		_, v, err := SplitSecretName(c.Secret)
-		if err != nil {
-			return Config{}, fmt.Errorf("GATEWAY_KEYS_SECRET: %w", err)
-		}
-		c.Secret = v
-	}
-	if s := getenv("GATEWAY_KEYS_REFRESH"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
-			return Config{}, fmt.Errorf("GATEWAY_KEYS_REFRESH: %q is not a duration such as 30s or 5m", s)
-		}
-		c.Refresh = d
-	}
-	return c, nil
-}
-
 // UsesSecretManager reports whether the keys come from Secret Manager, so the caller knows to
-// build a [SecretManager] for [Load].
+// build a Secret Manager client (shared/secrets) for [Load].
 func (c Config) UsesSecretManager() bool { return c.Secret != "" }
 
 // source describes the configured source for logs and errors: the env var and the file or
@@ -98,7 +69,7 @@ func (c Config) source() string {
 // every instance. A failed re-read keeps the last good set and logs a warning (the source and
 // the error; never a key or hash). stop ends the goroutine and waits for it; it is safe to call
 // more than once. ctx bounds the first read only; the re-reads run until stop.
-func Load(ctx context.Context, cfg Config, sm SecretAccessor, log *slog.Logger) (*Store, func(), error) {
+func Load(ctx context.Context, cfg Config, sm SecretReader, log *slog.Logger) (*Store, func(), error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -114,14 +85,6 @@ func Load(ctx context.Context, cfg Config, sm SecretAccessor, log *slog.Logger) 
 		return NewStore(s), func() {}, nil
 	case cfg.Secret != "" && sm == nil:
 		return nil, nil, fmt.Errorf("%s: no Secret Manager client", src)
-	}
-	if cfg.Secret != "" && !IsSecretVersion(cfg.Secret) {
-		_, v, err := SplitSecretName(cfg.Secret)
-		if err != nil {
-			return nil, nil, fmt.Errorf("GATEWAY_KEYS_SECRET: %w", err)
-		}
-		cfg.Secret = v
-		src = cfg.source()
 	}
 
 	r := &reloader{cfg: cfg, sm: sm, src: src, log: log}
@@ -155,7 +118,7 @@ func Load(ctx context.Context, cfg Config, sm SecretAccessor, log *slog.Logger) 
 // reloader re-reads one key source.
 type reloader struct {
 	cfg    Config
-	sm     SecretAccessor
+	sm     SecretReader
 	src    string
 	log    *slog.Logger
 	last   []byte // the document bytes of the set being served
@@ -206,7 +169,7 @@ func (r *reloader) read(ctx context.Context) (*Set, []byte, error) {
 	if r.cfg.Secret != "" {
 		b, err := r.sm.Access(ctx, r.cfg.Secret)
 		if err != nil {
-			return nil, nil, describe(err, roleAccessor)
+			return nil, nil, err // *secrets.Client's errors are one line that says what to fix
 		}
 		raw = b
 	} else {
@@ -226,3 +189,15 @@ func (r *reloader) read(ctx context.Context) (*Set, []byte, error) {
 	}
 	return set, raw, nil
 }
+
+// describedError is an error with a one-line message that unwraps to its cause.
+type describedError struct {
+	msg string
+	err error
+}
+
+func (e *describedError) Error() string { return e.msg }
+func (e *describedError) Unwrap() error { return e.err }
+
+// oneLine folds white space runs, newlines included, into single spaces.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

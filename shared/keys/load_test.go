@@ -14,7 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/geminigateway/gateway/shared/keys/keystest"
+	"github.com/geminigateway/gateway/shared/secrets"
+	"github.com/geminigateway/gateway/shared/secrets/secretstest"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -45,9 +46,9 @@ func marshalDoc(t *testing.T, es ...Entry) []byte {
 }
 
 // newSecretManager returns the real client pointed at the fake, closed when the test ends.
-func newSecretManager(t *testing.T, f *keystest.Server) *SecretManager {
+func newSecretManager(t *testing.T, f *secretstest.Server) *secrets.Client {
 	t.Helper()
-	sm, err := NewSecretManager(context.Background(), f.ClientOptions()...)
+	sm, err := secrets.New(context.Background(), f.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func authenticates(st *Store, raw string) bool {
 // version starts working and a revoked or removed one stops, within the refresh interval,
 // with no restart, and nothing in the logs identifies a key.
 func TestLoadSecretRotation(t *testing.T) {
-	f := keystest.NewServer(t)
+	f := secretstest.NewServer(t)
 	f.AddSecret(testSecret)
 	alice, ea := newRawKey(t, "alice")
 	bob, eb := newRawKey(t, "bob")
@@ -164,31 +165,31 @@ func TestLoadSecretRotation(t *testing.T) {
 func TestLoadFirstFailure(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		setup    func(*keystest.Server)
+		setup    func(*secretstest.Server)
 		wantCode codes.Code
 		want     string
 	}{
 		{
 			name:     "permission denied",
-			setup:    func(f *keystest.Server) { f.AddSecret(testSecret); f.Deny(testSecret, codes.PermissionDenied) },
+			setup:    func(f *secretstest.Server) { f.AddSecret(testSecret); f.Deny(testSecret, codes.PermissionDenied) },
 			wantCode: codes.PermissionDenied,
 			want:     "permission denied (the caller needs roles/secretmanager.secretAccessor on the secret)",
 		},
 		{
 			name:     "secret not found",
-			setup:    func(*keystest.Server) {},
+			setup:    func(*secretstest.Server) {},
 			wantCode: codes.NotFound,
 			want:     "not found",
 		},
 		{
 			name:     "no versions",
-			setup:    func(f *keystest.Server) { f.AddSecret(testSecret) },
+			setup:    func(f *secretstest.Server) { f.AddSecret(testSecret) },
 			wantCode: codes.NotFound,
 			want:     "not found",
 		},
 		{
 			name: "latest disabled",
-			setup: func(f *keystest.Server) {
+			setup: func(f *secretstest.Server) {
 				f.AddSecret(testSecret)
 				f.AddVersion(testSecret, []byte(`{"keys":[]}`))
 				f.DisableVersion(testSecret, 1)
@@ -198,7 +199,7 @@ func TestLoadFirstFailure(t *testing.T) {
 		},
 		{
 			name: "bad document",
-			setup: func(f *keystest.Server) {
+			setup: func(f *secretstest.Server) {
 				f.AddSecret(testSecret)
 				f.AddVersion(testSecret, []byte(`{"keys":[{"name":"a","sha256":"00"}]}`))
 			},
@@ -207,7 +208,7 @@ func TestLoadFirstFailure(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := keystest.NewServer(t)
+			f := secretstest.NewServer(t)
 			tc.setup(f)
 			st, stop, err := Load(t.Context(), Config{Secret: testVersion, Refresh: testRefresh}, newSecretManager(t, f), nil)
 			if err == nil {
@@ -235,7 +236,7 @@ func TestLoadFirstFailure(t *testing.T) {
 // pushed) neither drops the keys being served nor logs key material, and that the next good
 // version is picked up.
 func TestRefreshFailureKeepsLastGoodSet(t *testing.T) {
-	f := keystest.NewServer(t)
+	f := secretstest.NewServer(t)
 	f.AddSecret(testSecret)
 	alice, ea := newRawKey(t, "alice")
 	bob, eb := newRawKey(t, "bob")
@@ -286,16 +287,16 @@ func TestStopEndsRefresh(t *testing.T) {
 	// Registered first, so it runs after the other cleanups have stopped the fake server.
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
-	f := keystest.NewServer(t)
+	f := secretstest.NewServer(t)
 	f.AddSecret(testSecret)
 	f.AddVersion(testSecret, []byte(`{"keys":[]}`))
-	sm, err := NewSecretManager(context.Background(), f.ClientOptions()...)
+	sm, err := secrets.New(context.Background(), f.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sm.Close()
 
-	ca := &countingAccessor{SecretAccessor: sm}
+	ca := &countingAccessor{SecretReader: sm}
 	_, stop, err := Load(t.Context(), Config{Secret: testVersion, Refresh: time.Millisecond}, ca, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -312,13 +313,13 @@ func TestStopEndsRefresh(t *testing.T) {
 
 // countingAccessor counts Access calls as the caller makes them.
 type countingAccessor struct {
-	SecretAccessor
+	SecretReader
 	n atomic.Int64
 }
 
 func (c *countingAccessor) Access(ctx context.Context, name string) ([]byte, error) {
 	c.n.Add(1)
-	return c.SecretAccessor.Access(ctx, name)
+	return c.SecretReader.Access(ctx, name)
 }
 
 // TestLoadFileRotation pins the file source: the same document, re-read on the interval.
@@ -376,82 +377,12 @@ func TestLoadList(t *testing.T) {
 	}
 }
 
-func TestConfigFromEnv(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		env     map[string]string
-		want    Config
-		wantErr string
-	}{
-		{name: "nothing", env: nil, want: Config{Refresh: time.Minute}},
-		{name: "secret", env: map[string]string{"GATEWAY_KEYS_SECRET": testVersion}, want: Config{Secret: testVersion, Refresh: time.Minute}},
-		{name: "bare secret means latest", env: map[string]string{"GATEWAY_KEYS_SECRET": testSecret}, want: Config{Secret: testVersion, Refresh: time.Minute}},
-		{name: "file and refresh", env: map[string]string{"GATEWAY_KEYS_FILE": "/etc/keys.json", "GATEWAY_KEYS_REFRESH": "15s"}, want: Config{File: "/etc/keys.json", Refresh: 15 * time.Second}},
-		{name: "refresh off", env: map[string]string{"GATEWAY_KEYS_FILE": "k.json", "GATEWAY_KEYS_REFRESH": "0"}, want: Config{File: "k.json"}},
-		{name: "two sources", env: map[string]string{"GATEWAY_KEYS_FILE": "k.json", "GATEWAY_API_KEYS": "gk-aaaaaaaa"}, wantErr: "set only one of"},
-		{name: "bad secret", env: map[string]string{"GATEWAY_KEYS_SECRET": "client-keys"}, wantErr: `GATEWAY_KEYS_SECRET: "client-keys" is not a secret name`},
-		{name: "bad refresh", env: map[string]string{"GATEWAY_KEYS_REFRESH": "1 minute"}, wantErr: `GATEWAY_KEYS_REFRESH: "1 minute" is not a duration`},
-		{name: "negative refresh", env: map[string]string{"GATEWAY_KEYS_REFRESH": "-1s"}, wantErr: "GATEWAY_KEYS_REFRESH"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := ConfigFromEnv(func(k string) string { return tc.env[k] })
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tc.want {
-				t.Errorf("ConfigFromEnv = %+v, want %+v", got, tc.want)
-			}
-		})
-	}
-}
-
-// TestResolveSecret pins GEMINI_API_KEY handling: a plain value passes through, a secret
-// version name becomes its trimmed payload, and a failure names the secret.
-func TestResolveSecret(t *testing.T) {
-	f := keystest.NewServer(t)
-	f.AddSecret("projects/p/secrets/gemini")
-	f.AddVersion("projects/p/secrets/gemini", []byte("  AIza-test-key\n"))
-	sm := newSecretManager(t, f)
-	ctx := t.Context()
-
-	for _, tc := range []struct{ in, want, wantErr string }{
-		{in: "AIza-plain", want: "AIza-plain"},
-		{in: "projects/p/secrets/gemini", want: "projects/p/secrets/gemini"}, // not a version name
-		{in: "projects/p/secrets/gemini/versions/latest", want: "AIza-test-key"},
-		{in: "projects/p/secrets/gemini/versions/1", want: "AIza-test-key"},
-		{in: "projects/p/secrets/other/versions/latest", wantErr: "secret projects/p/secrets/other/versions/latest: not found"},
-	} {
-		got, err := ResolveSecret(ctx, sm, tc.in)
-		if tc.wantErr != "" {
-			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
-				t.Errorf("ResolveSecret(%q) err = %v, want %q", tc.in, err, tc.wantErr)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("ResolveSecret(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
-		}
-	}
-	if _, err := ResolveSecret(ctx, nil, "projects/p/secrets/gemini/versions/latest"); err == nil {
-		t.Error("nil accessor: no error")
-	}
-}
-
-// TestNilSecretManager pins that a nil *SecretManager passed as the accessor (the caller built
+// TestNilSecretManager pins that a nil *secrets.Client passed as the accessor (the caller built
 // none because nothing needed it) is an error, not a panic.
 func TestNilSecretManager(t *testing.T) {
-	var sm *SecretManager
+	var sm *secrets.Client
 	_, _, err := Load(t.Context(), Config{Secret: testVersion}, sm, nil)
 	if err == nil || !strings.Contains(err.Error(), "no Secret Manager client") {
 		t.Errorf("Load: err = %v", err)
-	}
-	if _, err := ResolveSecret(t.Context(), sm, "projects/p/secrets/g/versions/1"); err == nil {
-		t.Error("ResolveSecret: no error")
 	}
 }

@@ -186,7 +186,6 @@ func (f *Runtime) Start(t testing.TB, bin string, env ...string) *Process {
 		"AWS_LAMBDA_FUNCTION_NAME=gateway",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512",
 		"AWS_REGION=us-west-2",
-		"PATH=" + os.Getenv("PATH"),
 	}, env...)
 	p := &Process{Cmd: cmd, Exited: make(chan struct{}), out: &syncBuffer{}}
 	cmd.Stdout, cmd.Stderr = p.out, p.out

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/geminigateway/gateway/shared/batch"
+	"github.com/geminigateway/gateway/shared/openai"
 )
 
 // Completer is a fake batch.Completer. It tells requests apart by the body's "user" field
@@ -34,13 +37,13 @@ type Completer struct {
 }
 
 // Complete implements batch.Completer.
-func (c *Completer) Complete(ctx context.Context, body []byte) (int, []byte) {
+func (c *Completer) Complete(ctx context.Context, body []byte) batch.Completion {
 	var req struct {
 		User   string `json:"user"`
 		Stream bool   `json:"stream"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
-		return http.StatusBadRequest, errorBody("invalid_request", "bad JSON", "t-bad")
+		return errorCompletion(http.StatusBadRequest, "invalid_request", "bad JSON", "t-bad")
 	}
 	c.mu.Lock()
 	if c.calls == nil {
@@ -65,17 +68,17 @@ func (c *Completer) Complete(ctx context.Context, body []byte) (int, []byte) {
 		select {
 		case <-time.After(c.Delay):
 		case <-ctx.Done():
-			return 499, errorBody("client_closed_request", "the request was cancelled", "t-cancel")
+			return errorCompletion(499, "client_closed_request", "the request was cancelled", "t-cancel")
 		}
 	}
 	trace := "trace-" + req.User // the gateway's are random; these keep golden files stable
 	switch {
 	case req.Stream:
-		return http.StatusBadRequest, errorBody("invalid_request", "stream: true is not supported in batch jobs", trace)
+		return errorCompletion(http.StatusBadRequest, "invalid_request", "stream: true is not supported in batch jobs", trace)
 	case c.Outage != nil && c.Outage(n):
-		return http.StatusServiceUnavailable, errorBody("upstream_error", "The model is overloaded. Please try again later.", trace)
+		return errorCompletion(http.StatusServiceUnavailable, "upstream_error", "The model is overloaded. Please try again later.", trace)
 	case strings.HasPrefix(req.User, "reject"):
-		return http.StatusBadRequest, errorBody("invalid_request", "messages[0].content: unknown part type \"video\"", trace)
+		return errorCompletion(http.StatusBadRequest, "invalid_request", "messages[0].content: unknown part type \"video\"", trace)
 	}
 	c.mu.Lock()
 	c.succeeded[req.User]++
@@ -83,16 +86,13 @@ func (c *Completer) Complete(ctx context.Context, body []byte) (int, []byte) {
 	resp := fmt.Sprintf(`{"id":"chatcmpl-%s","object":"chat.completion","created":1700000000,"model":"gemini-2.5-flash",`+
 		`"choices":[{"index":0,"message":{"role":"assistant","content":"echo <%s> & done"},"finish_reason":"stop"}],`+
 		`"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}`, req.User, req.User)
-	return http.StatusOK, []byte(resp)
+	return batch.Completion{Status: http.StatusOK, Body: []byte(resp), RequestID: "chatcmpl-" + req.User}
 }
 
-func errorBody(code, msg, trace string) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"success":  false,
-		"error":    map[string]any{"message": msg, "type": "invalid_request_error", "code": code, "param": nil},
-		"trace_id": trace,
-	})
-	return b
+// errorCompletion is the gateway's answer for an error: the error and the body it writes.
+func errorCompletion(status int, code, msg, trace string) batch.Completion {
+	e := &openai.Error{Status: status, Type: "invalid_request_error", Code: code, Message: msg}
+	return batch.Completion{Status: status, Body: e.MarshalBody(trace), RequestID: trace, Err: e}
 }
 
 // Calls returns how many calls came for user.

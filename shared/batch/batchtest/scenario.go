@@ -225,7 +225,7 @@ func TestOutageRedelivery(t *testing.T, s batch.Store) {
 	}
 	const outageStart, outageLen = 400, 25
 	c := &Completer{Outage: func(n int) bool { return n >= outageStart && n < outageStart+outageLen }}
-	r := batch.NewRunner(c, s, batch.Config{Concurrency: 8, InputPrefix: "input/", OutputPrefix: "output/"}, Logger(t))
+	r := batch.NewRunner(c, func(string) batch.Store { return s }, batch.Config{Concurrency: 8, InputPrefix: "input/", OutputPrefix: "output/"}, Logger(t))
 	outName, errName, _ := r.OutputNames(in)
 
 	calls := 0 // requests a valid line makes: OK and Rejected

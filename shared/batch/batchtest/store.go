@@ -31,6 +31,10 @@ type MemStore struct {
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore { return &MemStore{objects: make(map[string][]byte)} }
 
+// Open returns s whatever the bucket: a batch.Runner's open for tests where input and output
+// share one bucket.
+func (s *MemStore) Open(string) batch.Store { return s }
+
 // Get returns a copy of the object.
 func (s *MemStore) Get(ctx context.Context, name string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {

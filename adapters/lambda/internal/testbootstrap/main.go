@@ -13,14 +13,13 @@
 //
 // Every response carries X-Deadline: the request context's deadline in Unix milliseconds.
 //
-// Fake jobs: a message or file named "transient…" fails with a transient error, "permanent…"
-// with a permanent one, "panic…" panics; anything else succeeds.
+// Settings come from shared/config (GATEWAY_LAMBDA_MODE). Fake jobs: a message or file named
+// "transient…" is to be redelivered; anything else is done.
 package main
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -28,19 +27,20 @@ import (
 	"strings"
 
 	"github.com/geminigateway/gateway/adapters/lambda"
+	"github.com/geminigateway/gateway/shared/batch"
+	"github.com/geminigateway/gateway/shared/config"
 )
 
 func main() {
-	lambda.Start(func(context.Context) (lambda.Config, error) {
-		mode, err := lambda.ModeFromEnv(os.Getenv)
+	lambda.Start(os.Getenv("AWS_LAMBDA_RUNTIME_API"), func(context.Context) (lambda.Config, error) {
+		cfg, err := config.Load(os.Getenv)
 		if err != nil {
 			return lambda.Config{}, err
 		}
 		return lambda.Config{
-			Handler:   standIn{gate: os.Getenv("GATE_URL")},
-			Mode:      mode,
-			Jobs:      fakeJobs{},
-			Transient: func(err error) bool { return errors.Is(err, errTransient) },
+			Handler: standIn{gate: os.Getenv("GATE_URL")},
+			Mode:    lambda.Mode(cfg.LambdaMode),
+			Jobs:    fakeJobs{},
 		}, nil
 	})
 }
@@ -82,22 +82,12 @@ func (s standIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var errTransient = errors.New("transient")
-
+// fakeJobs answers by name: "transient…" is Redeliver, anything else Ack.
 type fakeJobs struct{}
 
-func (fakeJobs) RunMessage(_ context.Context, msg []byte) error { return outcome(string(msg)) }
-
-func (fakeJobs) RunFile(_ context.Context, _, name string) error { return outcome(name) }
-
-func outcome(name string) error {
-	switch {
-	case strings.HasPrefix(name, "transient"):
-		return fmt.Errorf("%s: %w", name, errTransient)
-	case strings.HasPrefix(name, "permanent"):
-		return fmt.Errorf("%s: bad line", name)
-	case strings.HasPrefix(name, "panic"):
-		panic(name)
+func (fakeJobs) Handle(_ context.Context, j batch.Job) batch.Outcome {
+	if strings.HasPrefix(string(j.Message), "transient") || strings.HasPrefix(j.Name, "transient") {
+		return batch.Redeliver
 	}
-	return nil
+	return batch.Ack
 }

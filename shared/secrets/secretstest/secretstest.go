@@ -1,8 +1,8 @@
-// Package keystest is an in-process fake of Secret Manager's gRPC service on loopback, for
+// Package secretstest is an in-process fake of Secret Manager's gRPC service on loopback, for
 // testing code that uses the real cloud.google.com/go/secretmanager client. It implements
 // GetSecret, AccessSecretVersion and AddSecretVersion with the service's naming, "latest"
 // alias, CRC32C checks and error codes.
-package keystest
+package secretstest
 
 import (
 	"context"

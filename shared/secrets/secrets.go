@@ -1,4 +1,8 @@
-package keys
+// Package secrets reads and writes Secret Manager secret versions: the client-key document
+// (shared/keys, scripts/keytool) and GEMINI_API_KEY when it names a secret version. Errors are
+// one line that says what to fix (a missing IAM role, a wrong name) and unwrap to the gRPC
+// status.
+package secrets
 
 import (
 	"context"
@@ -15,41 +19,41 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// SecretAccessor reads a Secret Manager secret version's payload. name is a version resource
-// name, projects/P/secrets/S/versions/V (V may be "latest").
-type SecretAccessor interface {
+// Accessor reads a secret version's payload. name is a version resource name,
+// projects/P/secrets/S/versions/V (V may be "latest").
+type Accessor interface {
 	Access(ctx context.Context, name string) ([]byte, error)
 }
 
-// SecretManager is a [SecretAccessor] over the Secret Manager gRPC client, which can also add
-// versions (scripts/keytool). Close it when done.
-type SecretManager struct {
+// Client is an [Accessor] over the Secret Manager gRPC client, which can also add versions
+// (scripts/keytool). Close it when done.
+type Client struct {
 	c *secretmanager.Client
 }
 
-// NewSecretManager returns a Secret Manager client. In production pass
+// New returns a Secret Manager client. In production pass
 // option.WithAuthCredentials with the credentials from shared/googleauth; tests pass
 // option.WithEndpoint, option.WithoutAuthentication and an insecure gRPC dial option to reach a
 // fake on loopback. No connection is made until the first call.
-func NewSecretManager(ctx context.Context, opts ...option.ClientOption) (*SecretManager, error) {
+func New(ctx context.Context, opts ...option.ClientOption) (*Client, error) {
 	c, err := secretmanager.NewClient(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("secret manager client: %w", err)
 	}
-	return &SecretManager{c: c}, nil
+	return &Client{c: c}, nil
 }
 
 var crc32c = crc32.MakeTable(crc32.Castagnoli)
 
 // Access returns the payload of the secret version name, checked against the CRC32C checksum
 // Secret Manager sends with it.
-func (s *SecretManager) Access(ctx context.Context, name string) ([]byte, error) {
-	if s == nil { // a nil *SecretManager passed as a SecretAccessor
+func (s *Client) Access(ctx context.Context, name string) ([]byte, error) {
+	if s == nil { // a nil *Client passed as an Accessor
 		return nil, errors.New("no Secret Manager client")
 	}
 	resp, err := s.c.AccessSecretVersion(ctx, &secretmanagerpb.AccessSecretVersionRequest{Name: name})
 	if err != nil {
-		return nil, describe(err, roleAccessor)
+		return nil, Describe(err)
 	}
 	p := resp.GetPayload()
 	data := p.GetData()
@@ -61,7 +65,7 @@ func (s *SecretManager) Access(ctx context.Context, name string) ([]byte, error)
 
 // AddVersion adds payload as a new version of secret (projects/P/secrets/S) and returns the
 // new version's name. The payload carries its CRC32C so Secret Manager rejects a corrupted one.
-func (s *SecretManager) AddVersion(ctx context.Context, secret string, payload []byte) (string, error) {
+func (s *Client) AddVersion(ctx context.Context, secret string, payload []byte) (string, error) {
 	sum := int64(crc32.Checksum(payload, crc32c))
 	v, err := s.c.AddSecretVersion(ctx, &secretmanagerpb.AddSecretVersionRequest{
 		Parent:  secret,
@@ -75,7 +79,7 @@ func (s *SecretManager) AddVersion(ctx context.Context, secret string, payload [
 
 // Exists reports whether the secret (projects/P/secrets/S) exists. An error other than
 // NotFound (permission denied, say) is returned as is.
-func (s *SecretManager) Exists(ctx context.Context, secret string) (bool, error) {
+func (s *Client) Exists(ctx context.Context, secret string) (bool, error) {
 	_, err := s.c.GetSecret(ctx, &secretmanagerpb.GetSecretRequest{Name: secret})
 	switch {
 	case status.Code(err) == codes.NotFound:
@@ -86,8 +90,8 @@ func (s *SecretManager) Exists(ctx context.Context, secret string) (bool, error)
 	return true, nil
 }
 
-// Close closes the client's connections. Closing a nil *SecretManager does nothing.
-func (s *SecretManager) Close() error {
+// Close closes the client's connections. Closing a nil *Client does nothing.
+func (s *Client) Close() error {
 	if s == nil {
 		return nil
 	}
@@ -96,17 +100,17 @@ func (s *SecretManager) Close() error {
 
 var secretVersionName = regexp.MustCompile(`^projects/[^/]+/secrets/[^/]+/versions/[^/]+$`)
 
-// IsSecretVersion reports whether value is a secret version resource name,
+// IsVersion reports whether value is a secret version resource name,
 // projects/P/secrets/S/versions/V.
-func IsSecretVersion(value string) bool { return secretVersionName.MatchString(value) }
+func IsVersion(value string) bool { return secretVersionName.MatchString(value) }
 
 var secretName = regexp.MustCompile(`^projects/[^/]+/secrets/[^/]+$`)
 
-// SplitSecretName accepts projects/P/secrets/S or projects/P/secrets/S/versions/V and returns
+// SplitName accepts projects/P/secrets/S or projects/P/secrets/S/versions/V and returns
 // the secret and the version name (…/versions/latest when none was given).
-func SplitSecretName(name string) (secret, version string, err error) {
+func SplitName(name string) (secret, version string, err error) {
 	switch {
-	case IsSecretVersion(name):
+	case IsVersion(name):
 		return name[:strings.LastIndex(name, "/versions/")], name, nil
 	case secretName.MatchString(name):
 		return name, name + "/versions/latest", nil
@@ -114,12 +118,12 @@ func SplitSecretName(name string) (secret, version string, err error) {
 	return "", "", fmt.Errorf("%q is not a secret name (projects/P/secrets/S or projects/P/secrets/S/versions/V)", name)
 }
 
-// ResolveSecret returns value unchanged unless it is a secret version name
+// Resolve returns value unchanged unless it is a secret version name
 // (projects/P/secrets/S/versions/V), in which case it returns the version's payload with
 // surrounding white space trimmed. The gateway uses it for GEMINI_API_KEY, so the key can live
 // in Secret Manager and the environment holds only its name.
-func ResolveSecret(ctx context.Context, sm SecretAccessor, value string) (string, error) {
-	if !IsSecretVersion(value) {
+func Resolve(ctx context.Context, sm Accessor, value string) (string, error) {
+	if !IsVersion(value) {
 		return value, nil
 	}
 	if sm == nil {
@@ -127,7 +131,7 @@ func ResolveSecret(ctx context.Context, sm SecretAccessor, value string) (string
 	}
 	b, err := sm.Access(ctx, value)
 	if err != nil {
-		return "", fmt.Errorf("secret %s: %w", value, describe(err, roleAccessor))
+		return "", fmt.Errorf("secret %s: %w", value, Describe(err))
 	}
 	v := strings.TrimSpace(string(b))
 	if v == "" {
@@ -138,6 +142,9 @@ func ResolveSecret(ctx context.Context, sm SecretAccessor, value string) (string
 
 // roleAccessor is the role that lets the gateway's service account read a secret.
 const roleAccessor = "roles/secretmanager.secretAccessor"
+
+// Describe is describe for a read: a permission error names roles/secretmanager.secretAccessor.
+func Describe(err error) error { return describe(err, roleAccessor) }
 
 // describe turns an error from Secret Manager into a one-line error: the gRPC code in words,
 // the service's message, and for permission errors the IAM role that is missing. It unwraps
