@@ -137,7 +137,7 @@ func translateBody(ctx context.Context, body []byte, l openai.Limits, models *tr
 	if err != nil {
 		return nil, nil, err
 	}
-	tr, err := translate.RequestToGemini(req, models, opt)
+	tr, err := translate.RequestToGemini(ctx, req, models, opt)
 	return req, tr, err
 }
 
@@ -155,7 +155,7 @@ func encodeRequest(tr *translate.Translated, bodySize int) ([]byte, error) {
 
 func (h *Handler) meta(tr *translate.Translated, model string) translate.Meta {
 	return translate.Meta{ID: newID("chatcmpl-"), Created: h.o.Now().Unix(), Model: model, NewCallID: NewCallID,
-		ThoughtTagMarker: tr.ThoughtTagMarker, MaxToolCalls: tr.MaxToolCalls}
+		ThoughtTagMarker: tr.ThoughtTagMarker, MaxToolCalls: tr.MaxToolCalls, IncludeUsage: tr.IncludeUsage}
 }
 
 func (h *Handler) unary(ctx context.Context, tr *translate.Translated, gbody []byte, rs *reqState) (*openai.Response, error) {

@@ -41,7 +41,7 @@ func (h *Handler) fetchMedia(ctx context.Context, tr *translate.Translated, lb *
 		if lb == nil {
 			lb = newLifted()
 		}
-		p.InlineData = &gemini.Blob{MIMEType: m.MIMEType, Data: lb.add(m.Base64)}
+		p.InlineData = &gemini.Blob{MIMEType: m.MIMEType, Data: lb.add(m.Base64), DisplayName: p.FileData.DisplayName}
 		p.FileData = nil
 	}
 	return lb, nil

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -49,7 +48,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	// and the bodies real clients send
-	files, _ := filepath.Glob("testdata/sdk/*.json")
+	files := sdkRecordings
 	for _, file := range files {
 		raw, _ := os.ReadFile(file)
 		var bodies []json.RawMessage

@@ -11,11 +11,19 @@ import (
 	"testing"
 )
 
+// sdkRecordings are the request bodies real clients sent, recorded in testdata/sdk.
+var sdkRecordings = []string{
+	"testdata/sdk/openai-node.json",
+	"testdata/sdk/vercel-ai.json",
+	"testdata/sdk/langchain-openai.json",
+	"testdata/sdk/python-openai.json",
+}
+
 // TestSDKBodiesDecode pins that the bodies real clients send (recorded in testdata/sdk, see its
 // SOURCES.md), echoed history included, decode without error, and that the thought signatures
 // they echo are kept on the typed message and tool call.
 func TestSDKBodiesDecode(t *testing.T) {
-	files, _ := filepath.Glob("testdata/sdk/*.json")
+	files := sdkRecordings
 	if len(files) < 4 {
 		t.Fatalf("want 4 SDK recordings, found %d", len(files))
 	}

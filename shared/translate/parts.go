@@ -105,28 +105,67 @@ func mediaPart(u, mimeHint, field string) (gemini.Part, error) {
 	return gemini.Part{}, openai.InvalidParam(field, "media URL must be a data:, gs://, http:// or https:// URL")
 }
 
-// registerFetches lists http(s) fileData parts for the caller to fetch and inline when the
-// backend is set to fetch. When it is not, a URL whose type neither its extension nor a hint
-// tells is refused: Gemini needs fileData.mimeType, and the gateway does not fetch a URL it was
-// told not to fetch just to look at its type. content names the parts' array in errors.
-func (cv *contentConverter) registerFetches(parts []gemini.Part, content string) error {
+// noteMediaURLs records the request field of each http(s) fileData part in parts (content
+// names their array; the first field a URL appears in names it in errors), and, when the backend
+// does not fetch, refuses a URL whose type neither its extension nor a hint tells: Gemini needs
+// fileData.mimeType, and the gateway does not fetch a URL it was told not to fetch just to look at
+// its type.
+func (cv *contentConverter) noteMediaURLs(parts []gemini.Part, content string) error {
 	for i := range parts {
 		fd := parts[i].FileData
-		if fd == nil || !(strings.HasPrefix(fd.FileURI, "https://") || strings.HasPrefix(fd.FileURI, "http://")) {
+		if fd == nil || !isHTTPURL(fd.FileURI) {
 			continue
 		}
 		param := fmt.Sprintf("%s[%d]", content, i)
-		switch {
-		case cv.opt.FetchHTTPMedia:
-			cv.out.Fetch = append(cv.out.Fetch, &parts[i])
-			cv.out.FetchParams = append(cv.out.FetchParams, param)
-		case fd.MIMEType == "":
+		if !cv.opt.FetchHTTPMedia && fd.MIMEType == "" {
 			return openai.InvalidParam(param, "%s: cannot tell the media type of %s, and this gateway passes media URLs to Gemini without fetching them: "+
 				"use a URL that ends in a file extension such as .png, .pdf or .mp4, give the type in extra_content.google.mime_type, or send the media as a data: URI",
 				param, media.Redact(fd.FileURI))
 		}
+		if _, ok := cv.urlParams[fd.FileURI]; !ok {
+			if cv.urlParams == nil {
+				cv.urlParams = map[string]string{}
+			}
+			cv.urlParams[fd.FileURI] = param
+		}
 	}
 	return nil
+}
+
+// registerFetches lists the http(s) fileData parts, of turns and of function responses alike,
+// for the caller to fetch and inline (through its URL guard) when the backend is set to fetch.
+// It runs once the contents are final, so the pointers it keeps stay valid.
+func (cv *contentConverter) registerFetches() error {
+	if !cv.opt.FetchHTTPMedia {
+		return nil // noteMediaURLs refused what Gemini could not take as a URL
+	}
+	for i := range cv.contents {
+		parts := cv.contents[i].Parts
+		for j := range parts {
+			cv.registerFetch(&parts[j])
+			if fr := parts[j].FunctionResponse; fr != nil {
+				for k := range fr.Parts {
+					cv.registerFetch(&fr.Parts[k])
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (cv *contentConverter) registerFetch(p *gemini.Part) {
+	if fd := p.FileData; fd != nil && isHTTPURL(fd.FileURI) {
+		param, ok := cv.urlParams[fd.FileURI]
+		if !ok {
+			param = "messages"
+		}
+		cv.out.Fetch = append(cv.out.Fetch, p)
+		cv.out.FetchParams = append(cv.out.FetchParams, param)
+	}
+}
+
+func isHTTPURL(u string) bool {
+	return strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")
 }
 
 // mediaResolution maps image_url.detail to Gemini 3's per-part media resolution.
@@ -168,8 +207,11 @@ func toolResponse(text string, keepRefs bool) (json.RawMessage, error) {
 }
 
 // extraParts decodes extra_content.google.parts of a tool message (multimodal function
-// responses). Vertex's documentation writes them in snake_case; camelCase is accepted too.
-func extraParts(raw json.RawMessage) ([]gemini.Part, error) {
+// responses). Vertex's documentation writes them in snake_case; camelCase is accepted too. A
+// file_uri goes through the same policy as a content part's URL (mediaPart): data: inline,
+// gs:// and http(s) as fileData, http(s) later fetched through the URL guard when so configured,
+// anything else refused; the display name, which "$ref" in the response refers to, is kept.
+func extraParts(raw json.RawMessage, field string) ([]gemini.Part, error) {
 	var in []struct {
 		InlineData *struct {
 			MIMEType    string `json:"mime_type"`
@@ -188,22 +230,50 @@ func extraParts(raw json.RawMessage) ([]gemini.Part, error) {
 		FileData2 *gemini.FileData `json:"fileData"`
 	}
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return nil, fmt.Errorf("must be an array of parts with inline_data or file_data: %v", err)
+		return nil, openai.InvalidParam(field, "%s must be an array of parts with inline_data or file_data: %v", field, err)
 	}
 	out := make([]gemini.Part, 0, len(in))
 	for i, p := range in {
+		f := fmt.Sprintf("%s[%d]", field, i)
 		switch {
 		case p.InlineData != nil:
 			out = append(out, gemini.Part{InlineData: &gemini.Blob{MIMEType: p.InlineData.MIMEType + p.InlineData.MIMEType2, Data: p.InlineData.Data, DisplayName: p.InlineData.DisplayName}})
 		case p.InlineData2 != nil:
 			out = append(out, gemini.Part{InlineData: p.InlineData2})
 		case p.FileData != nil:
-			out = append(out, gemini.Part{FileData: &gemini.FileData{MIMEType: p.FileData.MIMEType + p.FileData.MIMEType2, FileURI: p.FileData.FileURI + p.FileData.FileURI2, DisplayName: p.FileData.DisplayName}})
+			fd := p.FileData
+			gp, err := fileDataPart(fd.FileURI+fd.FileURI2, fd.MIMEType+fd.MIMEType2, fd.DisplayName, f+".file_data.file_uri")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, gp)
 		case p.FileData2 != nil:
-			out = append(out, gemini.Part{FileData: p.FileData2})
+			fd := p.FileData2
+			gp, err := fileDataPart(fd.FileURI, fd.MIMEType, fd.DisplayName, f+".fileData.fileUri")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, gp)
 		default:
-			return nil, fmt.Errorf("part %d has neither inline_data nor file_data", i)
+			return nil, openai.InvalidParam(f, "%s has neither inline_data nor file_data", f)
 		}
 	}
 	return out, nil
+}
+
+// fileDataPart applies the media URL policy to a function-response file_data part.
+func fileDataPart(uri, mime, displayName, field string) (gemini.Part, error) {
+	if uri == "" {
+		return gemini.Part{}, openai.InvalidParam(field, "%s is required", field)
+	}
+	p, err := mediaPart(uri, mime, field)
+	if err != nil {
+		return p, err
+	}
+	if p.InlineData != nil {
+		p.InlineData.DisplayName = displayName
+	} else {
+		p.FileData.DisplayName = displayName
+	}
+	return p, nil
 }
