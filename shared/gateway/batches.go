@@ -44,6 +44,9 @@ type batchRecord struct {
 	// Requests counts the lines submitted, Invalid the lines refused at validation.
 	Requests int64 `json:"requests"`
 	Invalid  int64 `json:"invalid"`
+	// Expiring is set when the completion window ran out and the engine was asked to stop:
+	// the batch ends expired, not cancelled.
+	Expiring bool `json:"expiring,omitempty"`
 }
 
 // manifestLine is one line of lines.jsonl: what turns an engine answer back into the output line
@@ -423,7 +426,7 @@ func (h *Handler) refresh(ctx context.Context, own string, rec *batchRecord, ver
 			return nil, err
 		}
 		if !st.State.Done() {
-			return rec, nil
+			return h.expire(ctx, own, rec, version)
 		}
 		if rec.Batch.Status != openai.BatchFinalizing {
 			next := *rec
@@ -510,6 +513,27 @@ func (h *Handler) RefreshBatches(ctx context.Context) (int, error) {
 			return ended, errors.Join(errs...)
 		}
 	}
+}
+
+// expire stops a batch whose completion window (24h) ran out while its job still runs, as
+// OpenAI does: the engine is asked to cancel, and once it has stopped the batch ends expired,
+// with the answers that finished in the output file and the rest as batch_expired lines.
+func (h *Handler) expire(ctx context.Context, own string, rec *batchRecord, version string) (*batchRecord, error) {
+	if rec.Expiring || rec.Batch.ExpiresAt == nil || h.o.Now().Unix() < *rec.Batch.ExpiresAt ||
+		rec.Batch.Status != openai.BatchInProgress {
+		return rec, nil
+	}
+	if err := h.engine.Cancel(ctx, rec.Ref); err != nil {
+		return nil, err
+	}
+	next := *rec
+	next.Expiring = true
+	if _, err := h.replaceBatch(ctx, own, &next, version); err != nil {
+		return nil, err
+	}
+	// Whoever won the write, the record as stored is the answer.
+	rec, _, err := h.batch(ctx, own, rec.Batch.ID)
+	return rec, err
 }
 
 // getBatch serves GET /v1/batches/{id}, refreshed from the engine.

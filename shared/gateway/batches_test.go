@@ -331,3 +331,40 @@ func TestBatchesListAndBadCreates(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchExpiresAfterItsWindow pins completion_window: a batch still running 24h after its
+// creation is stopped at the next refresh and ends expired, with the unanswered requests as
+// batch_expired error lines.
+func TestBatchExpiresAfterItsWindow(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		jsonResponse(thoughtfulAnswer)(w, r)
+	})
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	var mu sync.Mutex
+	now := time.Unix(1795000000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	g, _ := newFilesGateway(t, up, func(o *gateway.Options) { o.Now = clock })
+	b := createBatch(t, g.client, batchInput)
+	if got, err := g.client.Batches.Get(t.Context(), b.ID); err != nil || got.Status != oai.BatchStatusInProgress {
+		t.Fatalf("within the window: %v, %v", got.Status, err)
+	}
+	mu.Lock()
+	now = now.Add(24*time.Hour + time.Second)
+	mu.Unlock()
+	b = waitBatch(t, g.client, b.ID)
+	once.Do(func() { close(release) })
+	if b.Status != oai.BatchStatusExpired || b.ExpiredAt == 0 || b.RequestCounts.Total != 8 {
+		t.Fatalf("batch ended %s: %+v", b.Status, b)
+	}
+	errs := fileLines(t, g.client, b.ErrorFileID)
+	if code := errs["greet-2"]["error"].(map[string]any)["code"]; code != "batch_expired" {
+		t.Errorf("greet-2 = %v, want batch_expired", errs["greet-2"])
+	}
+}

@@ -56,6 +56,9 @@ func (h *Handler) finalize(ctx context.Context, own string, rec *batchRecord, st
 		}
 		return w.line(b)
 	}
+	if rec.Expiring && st.State == engine.Cancelled {
+		st.State = engine.Expired // the gateway stopped it for its window, not the client
+	}
 	var completed, failed int64
 	if rec.Requests > 0 {
 		rc, _, err := h.o.Store.Open(ctx, batchWork(own, rec.Batch.ID)+"lines.jsonl")
@@ -135,6 +138,8 @@ func (h *Handler) finalize(ctx context.Context, own string, rec *batchRecord, st
 		b.FinalizingAt = unix(now)
 	}
 	switch {
+	case st.State == engine.Expired:
+		b.Status, b.ExpiredAt = openai.BatchExpired, unix(now)
 	case b.Status == openai.BatchCancelling || st.State == engine.Cancelled:
 		b.Status, b.CancelledAt = openai.BatchCancelled, unix(now)
 	case st.State == engine.Failed:
@@ -144,8 +149,6 @@ func (h *Handler) finalize(ctx context.Context, own string, rec *batchRecord, st
 			msg = "the batch engine failed the job"
 		}
 		b.Errors = &openai.BatchErrors{Object: "list", Data: []openai.BatchError{{Code: "batch_failed", Message: msg}}}
-	case st.State == engine.Expired:
-		b.Status, b.ExpiredAt = openai.BatchExpired, unix(now)
 	default:
 		b.Status, b.CompletedAt = openai.BatchCompleted, unix(now)
 	}
