@@ -13,9 +13,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/geminigateway/gateway/shared/batch/engine"
+	"github.com/geminigateway/gateway/shared/batch/geminibatch"
 	"github.com/geminigateway/gateway/shared/config"
 	"github.com/geminigateway/gateway/shared/emulator"
 	"github.com/geminigateway/gateway/shared/gateway"
@@ -23,6 +26,7 @@ import (
 	"github.com/geminigateway/gateway/shared/keys"
 	"github.com/geminigateway/gateway/shared/media"
 	"github.com/geminigateway/gateway/shared/secrets"
+	"github.com/geminigateway/gateway/shared/store"
 	"github.com/geminigateway/gateway/shared/translate"
 )
 
@@ -110,6 +114,16 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 			return fail(err)
 		}
 	}
+	st, err := localStore(cfg.StoreDir, cfg.Local)
+	if err != nil {
+		return fail(fmt.Errorf("GATEWAY_STORE_DIR: %w", err))
+	}
+	var batchEngine engine.Engine // nil: the local engine, for the emulator (and Vertex until a bucket is wired)
+	if st != nil && cfg.Backend == gemini.Developer {
+		if batchEngine, err = geminibatch.New(client, st, 0); err != nil {
+			return fail(err)
+		}
+	}
 	fetcher := media.NewFetcher(media.Options{MaxBytes: cfg.MediaMaxBytes, Timeout: cfg.MediaTimeout, AllowPrivate: cfg.AllowPrivateFetch,
 		MaxURLs: cfg.MediaMaxURLs, MaxTotalBytes: cfg.MediaMaxTotalBytes, Concurrency: cfg.MediaFetchConcurrency})
 	a.Handler = gateway.New(gateway.Options{
@@ -117,9 +131,25 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		IncludeThoughts: cfg.IncludeThoughts, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
 		MaxMessages: cfg.MaxMessages, MaxParts: cfg.MaxParts,
 		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project, EmbedConcurrency: cfg.EmbedConcurrency,
-		EMFNamespace: cfg.MetricsNamespace,
+		EMFNamespace: cfg.MetricsNamespace, Store: st, BatchEngine: batchEngine,
 	})
 	return a, nil
+}
+
+// localStore is the object store on a local folder: dir when set, else under `make run` a
+// folder in the OS cache (or temp) folder, else none (the cloud entry points bring a bucket).
+func localStore(dir string, local bool) (store.Store, error) {
+	if dir == "" {
+		if !local {
+			return nil, nil
+		}
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		dir = filepath.Join(base, "gemini-gateway", "store")
+	}
+	return store.NewDir(dir)
 }
 
 // startEmulator serves the emulator on a loopback port of this process.

@@ -73,6 +73,9 @@ type Config struct {
 	// MetricsNamespace is "GeminiGateway/<function>" when AWS_LAMBDA_FUNCTION_NAME is set (the
 	// Lambda runtime sets it): log lines then carry CloudWatch EMF metrics in that namespace.
 	MetricsNamespace string
+	// StoreDir (GATEWAY_STORE_DIR) is a local folder for the object store (files, batches);
+	// `make run` defaults it under the OS cache folder.
+	StoreDir string
 }
 
 // FromEnv reads the configuration from the process environment: the entry point of a
@@ -119,6 +122,7 @@ func Load(getenv func(string) string) (Config, error) {
 		LambdaMode:       strings.ToLower(p.str("GATEWAY_LAMBDA_MODE", "stream")),
 		Port:             p.str("PORT", "8080"),
 		EmbedConcurrency: int(p.int64("GATEWAY_EMBED_CONCURRENCY", 8)),
+		StoreDir:         strings.TrimSpace(getenv("GATEWAY_STORE_DIR")),
 	}
 	if fn := strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")); fn != "" {
 		c.MetricsNamespace = "GeminiGateway/" + fn

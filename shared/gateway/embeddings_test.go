@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"cloud.google.com/go/auth"
 	oai "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
@@ -120,7 +119,7 @@ func (g *googleEmbed) serve(w http.ResponseWriter, r *http.Request) {
 	if g.vertex {
 		const prefix = "/v1/projects/proj/locations/us-central1/publishers/google/models/"
 		m, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, prefix), ":predict")
-		if !ok || !strings.HasPrefix(r.URL.Path, prefix) || r.Header.Get("Authorization") != "Bearer vertex-token" {
+		if !ok || !strings.HasPrefix(r.URL.Path, prefix) || r.Header.Get("Authorization") != "Bearer test-token" {
 			embedError(w, 404, "NOT_FOUND", "bad path or credentials: "+r.URL.Path)
 			return
 		}
@@ -235,12 +234,6 @@ func (g *googleEmbed) vertexAnswer(w http.ResponseWriter, model string, req *ver
 	w.Header().Set("Content-Type", "application/json")
 	b, _ := json.MarshalIndent(out, "", "  ")
 	_, _ = w.Write(b)
-}
-
-type staticToken struct{}
-
-func (staticToken) Token(context.Context) (*auth.Token, error) {
-	return &auth.Token{Value: "vertex-token"}, nil
 }
 
 type embedGateway struct {

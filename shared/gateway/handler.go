@@ -15,10 +15,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/geminigateway/gateway/shared/batch/engine"
+	"github.com/geminigateway/gateway/shared/batch/localbatch"
 	"github.com/geminigateway/gateway/shared/gemini"
 	"github.com/geminigateway/gateway/shared/keys"
 	"github.com/geminigateway/gateway/shared/media"
 	"github.com/geminigateway/gateway/shared/openai"
+	"github.com/geminigateway/gateway/shared/store"
 	"github.com/geminigateway/gateway/shared/translate"
 )
 
@@ -42,6 +45,12 @@ type Options struct {
 	// EmbedConcurrency bounds the upstream calls of one embeddings request (default
 	// DefaultEmbedConcurrency).
 	EmbedConcurrency int
+	// Store holds uploaded files and batches (the Files and Batches API); nil turns those
+	// routes off.
+	Store store.Store
+	// BatchEngine runs batches; nil runs them in-process with Client (localbatch), which is
+	// what the emulator backend uses.
+	BatchEngine engine.Engine
 	// KeepAlive is the silence after which a stream gets an SSE comment.
 	KeepAlive time.Duration
 	Logger    *slog.Logger
@@ -55,7 +64,8 @@ type Options struct {
 
 // Handler serves the gateway's HTTP API.
 type Handler struct {
-	o Options
+	o      Options
+	engine engine.Engine
 	// beforeStreamError, set by tests only, runs in the funnel between a streamed request's
 	// failure and the funnel's decision, where a keep-alive may fire.
 	beforeStreamError func(*sseWriter)
@@ -75,7 +85,11 @@ func New(o Options) *Handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Handler{o: o}
+	h := &Handler{o: o, engine: o.BatchEngine}
+	if h.engine == nil && o.Store != nil && o.Client != nil {
+		h.engine = localbatch.New(o.Store, o.Client, 8)
+	}
+	return h
 }
 
 // ServeHTTP routes a request to its handler, turns the error it returns (or its panic) into the
@@ -136,6 +150,12 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request, rs *reqState) er
 		return h.only(w, r, rs, h.models, http.MethodGet)
 	case strings.HasPrefix(p, "/v1/models/"), strings.HasPrefix(p, "/models/"):
 		return h.only(w, r, rs, h.model, http.MethodGet)
+	}
+	if rest, ok := strings.CutPrefix(strings.TrimPrefix(r.URL.Path, "/v1"), "/files"); ok && (rest == "" || rest[0] == '/') {
+		return h.filesRoute(w, r, rs, rest)
+	}
+	if rest, ok := strings.CutPrefix(strings.TrimPrefix(r.URL.Path, "/v1"), "/batches"); ok && (rest == "" || rest[0] == '/') {
+		return h.batchesRoute(w, r, rs, rest)
 	}
 	return notFound(r)
 }

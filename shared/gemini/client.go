@@ -236,15 +236,22 @@ func (s *Stream) Close() error {
 // send posts body to u, retrying transient failures. On success the response is 200. No retry
 // waits past the context's deadline or budget (when set), whichever is earlier.
 func (c *Client) send(ctx context.Context, u string, body []byte, budget time.Time) (*http.Response, error) {
+	return c.sendMethod(ctx, http.MethodPost, u, body, budget, true)
+}
+
+// sendMethod is send with any method. A request that is not idempotent (one that creates
+// something) is not retried after a connection failure, which may come after it took effect.
+func (c *Client) sendMethod(ctx context.Context, method, u string, body []byte, budget time.Time, idempotent bool) (*http.Response, error) {
 	if dl, ok := ctx.Deadline(); ok && (budget.IsZero() || dl.Before(budget)) {
 		budget = dl
 	}
 	for attempt := 1; ; attempt++ {
-		resp, err := c.once(ctx, u, body)
+		resp, err := c.once(ctx, method, u, body)
 		if err == nil {
 			return resp, nil
 		}
-		if attempt >= c.o.Retry.MaxAttempts || !retryable(err) {
+		var te *TransportError
+		if attempt >= c.o.Retry.MaxAttempts || !retryable(err) || (!idempotent && errors.As(err, &te)) {
 			return nil, err
 		}
 		delay := c.backoff(attempt)
@@ -264,12 +271,18 @@ func (c *Client) send(ctx context.Context, u string, body []byte, budget time.Ti
 	}
 }
 
-func (c *Client) once(ctx context.Context, u string, body []byte) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+func (c *Client) once(ctx context.Context, method, u string, body []byte) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	switch c.o.Backend {
 	case Vertex:
 		tok, err := c.o.Tokens.Token(ctx)
