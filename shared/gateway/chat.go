@@ -16,33 +16,28 @@ import (
 )
 
 // chat serves POST /v1/chat/completions.
-func (h *Handler) chat(w http.ResponseWriter, r *http.Request, rs *reqState) {
+func (h *Handler) chat(w http.ResponseWriter, r *http.Request, rs *reqState) error {
 	key, err := h.authenticate(r, rs)
 	if err != nil {
-		h.writeError(w, rs, err)
-		return
+		return err
 	}
 	body, err := h.readBody(w, r)
 	if err != nil {
-		h.writeError(w, rs, err)
-		return
+		return err
 	}
 	tr, gbody, err := h.prepare(r.Context(), body.Bytes(), key, rs)
 	putBuffer(body) // decoding copied every value out of it
 	if err != nil {
-		h.writeError(w, rs, err)
-		return
+		return err
 	}
 	if tr.Stream {
-		h.stream(w, r.Context(), tr, gbody, rs)
-		return
+		return h.stream(w, r.Context(), tr, gbody, rs)
 	}
 	resp, err := h.unary(r.Context(), tr, gbody, rs)
 	if err != nil {
-		h.writeError(w, rs, err)
-		return
+		return err
 	}
-	h.writeJSON(w, rs, http.StatusOK, resp)
+	return writeJSON(w, http.StatusOK, resp)
 }
 
 // bufferPool holds the buffers of request bodies: with a base64 image they are the largest
@@ -150,18 +145,16 @@ func (h *Handler) unary(ctx context.Context, tr *translate.Translated, gbody []b
 	return resp, nil
 }
 
-// stream serves a streamed completion. The SSE headers go out with the first chunk, so an
-// upstream failure before any output still gets a proper status; after that a failure is one
-// final error event and the stream ends without [DONE].
-func (h *Handler) stream(w http.ResponseWriter, ctx context.Context, tr *translate.Translated, gbody []byte, rs *reqState) {
+// stream serves a streamed completion. The SSE headers go out with the first chunk (or
+// keep-alive), so an upstream failure before any output still gets a proper status; after that
+// the funnel makes a failure one final error event and the stream ends without [DONE].
+func (h *Handler) stream(w http.ResponseWriter, ctx context.Context, tr *translate.Translated, gbody []byte, rs *reqState) error {
 	up, err := h.o.Client.Stream(ctx, tr.Model, gbody)
 	if err != nil {
-		h.writeError(w, rs, err)
-		return
+		return err
 	}
 	defer up.Close()
-	sw := newSSEWriter(w, h.o.KeepAlive)
-	defer sw.stop()
+	sw := h.newSSE(w, rs)
 	st := translate.NewStream(h.meta(tr, rs.model))
 	defer func() { rs.usage = st.Usage() }()
 	for {
@@ -170,54 +163,35 @@ func (h *Handler) stream(w http.ResponseWriter, ctx context.Context, tr *transla
 			break
 		}
 		if err != nil {
-			h.streamError(w, sw, rs, err)
-			return
+			return err
 		}
 		chunks, err := st.Event(ev)
 		for i := range chunks {
-			if sw.chunk(&chunks[i]) != nil {
-				rs.status = statusClientClosed
-				return
+			if werr := sw.chunk(&chunks[i]); werr != nil {
+				return werr
 			}
 		}
 		// Flush before the next read could wait on the network; events that are already
 		// here go out together.
-		if !up.Ready() && sw.flush() != nil {
-			rs.status = statusClientClosed
-			return
+		if !up.Ready() {
+			if werr := sw.flush(); werr != nil {
+				return werr
+			}
 		}
 		if err != nil {
-			h.streamError(w, sw, rs, err)
-			return
+			return err
 		}
 	}
 	chunks, err := st.End(tr.IncludeUsage)
 	if err != nil {
-		h.streamError(w, sw, rs, err)
-		return
+		return err
 	}
 	for i := range chunks {
-		if sw.chunk(&chunks[i]) != nil {
-			rs.status = statusClientClosed
-			return
+		if err := sw.chunk(&chunks[i]); err != nil {
+			return err
 		}
 	}
-	if sw.done() != nil {
-		rs.status = statusClientClosed
-		return
-	}
-	rs.status = http.StatusOK
-}
-
-func (h *Handler) streamError(w http.ResponseWriter, sw *sseWriter, rs *reqState, err error) {
-	if !sw.started() {
-		sw.stop()
-		h.writeError(w, rs, err)
-		return
-	}
-	e := toOpenAI(err)
-	rs.status, rs.errCode, rs.cause = e.Status, e.Code, e
-	_ = sw.errorEvent(e)
+	return sw.done()
 }
 
 // Complete runs one non-streaming chat completion in-process, without client auth: the batch
@@ -225,7 +199,6 @@ func (h *Handler) streamError(w http.ResponseWriter, sw *sseWriter, rs *reqState
 func (h *Handler) Complete(ctx context.Context, body []byte) (int, []byte) {
 	// Batch lines come from the platform, not a client key: their usage is logged under "batch".
 	rs := &reqState{start: h.o.Now(), method: http.MethodPost, route: "batch", traceID: newTraceID(), key: "batch"}
-	defer h.logRequest(nil, rs)
 	tr, gbody, err := h.prepare(ctx, body, nil, rs)
 	if err == nil && tr.Stream {
 		err = openai.InvalidParam("stream", "stream: true is not supported in batch jobs")
@@ -234,16 +207,15 @@ func (h *Handler) Complete(ctx context.Context, body []byte) (int, []byte) {
 	if err == nil {
 		resp, err = h.unary(ctx, tr, gbody, rs)
 	}
-	if err != nil {
-		e := toOpenAI(err)
-		rs.status, rs.errCode, rs.cause = e.Status, e.Code, e
-		return e.Status, e.MarshalBody(rs.traceID)
+	var b []byte
+	if err == nil {
+		b, err = marshal(resp)
 	}
-	b, err := marshal(resp)
 	if err != nil {
-		e := toOpenAI(err)
-		return e.Status, e.MarshalBody(rs.traceID)
+		rs.err = toOpenAI(err)
+		h.logRequest(nil, rs, rs.err.Status)
+		return rs.err.Status, rs.err.MarshalBody(rs.traceID)
 	}
-	rs.status = http.StatusOK
+	h.logRequest(nil, rs, http.StatusOK)
 	return http.StatusOK, b
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -34,7 +35,7 @@ func toOpenAI(err error) *openai.Error {
 	case errors.Is(err, gemini.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return &openai.Error{Status: http.StatusGatewayTimeout, Type: "api_error", Code: openai.CodeUpstreamTimeout,
 			Message: "Gemini did not answer in time", Cause: err}
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), errors.Is(err, errClientGone):
 		return &openai.Error{Status: statusClientClosed, Type: "api_error", Code: openai.CodeClientClosed,
 			Message: "the client closed the request", Cause: err}
 	case errors.As(err, &me):
@@ -95,12 +96,25 @@ func fromMedia(me *media.Error) *openai.Error {
 	return e
 }
 
-// writeError is the error funnel: every error a client sees is written here.
-func (h *Handler) writeError(w http.ResponseWriter, rs *reqState, err error) {
+// writeError is the error funnel: every error a request ends with reaches the client here, and
+// nowhere else. Before anything was written it is our JSON error body with its status,
+// Retry-After and trace id; once an event stream's headers are out, one final error event; once
+// any other body is out, nothing (a status line is never rewritten, as
+// net/http/httputil.ReverseProxy never does). A client that went away (499) gets nothing.
+func (h *Handler) writeError(rs *reqState, err error) {
 	e := toOpenAI(err)
-	rs.status, rs.errCode, rs.cause = e.Status, e.Code, e
-	if e.Status == statusClientClosed {
-		return // nobody is listening
+	rs.err = e
+	if rs.sse != nil {
+		if h.beforeStreamError != nil {
+			h.beforeStreamError(rs.sse)
+		}
+		if rs.sse.fail(e) {
+			return
+		}
+	}
+	w := &rs.w
+	if w.started() || e.Status == statusClientClosed {
+		return
 	}
 	hd := w.Header()
 	if e.RetryAfter > 0 {
@@ -111,17 +125,18 @@ func (h *Handler) writeError(w http.ResponseWriter, rs *reqState, err error) {
 	_, _ = w.Write(e.MarshalBody(rs.traceID))
 }
 
-func (h *Handler) writeJSON(w http.ResponseWriter, rs *reqState, status int, v any) {
+// writeJSON writes v as a JSON body with status. A value that does not encode is returned before
+// anything is written, so the funnel still answers with an error.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
 	b, err := marshal(v)
 	if err != nil {
-		h.writeError(w, rs, err)
-		return
+		return err
 	}
-	rs.status = status
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	_, err = w.Write(b)
+	return err
 }
 
 func marshal(v any) ([]byte, error) {
@@ -135,11 +150,16 @@ func marshal(v any) ([]byte, error) {
 }
 
 // WriteError writes err as the gateway's error body, for code outside the Handler (an adapter
-// whose start failed, a panic outside ServeHTTP) so that no adapter spells error JSON itself.
-// The trace id comes from the request's trace headers as in ServeHTTP.
+// whose start failed) so that no adapter spells error JSON itself. It goes through the same
+// funnel as ServeHTTP, with the trace id taken from the request's trace headers as there.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	h := &Handler{}
 	rs := &reqState{traceID: traceID(r)}
+	rs.w.ResponseWriter = w
 	w.Header().Set("X-Request-Id", rs.traceID)
-	h.writeError(w, rs, err)
+	(&Handler{}).writeError(rs, err)
 }
+
+// panicError is a panic recovered from a handler, as an error for the funnel: always a 500.
+type panicError struct{ v any }
+
+func (p *panicError) Error() string { return fmt.Sprint("panic: ", p.v) }

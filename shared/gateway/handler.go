@@ -4,9 +4,13 @@
 package gateway
 
 import (
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"path"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +47,9 @@ type Options struct {
 // Handler serves the gateway's HTTP API.
 type Handler struct {
 	o Options
+	// beforeStreamError, set by tests only, runs in the funnel between a streamed request's
+	// failure and the funnel's decision, where a keep-alive may fire.
+	beforeStreamError func(*sseWriter)
 }
 
 // New returns a Handler.
@@ -62,63 +69,94 @@ func New(o Options) *Handler {
 	return &Handler{o: o}
 }
 
-// ServeHTTP routes a request and writes one log line for it.
+// ServeHTTP routes a request to its handler, turns the error it returns (or its panic) into the
+// answer through the one funnel, writeError, and writes one log line for it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rs := &reqState{start: h.o.Now(), method: r.Method, route: r.URL.Path, traceID: traceID(r)}
+	rs.w.ResponseWriter = w
+	w = &rs.w
 	w.Header().Set("X-Request-Id", rs.traceID)
 	h.cors(w, r)
-	defer func() {
-		if rs.status > 0 && rs.status != statusClientClosed {
-			// net/http sends a buffered response only when the handler returns: flush first
-			// so the client does not wait for the log line.
-			_ = http.NewResponseController(w).Flush()
-		}
-		h.logRequest(r, rs)
-	}()
-
-	switch r.URL.Path {
-	case "/healthz":
-		if !h.method(w, r, rs, http.MethodGet, http.MethodHead) {
-			return
-		}
-		rs.status = http.StatusOK
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte(`{"status":"ok"}`))
-	case "/v1/chat/completions", "/chat/completions", "/gemini/chat/completions", "/v1/gemini/chat/completions":
-		if !h.method(w, r, rs, http.MethodPost) {
-			return
-		}
-		h.chat(w, r, rs)
-	case "/v1/models", "/models":
-		if !h.method(w, r, rs, http.MethodGet) {
-			return
-		}
-		if _, err := h.authenticate(r, rs); err != nil {
-			h.writeError(w, rs, err)
-			return
-		}
-		h.models(w, rs)
-	default:
-		h.writeError(w, rs, openai.Errorf(http.StatusNotFound, openai.CodeNotFound, "", "no route for %s %s", r.Method, r.URL.Path))
+	defer h.finish(r, rs)
+	if err := h.route(w, r, rs); err != nil {
+		h.writeError(rs, err)
 	}
 }
 
-// method checks the request method; OPTIONS preflights are answered here when CORS is on.
-func (h *Handler) method(w http.ResponseWriter, r *http.Request, rs *reqState, allowed ...string) bool {
-	for _, m := range allowed {
-		if r.Method == m {
-			return true
+// finish ends every request. A panic is recovered and answered through the funnel like a
+// returned error: our 500 body before the first byte, one final error event in a started event
+// stream. It is never re-panicked, http.ErrAbortHandler included: the adapters call ServeHTTP
+// without net/http's server around it, where a panic would end the process. Then the stream is
+// closed, the response flushed and the log line written.
+func (h *Handler) finish(r *http.Request, rs *reqState) {
+	if v := recover(); v != nil {
+		rs.panicked = true
+		if v != http.ErrAbortHandler { // the one panic net/http does not log a stack for
+			rs.stack = debug.Stack()
 		}
+		func() {
+			defer func() { _ = recover() }() // a ResponseWriter that panics as well gets nothing more
+			h.writeError(rs, &panicError{v})
+		}()
+	}
+	if rs.sse != nil {
+		rs.sse.close()
+	}
+	if !rs.w.gone && (rs.err == nil || rs.err.Status != statusClientClosed) {
+		// net/http sends a buffered response only when the handler returns: flush first so
+		// the client does not wait for the log line.
+		_ = rs.w.FlushError()
+	}
+	h.logRequest(r, rs, rs.logStatus())
+}
+
+// routeFunc serves one route; the error it returns goes to the funnel.
+type routeFunc func(w http.ResponseWriter, r *http.Request, rs *reqState) error
+
+// route serves r by its path. Paths are matched as sent: one that is not in its clean form
+// ("//v1/models", "/v1/../v1/models") is not found rather than served as another path, so
+// that a path rule in front of the gateway sees the path that is served.
+func (h *Handler) route(w http.ResponseWriter, r *http.Request, rs *reqState) error {
+	switch p := r.URL.Path; {
+	case p == "/healthz":
+		return h.only(w, r, rs, h.health, http.MethodGet, http.MethodHead)
+	case p == "/v1/chat/completions", p == "/chat/completions", p == "/gemini/chat/completions", p == "/v1/gemini/chat/completions":
+		return h.only(w, r, rs, h.chat, http.MethodPost)
+	case p == "/v1/models", p == "/models":
+		return h.only(w, r, rs, h.models, http.MethodGet)
+	case strings.HasPrefix(p, "/v1/models/"), strings.HasPrefix(p, "/models/"):
+		return h.only(w, r, rs, h.model, http.MethodGet)
+	}
+	return notFound(r)
+}
+
+// notFound is the error for a path no route serves, pointing at the clean form of the path.
+func notFound(r *http.Request) error {
+	e := openai.Errorf(http.StatusNotFound, openai.CodeNotFound, "", "no route for %s %s", r.Method, r.URL.Path)
+	if c := path.Clean(r.URL.Path); c != r.URL.Path && strings.HasPrefix(r.URL.Path, "/") {
+		e.Message += fmt.Sprintf(" (paths are matched as sent: did you mean %s?)", c)
+	}
+	return e
+}
+
+// only serves r with serve when its method is one of allowed. An OPTIONS preflight is answered
+// here when CORS is on; any other method is 405 with Allow.
+func (h *Handler) only(w http.ResponseWriter, r *http.Request, rs *reqState, serve routeFunc, allowed ...string) error {
+	if slices.Contains(allowed, r.Method) {
+		return serve(w, r, rs)
 	}
 	if r.Method == http.MethodOptions && len(h.o.CORSOrigins) > 0 {
-		rs.status = http.StatusNoContent
 		w.WriteHeader(http.StatusNoContent)
-		return false
+		return nil
 	}
 	w.Header().Set("Allow", strings.Join(allowed, ", "))
-	h.writeError(w, rs, openai.Errorf(http.StatusMethodNotAllowed, openai.CodeMethodNotAllowed, "", "method %s is not allowed on %s", r.Method, r.URL.Path))
-	return false
+	return openai.Errorf(http.StatusMethodNotAllowed, openai.CodeMethodNotAllowed, "", "method %s is not allowed on %s", r.Method, r.URL.Path)
+}
+
+func (h *Handler) health(w http.ResponseWriter, r *http.Request, rs *reqState) error {
+	return writeJSON(w, http.StatusOK, struct {
+		Status string `json:"status"`
+	}{"ok"})
 }
 
 // cors sets the CORS headers when the request's Origin is configured (or "*" is).
@@ -176,12 +214,34 @@ func (h *Handler) authenticate(r *http.Request, rs *reqState) (*keys.Key, error)
 	return k, nil
 }
 
-func (h *Handler) models(w http.ResponseWriter, rs *reqState) {
+// modelsCreated is the "created" time of every model object: Gemini publishes none.
+const modelsCreated = 1735689600 // 2025-01-01T00:00:00Z
+
+// models serves GET /v1/models: the model table's names in OpenAI's list format.
+func (h *Handler) models(w http.ResponseWriter, r *http.Request, rs *reqState) error {
+	if _, err := h.authenticate(r, rs); err != nil {
+		return err
+	}
 	list := openai.ModelList{Object: "list", Data: make([]openai.Model, 0, len(h.o.Models.List()))}
 	for _, id := range h.o.Models.List() {
-		list.Data = append(list.Data, openai.Model{ID: id, Object: "model", Created: 1735689600, OwnedBy: "google"})
+		list.Data = append(list.Data, openai.Model{ID: id, Object: "model", Created: modelsCreated, OwnedBy: "google"})
 	}
-	h.writeJSON(w, rs, http.StatusOK, list)
+	return writeJSON(w, http.StatusOK, list)
+}
+
+// model serves GET /v1/models/{id}: the model object of a name GET /v1/models lists, with or
+// without the "google/" prefix that Vertex's OpenAI endpoint uses; the id is echoed as asked.
+// https://platform.openai.com/docs/api-reference/models/retrieve
+func (h *Handler) model(w http.ResponseWriter, r *http.Request, rs *reqState) error {
+	if _, err := h.authenticate(r, rs); err != nil {
+		return err
+	}
+	id := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1"), "/models/")
+	if _, ok := slices.BinarySearch(h.o.Models.List(), strings.TrimPrefix(id, "google/")); !ok {
+		return openai.Errorf(http.StatusNotFound, openai.CodeModelNotFound, "model",
+			"The model %q does not exist or is not served by this gateway (see GET /v1/models)", id)
+	}
+	return writeJSON(w, http.StatusOK, openai.Model{ID: id, Object: "model", Created: modelsCreated, OwnedBy: "google"})
 }
 
 // newID returns prefix followed by 24 random base-36 characters. Uniqueness, not secrecy, is

@@ -12,19 +12,40 @@ import (
 	"github.com/geminigateway/gateway/shared/openai"
 )
 
-// reqState collects what the request's log line reports.
+// reqState is what a request's handler and the funnel note for its log line; the status comes
+// from the responseWriter.
 type reqState struct {
+	// w wraps the request's ResponseWriter (it lives here to share one allocation); the funnel
+	// and the log read the status from it.
+	w             responseWriter
 	start         time.Time
 	method, route string
 	traceID       string
-	status        int
 	model         string
 	upstreamModel string
 	stream        bool
 	key           string
-	errCode       string
-	cause         *openai.Error
 	usage         *openai.Usage
+	// err is the error the funnel answered with.
+	err *openai.Error
+	// sse is the request's event stream, if it started one.
+	sse *sseWriter
+	// panicked is set when the handler panicked; stack is its stack (none for
+	// http.ErrAbortHandler).
+	panicked bool
+	stack    []byte
+}
+
+// logStatus is the status the log line reports: the status line sent (200 if the handler sent
+// nothing, as net/http then does), or 499 when the client went away.
+func (rs *reqState) logStatus() int {
+	switch {
+	case rs.w.gone, rs.err != nil && rs.err.Status == statusClientClosed:
+		return statusClientClosed
+	case rs.w.status == 0:
+		return http.StatusOK
+	}
+	return rs.w.status
 }
 
 // traceID takes the trace id from X-Cloud-Trace-Context or traceparent so log lines join the
@@ -66,20 +87,28 @@ func newTraceID() string {
 // logRequest writes the request's one log line: no prompt, media or key content, only the
 // key's name. Field names follow Cloud Logging's structured-log conventions (severity,
 // httpRequest, logging.googleapis.com/trace); CloudWatch indexes the same JSON.
-func (h *Handler) logRequest(r *http.Request, rs *reqState) {
+//
+// status is the status sent. The funnel's error is error_code and error (its cause), with
+// error_status when it is not the status sent (a stream that failed after its headers), and
+// sets the severity; a panic's error is "panic: <value>", with its stack.
+func (h *Handler) logRequest(r *http.Request, rs *reqState, status int) {
 	lat := h.o.Now().Sub(rs.start)
+	severity := status
+	if rs.err != nil && rs.err.Status != statusClientClosed {
+		severity = max(severity, rs.err.Status)
+	}
 	level := slog.LevelInfo
 	switch {
-	case rs.status >= 500:
+	case rs.panicked, severity >= 500:
 		level = slog.LevelError
-	case rs.status >= 400 && rs.status != statusClientClosed:
+	case severity >= 400 && severity != statusClientClosed:
 		level = slog.LevelWarn
 	}
 	attrs := make([]slog.Attr, 0, 16)
 	attrs = append(attrs,
 		slog.String("trace_id", rs.traceID),
 		slog.String("route", rs.route),
-		slog.Int("status", rs.status),
+		slog.Int("status", status),
 		slog.Float64("latency_ms", float64(lat.Microseconds())/1000),
 	)
 	if h.o.TraceProject != "" {
@@ -89,7 +118,7 @@ func (h *Handler) logRequest(r *http.Request, rs *reqState) {
 		attrs = append(attrs, slog.Group("httpRequest",
 			slog.String("requestMethod", rs.method),
 			slog.String("requestUrl", rs.route),
-			slog.Int("status", rs.status),
+			slog.Int("status", status),
 			slog.String("latency", strings.TrimSuffix(lat.String(), "s")+"s"),
 			slog.String("userAgent", r.UserAgent())))
 	}
@@ -103,11 +132,17 @@ func (h *Handler) logRequest(r *http.Request, rs *reqState) {
 		attrs = append(attrs, slog.Int("prompt_tokens", rs.usage.PromptTokens), slog.Int("completion_tokens", rs.usage.CompletionTokens),
 			slog.Int("reasoning_tokens", rs.usage.CompletionTokensDetails.ReasoningTokens), slog.Int("total_tokens", rs.usage.TotalTokens))
 	}
-	if rs.errCode != "" {
-		attrs = append(attrs, slog.String("error_code", rs.errCode))
-		if rs.cause != nil && rs.cause.Cause != nil {
-			attrs = append(attrs, slog.String("error", rs.cause.Cause.Error()))
+	if e := rs.err; e != nil {
+		if e.Status != status {
+			attrs = append(attrs, slog.Int("error_status", e.Status))
 		}
+		attrs = append(attrs, slog.String("error_code", e.Code))
+		if e.Cause != nil {
+			attrs = append(attrs, slog.String("error", e.Cause.Error()))
+		}
+	}
+	if rs.stack != nil {
+		attrs = append(attrs, slog.String("stack", string(rs.stack)))
 	}
 	h.o.Logger.LogAttrs(context.Background(), level, "request", attrs...)
 }

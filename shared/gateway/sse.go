@@ -13,35 +13,42 @@ import (
 
 // sseWriter writes server-sent events, flushing each as it is produced, and writes an SSE
 // comment when the stream has been silent for keepAlive (long thinking), so proxies and clients
-// do not time the connection out. Headers go out with the first event or comment.
+// do not time the connection out. The status line and headers go out with the first event or
+// comment.
+//
+// One lock, mu, orders every write: the handler's events, the keep-alive timer's comments, and
+// the funnel's final error event. The funnel ends the stream and learns whether its headers are
+// out in one critical section (fail), so a keep-alive can never send a 200 status line after the
+// funnel chose a JSON error body, and once headers are out an error is one last event.
 type sseWriter struct {
 	mu        sync.Mutex
 	w         http.ResponseWriter
 	rc        *http.ResponseController
-	begun     bool
-	closed    bool
+	begun     bool // the status line and headers are out
+	closed    bool // the stream ended: nothing more is written
 	pending   bool // written since the last flush
 	err       error
 	keepAlive time.Duration
 	timer     *time.Timer
 	buf       bytes.Buffer
 	enc       *json.Encoder
+	// errorData formats the data of the final error event; Chat Completions' {"error":{…}}.
+	errorData func(*openai.Error) []byte
 }
 
-func newSSEWriter(w http.ResponseWriter, keepAlive time.Duration) *sseWriter {
-	s := &sseWriter{w: w, rc: http.NewResponseController(w), keepAlive: keepAlive}
+// newSSE starts the request's event stream; nothing is written before the first event or
+// keep-alive. The handler does not stop it or write errors into it: it returns its error, and
+// the funnel (or, after a nil return, ServeHTTP) ends the stream.
+func (h *Handler) newSSE(w http.ResponseWriter, rs *reqState) *sseWriter {
+	s := &sseWriter{w: w, rc: http.NewResponseController(w), keepAlive: h.o.KeepAlive,
+		errorData: (*openai.Error).MarshalStreamError}
 	s.enc = json.NewEncoder(&s.buf)
 	s.enc.SetEscapeHTML(false)
 	s.mu.Lock() // ping may fire before the assignment is visible otherwise
-	s.timer = time.AfterFunc(keepAlive, s.ping)
+	s.timer = time.AfterFunc(s.keepAlive, s.ping)
 	s.mu.Unlock()
+	rs.sse = s
 	return s
-}
-
-func (s *sseWriter) started() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.begun
 }
 
 func (s *sseWriter) begin() {
@@ -67,11 +74,16 @@ func (s *sseWriter) write(p []byte) error {
 
 // put writes p without flushing; the caller holds mu and flushes before the stream waits.
 func (s *sseWriter) put(p []byte) error {
-	if s.err != nil {
-		return s.err
-	}
 	if s.closed {
 		return errClosed
+	}
+	return s.send(p)
+}
+
+// send writes p, closed or not; the caller holds mu.
+func (s *sseWriter) send(p []byte) error {
+	if s.err != nil {
+		return s.err
 	}
 	s.begin()
 	if _, err := s.w.Write(p); err != nil {
@@ -127,27 +139,46 @@ func (s *sseWriter) chunk(c *openai.Chunk) error {
 	return s.put(s.buf.Bytes())
 }
 
+// done writes the [DONE] event and ends the stream.
 func (s *sseWriter) done() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.write([]byte("data: [DONE]\n\n"))
+	err := s.write([]byte("data: [DONE]\n\n"))
+	s.closeLocked()
+	return err
 }
 
-// errorEvent writes the final error event of a failed stream.
-func (s *sseWriter) errorEvent(e *openai.Error) error {
+// fail ends the stream for the funnel and reports whether its headers were out. If they were,
+// e becomes the stream's last event (unless the stream had ended or the client is gone); if
+// not, the stream will never write, and the funnel answers with a JSON error body instead.
+func (s *sseWriter) fail(e *openai.Error) (begun bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.buf.Reset()
-	s.buf.WriteString("data: ")
-	s.buf.Write(e.MarshalStreamError())
-	s.buf.WriteString("\n\n")
-	return s.write(s.buf.Bytes())
+	ended := s.closed
+	s.closeLocked()
+	if !s.begun {
+		return false
+	}
+	if !ended && e.Status != statusClientClosed {
+		s.buf.Reset()
+		s.buf.WriteString("data: ")
+		s.buf.Write(s.errorData(e))
+		s.buf.WriteString("\n\n")
+		if s.send(s.buf.Bytes()) == nil {
+			_ = s.flushLocked()
+		}
+	}
+	return true
 }
 
-// stop ends keep-alives; nothing is written after it.
-func (s *sseWriter) stop() {
+// close ends the stream: no keep-alive or event is written after it.
+func (s *sseWriter) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closeLocked()
+}
+
+func (s *sseWriter) closeLocked() {
 	s.closed = true
 	s.timer.Stop()
 }
