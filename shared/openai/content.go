@@ -1,90 +1,251 @@
 package openai
 
 import (
+	"context"
 	"encoding/json"
-	"fmt"
+	"reflect"
+	"strconv"
+
+	"github.com/geminigateway/gateway/shared/jsonscan"
 )
 
-// ContentFromAny converts content decoded generically (nil, a string, or []any of objects) into
-// Content. field names the content in errors, e.g. messages[2].content.
-func ContentFromAny(v any, field string) (Content, error) {
-	switch t := v.(type) {
-	case nil:
-		return Content{IsNull: true}, nil
-	case string:
-		return Content{Text: t}, nil
-	case []any:
-		c := Content{IsParts: true, Parts: make([]Part, len(t))}
-		for i, e := range t {
-			p, err := partFromAny(e, fmt.Sprintf("%s[%d]", field, i))
-			if err != nil {
-				return Content{}, err
-			}
-			c.Parts[i] = p
-		}
-		return c, nil
-	}
-	return Content{}, InvalidParam(field, "%s must be a string, an array of content parts, or null", field)
+// decoder decodes the messages of one request into their typed unions, counting them against
+// the limits and checking every key at every level: a key that is neither decoded nor in the
+// README's table of fields accepted and ignored is a 400 naming its path.
+type decoder struct {
+	ctx    context.Context
+	limits Limits
+	parts  int // content parts and tool calls decoded so far, for limits.Parts
+	seen   int // items decoded, for checking ctx every so often
 }
 
-func partFromAny(v any, field string) (Part, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return Part{}, InvalidParam(field, "%s must be an object", field)
+// checkEvery is how many messages and parts are decoded between looks at the request context.
+const checkEvery = 1024
+
+func (d *decoder) tick() error {
+	d.seen++
+	if d.seen%checkEvery == 0 {
+		return d.ctx.Err()
 	}
-	var p Part
-	var err error
-	str := func(m map[string]any, key, f string) string {
-		if err != nil {
-			return ""
-		}
-		switch s := m[key].(type) {
-		case string:
-			return s
-		case nil:
-			return ""
-		}
-		err = InvalidParam(f+"."+key, "%s.%s must be a string", f, key)
-		return ""
+	return nil
+}
+
+func msgPath(i int) string { return "messages[" + strconv.Itoa(i) + "]" }
+
+func partPath(i, j int) string { return msgPath(i) + ".content[" + strconv.Itoa(j) + "]" }
+
+func (d *decoder) messages(b []byte) ([]Message, error) {
+	if jsonscan.Kind(b) != '[' {
+		return nil, InvalidParam("messages", "messages must be an array of message objects")
 	}
-	obj := func(key string) map[string]any {
-		if err != nil {
-			return nil
+	n, err := jsonscan.Len(b, d.limits.Messages)
+	if err != nil {
+		return nil, InvalidParam("messages", "messages is not a valid array: %v", err)
+	}
+	if n > d.limits.Messages {
+		return nil, InvalidParam("messages", "messages has more than %d entries, the most this gateway accepts (GATEWAY_MAX_MESSAGES)", d.limits.Messages)
+	}
+	msgs := make([]Message, n)
+	err = jsonscan.Array(b, func(i int, v []byte) error {
+		if err := d.tick(); err != nil {
+			return err
 		}
-		switch o := m[key].(type) {
-		case map[string]any:
-			return o
-		case nil:
-			return nil
+		return d.message(&msgs[i], v, i)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return msgs, nil
+}
+
+// message decodes messages[i]. Fields that clients echo back from earlier responses and that
+// Gemini has no slot for are accepted and ignored (README, "Accepted and ignored").
+func (d *decoder) message(m *Message, b []byte, i int) error {
+	if jsonscan.Kind(b) != '{' {
+		return InvalidParam(msgPath(i), "%s must be an object", msgPath(i))
+	}
+	m.Content.IsNull = true // until a content key says otherwise
+	return jsonscan.Object(b, func(k, v []byte) error {
+		var err error
+		switch string(k) {
+		case "role":
+			m.Role, err = str(v, func() string { return msgPath(i) + ".role" })
+		case "content":
+			m.Content, err = d.content(v, i)
+		case "name":
+			m.Name, err = str(v, func() string { return msgPath(i) + ".name" })
+		case "tool_call_id":
+			m.ToolCallID, err = str(v, func() string { return msgPath(i) + ".tool_call_id" })
+		case "tool_calls":
+			err = d.toolCalls(m, v, i)
+		case "function_call":
+			err = decodeStrict(v, &m.FunctionCall, msgPath(i)+".function_call")
+		case "extra_content":
+			err = decodeStrict(v, &m.ExtraContent, msgPath(i)+".extra_content")
+		case "refusal", "annotations", "audio", "reasoning_content":
+			// accepted and ignored
+		default:
+			err = unknownField(msgPath(i) + "." + string(k))
 		}
-		err = InvalidParam(field+"."+key, "%s.%s must be an object", field, key)
+		return err
+	})
+}
+
+func (d *decoder) toolCalls(m *Message, b []byte, i int) error {
+	if jsonscan.IsNull(b) {
 		return nil
 	}
-	p.Type = str(m, "type", field)
-	p.Text = str(m, "text", field)
-	p.Refusal = str(m, "refusal", field)
-	switch u := m["image_url"].(type) {
-	case string: // Vertex's documented shorthand
-		p.ImageURL = &ImageURL{URL: u}
-	case map[string]any:
-		p.ImageURL = &ImageURL{URL: str(u, "url", field+".image_url"), Detail: str(u, "detail", field+".image_url")}
-	case nil:
-	default:
-		return Part{}, InvalidParam(field+".image_url", "%s.image_url must be an object with url", field)
+	if jsonscan.Kind(b) != '[' {
+		return InvalidParam(msgPath(i)+".tool_calls", "%s.tool_calls must be an array", msgPath(i))
 	}
-	if a := obj("input_audio"); a != nil {
-		p.InputAudio = &InputAudio{Data: str(a, "data", field+".input_audio"), Format: str(a, "format", field+".input_audio")}
+	n, err := jsonscan.Len(b, d.limits.Parts-d.parts)
+	if err != nil {
+		return InvalidParam(msgPath(i)+".tool_calls", "%s.tool_calls is not a valid array: %v", msgPath(i), err)
 	}
-	if f := obj("file"); f != nil {
-		p.File = &File{FileData: str(f, "file_data", field+".file"), FileID: str(f, "file_id", field+".file"),
-			Filename: str(f, "filename", field+".file"), Format: str(f, "format", field+".file")}
+	if err := d.count(n, msgPath(i)+".tool_calls"); err != nil {
+		return err
 	}
-	if x := obj("extra_content"); x != nil && err == nil {
-		b, _ := json.Marshal(x) // small: extension fields only
-		p.ExtraContent = new(ExtraContent)
-		if json.Unmarshal(b, p.ExtraContent) != nil {
-			err = InvalidParam(field+".extra_content", "%s.extra_content is malformed", field)
+	m.ToolCalls = make([]ToolCall, n)
+	return jsonscan.Array(b, func(k int, v []byte) error {
+		if err := d.tick(); err != nil {
+			return err
+		}
+		return decodeStrict(v, &m.ToolCalls[k], msgPath(i)+".tool_calls["+strconv.Itoa(k)+"]")
+	})
+}
+
+// count adds n parts or tool calls to the request's total, or refuses the request.
+func (d *decoder) count(n int, at string) error {
+	if d.parts+n > d.limits.Parts {
+		return InvalidParam(at, "the messages hold more than %d content parts and tool calls in all, the most this gateway accepts (GATEWAY_MAX_PARTS)", d.limits.Parts)
+	}
+	d.parts += n
+	return nil
+}
+
+// content decodes the content union: null, a string, or an array of parts.
+func (d *decoder) content(b []byte, i int) (Content, error) {
+	switch jsonscan.Kind(b) {
+	case 'n':
+		if jsonscan.IsNull(b) {
+			return Content{IsNull: true}, nil
+		}
+	case '"':
+		s, err := jsonscan.Unquote(b)
+		if err != nil {
+			return Content{}, InvalidParam(msgPath(i)+".content", "%s.content is not a valid string", msgPath(i))
+		}
+		return Content{Text: s}, nil
+	case '[':
+		at := msgPath(i) + ".content"
+		n, err := jsonscan.Len(b, d.limits.Parts-d.parts)
+		if err != nil {
+			return Content{}, InvalidParam(at, "%s is not a valid array: %v", at, err)
+		}
+		if err := d.count(n, at); err != nil {
+			return Content{}, err
+		}
+		c := Content{IsParts: true, Parts: make([]Part, n)}
+		err = jsonscan.Array(b, func(j int, v []byte) error {
+			if err := d.tick(); err != nil {
+				return err
+			}
+			return d.part(&c.Parts[j], v, i, j)
+		})
+		return c, err
+	}
+	return Content{}, InvalidParam(msgPath(i)+".content", "%s.content must be a string, an array of content parts, or null", msgPath(i))
+}
+
+var imageURLType = reflect.TypeFor[ImageURL]()
+
+// part decodes messages[i].content[j].
+func (d *decoder) part(p *Part, b []byte, i, j int) error {
+	at := func(f string) string { return partPath(i, j) + "." + f }
+	if jsonscan.Kind(b) != '{' {
+		return InvalidParam(partPath(i, j), "%s must be an object", partPath(i, j))
+	}
+	var unknown string // the first key not known; {"type":"x","x":…} is left to translate to refuse by type
+	err := jsonscan.Object(b, func(k, v []byte) error {
+		var err error
+		switch string(k) {
+		case "type":
+			p.Type, err = str(v, func() string { return at("type") })
+		case "text":
+			p.Text, err = str(v, func() string { return at("text") })
+		case "refusal":
+			p.Refusal, err = str(v, func() string { return at("refusal") })
+		case "image_url":
+			if jsonscan.Kind(v) == '{' {
+				if err = checkKeys(v, imageURLType, at("image_url")); err != nil {
+					return err
+				}
+			}
+			if err = json.Unmarshal(v, &p.ImageURL); err != nil {
+				err = fieldError(err, at("image_url"))
+			}
+		case "input_audio":
+			err = decodeStrict(v, &p.InputAudio, at("input_audio"))
+		case "file":
+			err = decodeStrict(v, &p.File, at("file"))
+		case "extra_content":
+			err = decodeStrict(v, &p.ExtraContent, at("extra_content"))
+		case "cache_control":
+			// accepted and ignored: Anthropic-style prompt caching hints
+		default:
+			if unknown == "" {
+				unknown = string(k)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if unknown != "" && unknown != p.Type {
+		return unknownField(at(unknown))
+	}
+	if p.InputAudio != nil && p.InputAudio.Data != "" && !base64OrURI(p.InputAudio.Data, true) {
+		return InvalidParam(at("input_audio.data"), "%s must be base64 or a data:, gs://, http:// or https:// URL", at("input_audio.data"))
+	}
+	if f := p.File; f != nil && f.FileData != "" && !base64OrURI(f.FileData, false) {
+		return InvalidParam(at("file.file_data"), "%s must be a data: URI or base64", at("file.file_data"))
+	}
+	return nil
+}
+
+// str decodes a string or null field; at names it in the error.
+func str(v []byte, at func() string) (string, error) {
+	switch jsonscan.Kind(v) {
+	case '"':
+		if s, ok := symbol(v); ok {
+			return s, nil
+		}
+		if s, err := jsonscan.Unquote(v); err == nil {
+			return s, nil
+		}
+	case 'n':
+		if jsonscan.IsNull(v) {
+			return "", nil
 		}
 	}
-	return p, err
+	return "", InvalidParam(at(), "%s must be a string", at())
+}
+
+// symbols are the role and part type values, returned as constants so a request of many
+// messages or parts does not hold a copy of each.
+var symbols = [...]string{"user", "assistant", "system", "tool", "developer", "text", "image_url", "input_audio", "file"}
+
+// symbol returns the constant for the quoted string raw when it is one of symbols.
+func symbol(raw []byte) (string, bool) {
+	if len(raw) < 2 || len(raw) > 13 {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	for _, s := range symbols {
+		if string(inner) == s {
+			return s, true
+		}
+	}
+	return "", false
 }

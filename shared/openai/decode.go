@@ -1,13 +1,13 @@
 package openai
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"reflect"
-	"strconv"
+
+	"github.com/geminigateway/gateway/shared/jsonscan"
 )
 
 var (
@@ -15,40 +15,229 @@ var (
 )
 
 // knownFields lists every top-level field Request decodes; anything else is a 400 naming it.
-var knownFields = func() map[string]bool {
-	m := map[string]bool{}
-	t := reflect.TypeFor[Request]()
-	for i := range t.NumField() {
-		name, _, _ := bytes.Cut([]byte(t.Field(i).Tag.Get("json")), []byte(","))
-		m[string(name)] = true
-	}
-	return m
-}()
+var knownFields = fieldsOf(reflect.TypeFor[Request]()).keys
 
-// DecodeRequest decodes a Chat Completions body. Every error is an *Error with status 400 that
-// says what is wrong and, where it can, names the field.
+// Limits bound what one request may hold, so decoding stays within a small multiple of the body.
+// Each refusal is a 400 that names the limit.
+type Limits struct {
+	// Messages is the most messages a request may have (GATEWAY_MAX_MESSAGES).
+	Messages int
+	// Parts is the most content parts and tool calls all messages together may have
+	// (GATEWAY_MAX_PARTS). It is counted over the whole request: a per-message limit alone
+	// would let many messages of many parts through.
+	Parts int
+}
+
+// DefaultLimits are far above what real clients send: long agent sessions run to a few thousand
+// messages, and Gemini takes at most 3,000 images in a prompt.
+var DefaultLimits = Limits{Messages: 10000, Parts: 50000}
+
+// Limits that OpenAI documents for its own API, applied before the fields are decoded.
+// https://platform.openai.com/docs/api-reference/chat/create
+const (
+	maxStop     = 4   // stop: "Up to 4 sequences"
+	maxTools    = 128 // tools: "A max of 128 functions are supported"
+	maxMetadata = 16  // metadata: "Set of 16 key-value pairs"
+	// maxModalities is ours: there are three output modalities (text, image, audio).
+	maxModalities = 8
+	// maxLabels is Vertex AI's limit of labels on a resource.
+	maxLabels = 64
+)
+
+// DecodeRequest decodes a Chat Completions body with DefaultLimits and no cancellation.
 func DecodeRequest(body []byte) (*Request, error) {
-	var r Request
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, decodeError(err)
+	return DefaultLimits.Decode(context.Background(), body)
+}
+
+// Decode decodes a Chat Completions body. Every error is an *Error with status 400 that says what
+// is wrong and, where it can, names the field, except ctx's error when ctx ends first: decoding
+// looks at ctx every so often while it walks messages and parts.
+func (l Limits) Decode(ctx context.Context, body []byte) (*Request, error) {
+	if l.Messages <= 0 {
+		l.Messages = DefaultLimits.Messages
 	}
-	if err := eachTopLevelKey(body, func(key string) error {
-		if !knownFields[key] {
-			return InvalidParam(key, "unrecognized request argument supplied: %s", key)
+	if l.Parts <= 0 {
+		l.Parts = DefaultLimits.Parts
+	}
+	var messages, google, extraBody []byte
+	err := jsonscan.Object(body, func(k, v []byte) error {
+		switch key := string(k); key {
+		case "messages":
+			messages = v
+		case "google":
+			google = v
+		case "extra_body":
+			extraBody = v
+		case "stop":
+			return maxLen(v, maxStop, key, "stop holds at most %d sequences")
+		case "tools":
+			return maxLen(v, maxTools, key, "tools holds at most %d functions")
+		case "modalities":
+			return maxLen(v, maxModalities, key, "modalities holds at most %d entries")
+		case "metadata":
+			return maxMembers(v, maxMetadata, key, "metadata holds at most %d key-value pairs")
+		default:
+			if _, ok := knownFields[key]; !ok {
+				return InvalidParam(key, "unrecognized request argument supplied: %s", key)
+			}
 		}
 		return nil
-	}); err != nil {
+	})
+	if err != nil && errors.Is(err, jsonscan.ErrSyntax) {
+		err = invalidJSON(body)
+	}
+	if err != nil {
 		return nil, err
 	}
-	for i := range r.Messages {
-		m := &r.Messages[i]
-		c, err := ContentFromAny(m.RawContent, fmt.Sprintf("messages[%d].content", i))
-		if err != nil {
+	var r Request
+	wire := struct {
+		*plainRequest
+		Messages skip `json:"messages"` // decoded below, with paths and limits
+	}{plainRequest: (*plainRequest)(&r)}
+	if err := json.Unmarshal(body, &wire); err != nil {
+		return nil, decodeError(err)
+	}
+	if messages != nil && !jsonscan.IsNull(messages) {
+		d := decoder{ctx: ctx, limits: l}
+		if r.Messages, err = d.messages(messages); err != nil {
 			return nil, err
 		}
-		m.Content = c
+	}
+	if err := r.foldGoogle(google, extraBody); err != nil {
+		return nil, err
+	}
+	if err := r.validate(); err != nil {
+		return nil, err
 	}
 	return &r, nil
+}
+
+// plainRequest is Request without methods, for json.Unmarshal.
+type plainRequest Request
+
+// skip is a JSON value left for a later pass.
+type skip struct{}
+
+// UnmarshalJSON leaves the value alone.
+func (skip) UnmarshalJSON([]byte) error { return nil }
+
+// invalidJSON is the error for a body the scanner could not walk: encoding/json's own message
+// when it also rejects the body, else a generic one.
+func invalidJSON(body []byte) error {
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return decodeError(err)
+	}
+	return Errorf(http.StatusBadRequest, CodeInvalidRequest, "", "request body must be a JSON object")
+}
+
+func maxLen(v []byte, limit int, field, format string) error {
+	if jsonscan.Kind(v) != '[' {
+		return nil // a string stop, or a type error json.Unmarshal reports
+	}
+	n, err := jsonscan.Len(v, limit)
+	if err != nil {
+		return err
+	}
+	if n > limit {
+		return InvalidParam(field, format, limit)
+	}
+	return nil
+}
+
+func maxMembers(v []byte, limit int, field, format string) error {
+	if jsonscan.Kind(v) != '{' {
+		return nil
+	}
+	n := 0
+	err := jsonscan.Object(v, func(_, _ []byte) error {
+		if n++; n > limit {
+			return InvalidParam(field, format, limit)
+		}
+		return nil
+	})
+	return err
+}
+
+// foldGoogle checks the keys of google and extra_body (raw, as sent) at every level, refuses a
+// key set in both google and extra_body.google, and leaves the union of the two in r.Google.
+func (r *Request) foldGoogle(google, extraBody []byte) error {
+	if google != nil {
+		if err := checkKeys(google, googleType, "google"); err != nil {
+			return err
+		}
+		if err := maxLabelsIn(google, "google"); err != nil {
+			return err
+		}
+	}
+	var extraGoogle []byte
+	if extraBody != nil {
+		if err := checkKeys(extraBody, reflect.TypeFor[ExtraBody](), "extra_body"); err != nil {
+			return err
+		}
+		if jsonscan.Kind(extraBody) == '{' {
+			_ = jsonscan.Object(extraBody, func(k, v []byte) error {
+				if string(k) == "google" {
+					extraGoogle = v
+				}
+				return nil
+			})
+		}
+		if err := maxLabelsIn(extraGoogle, "extra_body.google"); err != nil {
+			return err
+		}
+	}
+	if r.ExtraBody == nil || r.ExtraBody.Google == nil {
+		r.ExtraBody = nil
+		return nil
+	}
+	if r.Google == nil {
+		r.Google, r.ExtraBody = r.ExtraBody.Google, nil
+		return nil
+	}
+	top := setKeys(google)
+	for k := range setKeys(extraGoogle) {
+		if top[k] {
+			return InvalidParam("google."+k, "google.%s is set both in google and in extra_body.google; set it in one place", k)
+		}
+	}
+	// Each field is set in at most one of the two: the union is field by field.
+	merged, extra := reflect.ValueOf(r.Google).Elem(), reflect.ValueOf(r.ExtraBody.Google).Elem()
+	for i := range merged.NumField() {
+		if merged.Field(i).IsZero() {
+			merged.Field(i).Set(extra.Field(i))
+		}
+	}
+	r.ExtraBody = nil
+	return nil
+}
+
+var googleType = reflect.TypeFor[Google]()
+
+// setKeys returns the keys of the object b whose value is not null.
+func setKeys(b []byte) map[string]bool {
+	m := map[string]bool{}
+	if jsonscan.Kind(b) == '{' {
+		_ = jsonscan.Object(b, func(k, v []byte) error {
+			if !jsonscan.IsNull(v) {
+				m[string(k)] = true
+			}
+			return nil
+		})
+	}
+	return m
+}
+
+func maxLabelsIn(google []byte, at string) error {
+	if jsonscan.Kind(google) != '{' {
+		return nil
+	}
+	return jsonscan.Object(google, func(k, v []byte) error {
+		if string(k) == "labels" {
+			return maxMembers(v, maxLabels, at+".labels", at+".labels holds at most %d labels")
+		}
+		return nil
+	})
 }
 
 func decodeError(err error) *Error {
@@ -89,104 +278,4 @@ func friendlyType(t reflect.Type) string {
 		return "object"
 	}
 	return t.String()
-}
-
-// eachTopLevelKey calls fn with each key of the top-level object in body, which must already be
-// known to be valid JSON. It skips values without decoding them, so a multi-megabyte image costs
-// one memchr-speed pass and no allocation.
-func eachTopLevelKey(b []byte, fn func(string) error) error {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return nil
-	}
-	i++
-	for {
-		i = skipSpace(b, i)
-		if i >= len(b) || b[i] == '}' {
-			return nil
-		}
-		if b[i] == ',' {
-			i++
-			continue
-		}
-		end := skipString(b, i)
-		raw := b[i:end]
-		key := string(raw[1 : len(raw)-1])
-		if bytes.IndexByte(raw, '\\') >= 0 {
-			if s, err := strconv.Unquote(string(raw)); err == nil {
-				key = s
-			} else if err := json.Unmarshal(raw, &key); err != nil {
-				return err
-			}
-		}
-		if err := fn(key); err != nil {
-			return err
-		}
-		i = skipSpace(b, end)
-		i++ // ':'
-		i = skipValue(b, skipSpace(b, i))
-	}
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index just past the string starting at b[i] == '"'. It jumps from
-// quote to quote with IndexByte (memchr speed on megabytes of base64); a quote preceded by an
-// odd number of backslashes is escaped.
-func skipString(b []byte, i int) int {
-	i++
-	for i < len(b) {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
-			return len(b)
-		}
-		i += j
-		n := 0
-		for k := i - 1; k >= 0 && b[k] == '\\'; k-- {
-			n++
-		}
-		if n%2 == 0 {
-			return i + 1
-		}
-		i++
-	}
-	return len(b)
-}
-
-// skipValue returns the index just past the value starting at b[i].
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return i
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return i
-	}
-	for i < len(b) && b[i] != ',' && b[i] != '}' {
-		i++
-	}
-	return i
 }

@@ -55,17 +55,9 @@ func FuzzDecodeRequest(f *testing.F) {
 		if r == nil {
 			t.Fatal("nil request without error")
 		}
-		// every key the scanner reports must be one json can decode as an object key
-		var m map[string]json.RawMessage
-		if json.Unmarshal(b, &m) == nil {
-			n := 0
-			_ = eachTopLevelKey(b, func(k string) error {
-				if _, ok := m[k]; !ok {
-					t.Fatalf("scanner reported key %q that is not in %s", k, b)
-				}
-				n++
-				return nil
-			})
+		// what decoded must agree with encoding/json on the body's validity
+		if !json.Valid(b) {
+			t.Fatalf("decoded a body encoding/json rejects: %q", b)
 		}
 	})
 }

@@ -113,15 +113,12 @@ type FunctionDecl struct {
 	Strict      *bool           `json:"strict,omitempty"`
 }
 
-// Message is one entry of messages.
+// Message is one entry of messages. DecodeRequest decodes it field by field: a key that is not
+// below and not in the README's table of fields accepted and ignored (refusal, annotations,
+// audio, reasoning_content) is a 400 naming its path.
 type Message struct {
-	Role string `json:"role"`
-	// Content is filled by DecodeRequest from RawContent.
-	Content Content `json:"-"`
-	// RawContent is content as decoded generically. Decoding the union in one generic pass
-	// instead of through an UnmarshalJSON method spares encoding/json four extra scans of
-	// multi-megabyte base64 media (each custom unmarshaler costs a skip and a nested validate).
-	RawContent any        `json:"content"`
+	Role       string     `json:"role"`
+	Content    Content    `json:"content"`
 	Name       string     `json:"name,omitempty"`
 	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string     `json:"tool_call_id,omitempty"`
@@ -170,7 +167,22 @@ type Content struct {
 	IsNull bool
 }
 
-// Part is one element of an array content.
+// MarshalJSON writes the union back in the form it came in.
+func (c Content) MarshalJSON() ([]byte, error) {
+	switch {
+	case c.IsParts:
+		if c.Parts == nil {
+			return []byte("[]"), nil
+		}
+		return json.Marshal(c.Parts)
+	case c.IsNull:
+		return []byte("null"), nil
+	}
+	return json.Marshal(c.Text)
+}
+
+// Part is one element of an array content. Its keys are checked as Message's are; cache_control
+// (Anthropic-style caching hints) is accepted and ignored.
 type Part struct {
 	Type         string        `json:"type"`
 	Text         string        `json:"text,omitempty"`
