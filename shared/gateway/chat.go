@@ -106,7 +106,7 @@ func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *r
 		return nil, nil, err
 	}
 	rs.model = req.Model
-	tr, err := translate.RequestToGemini(req, h.o.Models, translate.RequestOptions{
+	tr, err := translate.RequestToGemini(ctx, req, h.o.Models, translate.RequestOptions{
 		Backend: h.o.Client.Backend(), IncludeThoughts: h.o.IncludeThoughts, FetchHTTPMedia: h.o.FetchHTTPMedia})
 	if err != nil {
 		return nil, nil, err
@@ -129,7 +129,7 @@ func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *r
 
 func (h *Handler) meta(tr *translate.Translated, model string) translate.Meta {
 	return translate.Meta{ID: newID("chatcmpl-"), Created: h.o.Now().Unix(), Model: model, NewCallID: NewCallID,
-		ThoughtTagMarker: tr.ThoughtTagMarker, MaxToolCalls: tr.MaxToolCalls}
+		ThoughtTagMarker: tr.ThoughtTagMarker, MaxToolCalls: tr.MaxToolCalls, IncludeUsage: tr.IncludeUsage}
 }
 
 func (h *Handler) unary(ctx context.Context, tr *translate.Translated, gbody []byte, rs *reqState) (*openai.Response, error) {

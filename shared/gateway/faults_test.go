@@ -275,12 +275,12 @@ func wantStreamError(t *testing.T, status int, body, code string) {
 		t.Fatalf("want chunks then one error event, got:\n%s", body)
 	}
 	for _, d := range data[:len(data)-1] {
-		if strings.HasPrefix(d, `{"error"`) || d == "[DONE]" {
+		if strings.HasPrefix(d, `{"success":false`) || d == "[DONE]" {
 			t.Errorf("event before the last is %s:\n%s", d, body)
 		}
 	}
 	last := data[len(data)-1]
-	if !strings.HasPrefix(last, `{"error":`) {
+	if !strings.HasPrefix(last, `{"success":false,"error":`) {
 		t.Fatalf("last event is not an error event:\n%s", body)
 	}
 	if got := errorCode(t, last); got != code {
@@ -882,7 +882,7 @@ func TestConcurrentStreamsWithDisconnects(t *testing.T) {
 				if line == "data: [DONE]\n" {
 					break
 				}
-				if strings.HasPrefix(line, `data: {"error"`) && p.stay {
+				if strings.HasPrefix(line, `data: {"success":false`) && p.stay {
 					fail("error event %s", line)
 					return
 				}

@@ -67,7 +67,8 @@ func TestKeepAliveInTheFailureWindow(t *testing.T) {
 			}
 			ct := resp.Header.Get("Content-Type")
 			if ping {
-				want := ": keep-alive\n\n" + `data: {"error":{"message":"the request to Gemini failed","type":"api_error","code":"upstream_error","param":null}}` + "\n\n"
+				// The error event is the one error body, with the request's trace id (fidelity).
+				want := ": keep-alive\n\n" + `data: {"success":false,"error":{"message":"the request to Gemini failed","type":"api_error","code":"upstream_error","param":null},"trace_id":"` + resp.Header.Get("X-Request-Id") + `"}` + "\n\n"
 				if resp.StatusCode != 200 || !strings.HasPrefix(ct, "text/event-stream") || body != want {
 					t.Errorf("got %d %q:\n%q\nwant 200 SSE:\n%q", resp.StatusCode, ct, body, want)
 				}

@@ -425,7 +425,7 @@ func TestStreamErrorAfterFirstByte(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	events := strings.Split(strings.TrimSpace(string(b)), "\n\n")
 	last := events[len(events)-1]
-	if resp.StatusCode != 200 || !strings.HasPrefix(last, `data: {"error":`) || strings.Contains(string(b), "[DONE]") {
+	if resp.StatusCode != 200 || !strings.HasPrefix(last, `data: {"success":false,"error":`) || strings.Contains(string(b), "[DONE]") {
 		t.Errorf("status %d body:\n%s", resp.StatusCode, b)
 	}
 }

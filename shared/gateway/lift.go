@@ -54,8 +54,7 @@ func liftBlobs(body []byte) ([]byte, *lifted) {
 			out = make([]byte, 0, 4096)
 		}
 		out = append(out, body[copied:start]...)
-		out = l.placeholder(out, len(l.runs))
-		l.runs = append(l.runs, body[start:end])
+		out = l.placeholder(out, l.index(body[start:end]))
 		copied = end
 		i = end + 1
 	}
@@ -63,6 +62,19 @@ func liftBlobs(body []byte) ([]byte, *lifted) {
 		return body, nil
 	}
 	return append(out, body[copied:]...), l
+}
+
+// index returns the placeholder index of run, adding it unless an equal run was lifted before:
+// the same bytes get the same placeholder, so the translation can tell a repeated image (a
+// generated image echoed back in both message.audio and message.images[]) and send it once.
+func (l *lifted) index(run []byte) int {
+	for i, r := range l.runs {
+		if len(r) == len(run) && bytes.Equal(r, run) {
+			return i
+		}
+	}
+	l.runs = append(l.runs, run)
+	return len(l.runs) - 1
 }
 
 func (l *lifted) placeholder(dst []byte, i int) []byte {

@@ -24,7 +24,7 @@ func (h *Handler) fetchMedia(ctx context.Context, tr *translate.Translated) erro
 		if !isMedia(m.MIMEType) {
 			return openai.InvalidParam("messages", "the URL %s served %s, which is not an image, video, audio or PDF", p.FileData.FileURI, m.MIMEType)
 		}
-		p.InlineData = &gemini.Blob{MIMEType: m.MIMEType, Data: encodeBase64(m.Data)}
+		p.InlineData = &gemini.Blob{MIMEType: m.MIMEType, Data: encodeBase64(m.Data), DisplayName: p.FileData.DisplayName}
 		p.FileData = nil
 	}
 	return nil

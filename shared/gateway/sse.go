@@ -32,7 +32,7 @@ type sseWriter struct {
 	timer     *time.Timer
 	buf       bytes.Buffer
 	enc       *json.Encoder
-	// errorData formats the data of the final error event; Chat Completions' {"error":{…}}.
+	// errorData formats the data of the final error event: the one error body with the trace id.
 	errorData func(*openai.Error) []byte
 }
 
@@ -41,7 +41,7 @@ type sseWriter struct {
 // the funnel (or, after a nil return, ServeHTTP) ends the stream.
 func (h *Handler) newSSE(w http.ResponseWriter, rs *reqState) *sseWriter {
 	s := &sseWriter{w: w, rc: http.NewResponseController(w), keepAlive: h.o.KeepAlive,
-		errorData: (*openai.Error).MarshalStreamError}
+		errorData: func(e *openai.Error) []byte { return e.MarshalStreamError(rs.traceID) }}
 	s.enc = json.NewEncoder(&s.buf)
 	s.enc.SetEscapeHTML(false)
 	s.mu.Lock() // ping may fire before the assignment is visible otherwise

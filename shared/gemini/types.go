@@ -175,6 +175,8 @@ type UsageMetadata struct {
 	ThoughtsTokenCount      int                  `json:"thoughtsTokenCount,omitempty"`
 	PromptTokensDetails     []ModalityTokenCount `json:"promptTokensDetails,omitempty"`
 	CandidatesTokensDetails []ModalityTokenCount `json:"candidatesTokensDetails,omitempty"`
+	// TrafficType is Vertex's billing class of the request (ON_DEMAND, PROVISIONED_THROUGHPUT…).
+	TrafficType string `json:"trafficType,omitempty"`
 }
 
 // ModalityTokenCount is a per-modality token count.

@@ -82,7 +82,21 @@ func (d *decoder) message(m *Message, b []byte, i int) error {
 			err = decodeStrict(v, &m.FunctionCall, msgPath(i)+".function_call")
 		case "extra_content":
 			err = decodeStrict(v, &m.ExtraContent, msgPath(i)+".extra_content")
-		case "refusal", "annotations", "audio", "reasoning_content":
+		case "audio":
+			// Lenient: OpenAI's audio also holds id, expires_at and transcript, which Gemini has
+			// no slot for; data and extra_content are what an image edit needs back.
+			if !jsonscan.IsNull(v) {
+				if err = json.Unmarshal(v, &m.Audio); err != nil {
+					err = fieldError(err, msgPath(i)+".audio")
+				}
+			}
+		case "images":
+			if !jsonscan.IsNull(v) {
+				if err = json.Unmarshal(v, &m.Images); err != nil {
+					err = fieldError(err, msgPath(i)+".images")
+				}
+			}
+		case "refusal", "annotations", "reasoning_content":
 			// accepted and ignored
 		default:
 			err = unknownField(msgPath(i) + "." + string(k))

@@ -115,7 +115,7 @@ type FunctionDecl struct {
 
 // Message is one entry of messages. DecodeRequest decodes it field by field: a key that is not
 // below and not in the README's table of fields accepted and ignored (refusal, annotations,
-// audio, reasoning_content) is a 400 naming its path.
+// reasoning_content, audio.id) is a 400 naming its path.
 type Message struct {
 	Role       string     `json:"role"`
 	Content    Content    `json:"content"`
@@ -126,6 +126,12 @@ type Message struct {
 	FunctionCall *FunctionCall `json:"function_call,omitempty"`
 	// ExtraContent carries extra_content.google (thought_signature) back from a previous turn.
 	ExtraContent *ExtraContent `json:"extra_content,omitempty"`
+	// Audio and Images are an earlier assistant turn's generated media echoed back as the gateway
+	// returned them (message.audio with extra_content.google.mime_type as Vertex does, and
+	// message.images[]): image models need the image and its signature again to edit it.
+	// OpenAI's own audio.id (and expires_at, transcript) are accepted and ignored.
+	Audio  *Audio  `json:"audio,omitempty"`
+	Images []Image `json:"images,omitempty"`
 }
 
 // ToolCall is an assistant tool call, in responses and in history.

@@ -43,11 +43,13 @@ type Audio struct {
 	ExtraContent *ExtraContent `json:"extra_content,omitempty"`
 }
 
-// Image is one generated image as a data: URI, the OpenRouter/LiteLLM convention.
+// Image is one generated image as a data: URI, the OpenRouter/LiteLLM convention. ExtraContent
+// holds the image part's own thought signature, which an edit of the image sends back.
 type Image struct {
-	Type     string   `json:"type"`
-	ImageURL ImageURL `json:"image_url"`
-	Index    int      `json:"index"`
+	Type         string        `json:"type"`
+	ImageURL     ImageURL      `json:"image_url"`
+	Index        int           `json:"index"`
+	ExtraContent *ExtraContent `json:"extra_content,omitempty"`
 }
 
 // Annotation is a url_citation from grounding.
@@ -91,6 +93,20 @@ type Usage struct {
 	TotalTokens             int                     `json:"total_tokens"`
 	PromptTokensDetails     PromptTokensDetails     `json:"prompt_tokens_details"`
 	CompletionTokensDetails CompletionTokensDetails `json:"completion_tokens_details"`
+	// ExtraProperties carries Google's extra usage facts as Vertex AI's own endpoint reports
+	// them: extra_properties.google.traffic_type.
+	ExtraProperties *UsageExtra `json:"extra_properties,omitempty"`
+}
+
+// UsageExtra is usage.extra_properties.
+type UsageExtra struct {
+	Google *UsageGoogle `json:"google,omitempty"`
+}
+
+// UsageGoogle is usage.extra_properties.google.
+type UsageGoogle struct {
+	// TrafficType is usageMetadata.trafficType: ON_DEMAND, PROVISIONED_THROUGHPUT, …
+	TrafficType string `json:"traffic_type,omitempty"`
 }
 
 // PromptTokensDetails splits prompt tokens.
@@ -117,7 +133,25 @@ type Chunk struct {
 	Model             string        `json:"model"`
 	SystemFingerprint *string       `json:"system_fingerprint"`
 	Choices           []ChunkChoice `json:"choices"`
-	Usage             *Usage        `json:"usage,omitempty"`
+	Usage             ChunkUsage    `json:"usage,omitzero"`
+}
+
+// ChunkUsage is a chunk's usage: absent (the zero value), null, or the totals. In a stream
+// that ends with a usage chunk, OpenAI sends "usage": null on every chunk before it.
+type ChunkUsage struct {
+	Totals *Usage
+	Null   bool // with Totals nil: marshal as null instead of leaving the field out
+}
+
+// IsZero reports whether the field is left out.
+func (u ChunkUsage) IsZero() bool { return u.Totals == nil && !u.Null }
+
+// MarshalJSON writes the totals, or null.
+func (u ChunkUsage) MarshalJSON() ([]byte, error) {
+	if u.Totals == nil {
+		return []byte("null"), nil
+	}
+	return json.Marshal(u.Totals)
 }
 
 // ChunkChoice is one choice delta of a chunk.
@@ -155,13 +189,9 @@ type ModelList struct {
 	Data   []Model `json:"data"`
 }
 
-// StreamError is the final SSE event when a stream fails after its first byte.
-type StreamError struct {
-	Error ErrorDetail `json:"error"`
-}
-
-// MarshalStreamError returns the data of the final error event for e.
-func (e *Error) MarshalStreamError() []byte {
-	b, _ := json.Marshal(StreamError{Error: e.Body("").Error})
-	return b
+// MarshalStreamError returns the data of the final error event of a stream that fails after its
+// first byte: the same body as every other error (success, error, trace_id), so clients parse
+// one shape wherever the error arrives.
+func (e *Error) MarshalStreamError(traceID string) []byte {
+	return e.MarshalBody(traceID)
 }

@@ -1,7 +1,9 @@
 package translate
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"testing"
 
@@ -17,7 +19,7 @@ func BenchmarkRequestToGemini(b *testing.B) {
 	models, _ := NewModels("")
 	b.ReportAllocs()
 	for b.Loop() {
-		tr, err := RequestToGemini(req, models, RequestOptions{Backend: gemini.Vertex, IncludeThoughts: true})
+		tr, err := RequestToGemini(context.Background(), req, models, RequestOptions{Backend: gemini.Vertex, IncludeThoughts: true})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -111,4 +113,35 @@ func FuzzStream(f *testing.F) {
 		}
 		_, _ = s.End(true)
 	})
+}
+
+// manyMessages is a request of n consecutive one-word user messages, the shape that made the
+// merge of same-role turns quadratic (issue 12).
+func manyMessages(n int) *openai.Request {
+	req := &openai.Request{Model: "gemini-2.5-flash", Messages: make([]openai.Message, n)}
+	for i := range req.Messages {
+		req.Messages[i] = openai.Message{Role: "user", Content: openai.Content{Text: "word"}}
+	}
+	return req
+}
+
+// BenchmarkMergeManyMessages translates 10k, 80k and 320k consecutive user messages; ns/op grows
+// linearly with n when the merge is linear.
+func BenchmarkMergeManyMessages(b *testing.B) {
+	models, _ := NewModels("")
+	for _, n := range []int{10_000, 80_000, 320_000} {
+		req := manyMessages(n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				tr, err := RequestToGemini(context.Background(), req, models, RequestOptions{Backend: gemini.Developer})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(tr.Request.Contents) != 1 || len(tr.Request.Contents[0].Parts) != n {
+					b.Fatalf("got %d contents", len(tr.Request.Contents))
+				}
+			}
+		})
+	}
 }

@@ -1,8 +1,8 @@
 package translate
 
 import (
+	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -18,11 +18,15 @@ const SkipSignature = "skip_thought_signature_validator"
 
 // contentConverter turns messages into Gemini contents and the system instruction.
 type contentConverter struct {
+	ctx      context.Context
 	opt      RequestOptions
 	model    string
 	out      *Translated
 	contents []gemini.Content
-	system   *gemini.Content
+	// lastResults reports whether the last content holds function responses, so that merging a
+	// turn into it never rescans what was merged before (issue 12: quadratic merge).
+	lastResults bool
+	system      *gemini.Content
 	// calls maps tool_call_id to the call's name and its position in its assistant message.
 	calls   map[string]callRef
 	pending []pendingResult
@@ -40,9 +44,17 @@ type pendingResult struct {
 	part  gemini.Part
 }
 
+// cancelEvery is how many messages are translated between checks of the request context.
+const cancelEvery = 256
+
 func (cv *contentConverter) messages(msgs []openai.Message) error {
 	cv.calls = map[string]callRef{}
 	for i := range msgs {
+		if i%cancelEvery == 0 {
+			if err := cv.ctx.Err(); err != nil {
+				return err
+			}
+		}
 		m := &msgs[i]
 		field := fmt.Sprintf("messages[%d]", i)
 		switch m.Role {
@@ -83,6 +95,7 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 	}
 	cv.flushResults()
 	cv.globalResolution()
+	cv.registerFetches()
 	if len(cv.contents) == 0 {
 		return openai.InvalidParam("messages", "messages must contain at least one user, assistant or tool message")
 	}
@@ -91,13 +104,16 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 }
 
 // add appends a turn, merging it into the previous one when the role repeats, which Gemini
-// requires to alternate. Function-response turns are never merged with text turns.
+// requires to alternate. Function-response turns are never merged with text turns. Only the new
+// parts are looked at, so n merged messages cost O(n).
 func (cv *contentConverter) add(role string, parts []gemini.Part) {
-	if n := len(cv.contents); n > 0 && cv.contents[n-1].Role == role && !hasFunctionResponse(cv.contents[n-1].Parts) && !hasFunctionResponse(parts) {
+	results := hasFunctionResponse(parts)
+	if n := len(cv.contents); n > 0 && cv.contents[n-1].Role == role && !cv.lastResults && !results {
 		cv.contents[n-1].Parts = append(cv.contents[n-1].Parts, parts...)
 		return
 	}
 	cv.contents = append(cv.contents, gemini.Content{Role: role, Parts: parts})
+	cv.lastResults = results
 }
 
 func hasFunctionResponse(parts []gemini.Part) bool {
@@ -152,47 +168,6 @@ func (cv *contentConverter) userParts(c openai.Content, field string) ([]gemini.
 		// litellm#5515); a minimal text part satisfies them and changes nothing for the rest.
 		parts = append(parts, gemini.Part{Text: " "})
 	}
-	cv.registerFetches(parts)
-	return parts, nil
-}
-
-func (cv *contentConverter) assistantParts(m *openai.Message, field string) ([]gemini.Part, error) {
-	var parts []gemini.Part
-	text, err := textOnly(m.Content, field)
-	if err != nil {
-		return nil, err
-	}
-	if text != "" {
-		p := gemini.Part{Text: text}
-		if m.ExtraContent != nil && m.ExtraContent.Google != nil {
-			p.ThoughtSignature = m.ExtraContent.Google.ThoughtSignature
-		}
-		parts = append(parts, p)
-	}
-	calls := m.ToolCalls
-	if m.FunctionCall != nil && len(calls) == 0 {
-		calls = []openai.ToolCall{{Function: *m.FunctionCall}}
-	}
-	for k := range calls {
-		tc := &calls[k]
-		f := fmt.Sprintf("%s.tool_calls[%d]", field, k)
-		if tc.Function.Name == "" {
-			return nil, openai.InvalidParam(f+".function.name", "%s.function.name is required", f)
-		}
-		args := json.RawMessage("{}")
-		if s := strings.TrimSpace(tc.Function.Arguments); s != "" {
-			if !json.Valid([]byte(s)) || s[0] != '{' {
-				return nil, openai.InvalidParam(f+".function.arguments", "%s.function.arguments must be a JSON object", f)
-			}
-			args = json.RawMessage(s)
-		}
-		part := gemini.Part{FunctionCall: &gemini.FunctionCall{Name: tc.Function.Name, Args: args}}
-		part.ThoughtSignature = signatureOf(tc)
-		parts = append(parts, part)
-		if tc.ID != "" {
-			cv.calls[tc.ID] = callRef{name: tc.Function.Name, order: k}
-		}
-	}
 	return parts, nil
 }
 
@@ -227,9 +202,9 @@ func (cv *contentConverter) toolResult(m *openai.Message, field string) error {
 	}
 	fr := &gemini.FunctionResponse{Name: name, Response: resp}
 	if hasParts {
-		parts, err := extraParts(m.ExtraContent.Google.Parts)
+		parts, err := extraParts(m.ExtraContent.Google.Parts, field+".extra_content.google.parts")
 		if err != nil {
-			return openai.InvalidParam(field+".extra_content.google.parts", "%v", err)
+			return err
 		}
 		fr.Parts = parts
 	}
@@ -249,6 +224,7 @@ func (cv *contentConverter) flushResults() {
 	}
 	cv.pending = cv.pending[:0]
 	cv.contents = append(cv.contents, gemini.Content{Role: "user", Parts: parts})
+	cv.lastResults = true
 }
 
 // fillMissingSignatures marks Gemini 3 function calls in history that lost their signature, so
@@ -274,33 +250,51 @@ func (cv *contentConverter) fillMissingSignatures() {
 	}
 }
 
-// callIDSep separates a tool-call id from the thought signature embedded in it.
-const callIDSep = "__ts__"
+// The thought signature rides in a tool-call id after a marker, so clients that keep only the id
+// (the official SDKs' ToParam drops extra_content) still send it back. Gemini's signatures are
+// standard base64 and travel as the same bytes in unpadded base64url (shorter, and safe in any
+// id); any other string travels as its own bytes in base64url after a second marker, so every
+// signature round-trips exactly.
+const (
+	callIDSep    = "__ts__"  // then base64url of the bytes the standard-base64 signature encodes
+	callIDSepRaw = "__tsr__" // then base64url of the signature string itself
+)
 
-// CallID builds a tool-call id from a unique base, embedding sig (standard base64, as Gemini
-// sends it) as unpadded base64url so clients that keep only the id still round-trip it.
+// CallID builds a tool-call id from a unique base, embedding sig losslessly.
 func CallID(base, sig string) string {
 	if sig == "" {
 		return base
 	}
-	raw, err := base64.StdEncoding.DecodeString(sig)
-	if err != nil {
-		return base
+	if raw, err := base64.StdEncoding.DecodeString(sig); err == nil && base64.StdEncoding.EncodeToString(raw) == sig {
+		return base + callIDSep + base64.RawURLEncoding.EncodeToString(raw)
 	}
-	return base + callIDSep + base64.RawURLEncoding.EncodeToString(raw)
+	return base + callIDSepRaw + base64.RawURLEncoding.EncodeToString([]byte(sig))
 }
 
-// SignatureFromCallID returns the signature embedded by CallID, or "".
+// SignatureFromCallID returns the signature embedded by CallID, or "". The first marker in the
+// id is the one CallID wrote: the base never holds one, and base64url text may contain "_" but
+// the marker's "__ts" is found before it.
 func SignatureFromCallID(id string) string {
-	_, enc, ok := strings.Cut(id, callIDSep)
-	if !ok {
+	i := strings.Index(id, "__ts")
+	if i < 0 {
 		return ""
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil {
-		return ""
+	rest := id[i:]
+	switch {
+	case strings.HasPrefix(rest, callIDSep):
+		raw, err := base64.RawURLEncoding.DecodeString(rest[len(callIDSep):])
+		if err != nil {
+			return ""
+		}
+		return base64.StdEncoding.EncodeToString(raw)
+	case strings.HasPrefix(rest, callIDSepRaw):
+		raw, err := base64.RawURLEncoding.DecodeString(rest[len(callIDSepRaw):])
+		if err != nil {
+			return ""
+		}
+		return string(raw)
 	}
-	return base64.StdEncoding.EncodeToString(raw)
+	return ""
 }
 
 // globalResolution moves per-part media resolution to the request on models before Gemini 3,

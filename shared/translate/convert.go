@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -19,6 +20,9 @@ type Meta struct {
 	NewCallID        func() string
 	ThoughtTagMarker string
 	MaxToolCalls     int // 0: no limit
+	// IncludeUsage says the stream ends with a usage chunk, so every chunk before it carries
+	// "usage": null, as OpenAI's streams do (and seed 000 shows).
+	IncludeUsage bool
 }
 
 // choiceState is the per-choice state the part converter carries between stream events; a
@@ -67,13 +71,20 @@ func (m *Meta) addParts(st *choiceState, a *accum, parts []gemini.Part, stream b
 			}
 		case p.InlineData != nil:
 			m.closeThought(st, a)
+			// Each image keeps its own thought signature: image models need it back with the
+			// image to edit it (https://ai.google.dev/gemini-api/docs/thought-signatures).
 			n := len(a.images)
-			a.images = append(a.images, openai.Image{Type: "image_url", Index: n,
-				ImageURL: openai.ImageURL{URL: "data:" + p.InlineData.MIMEType + ";base64," + p.InlineData.Data}})
+			im := openai.Image{Type: "image_url", Index: n,
+				ImageURL: openai.ImageURL{URL: "data:" + p.InlineData.MIMEType + ";base64," + p.InlineData.Data}}
+			if p.ThoughtSignature != "" {
+				im.ExtraContent = &openai.ExtraContent{Google: &openai.GoogleExtra{ThoughtSignature: p.ThoughtSignature}}
+			}
+			a.images = append(a.images, im)
 			if a.audio == nil {
 				// Vertex's OpenAI endpoint returns generated media in message.audio with the
 				// mime type in extra_content.google.mime_type (seed 004).
-				a.audio = &openai.Audio{Data: p.InlineData.Data, ExtraContent: &openai.ExtraContent{Google: &openai.GoogleExtra{MIMEType: p.InlineData.MIMEType}}}
+				a.audio = &openai.Audio{Data: p.InlineData.Data, ExtraContent: &openai.ExtraContent{Google: &openai.GoogleExtra{
+					MIMEType: p.InlineData.MIMEType, ThoughtSignature: p.ThoughtSignature}}}
 			}
 		case p.Text != "":
 			m.closeThought(st, a)
@@ -103,10 +114,7 @@ func (m *Meta) addCall(st *choiceState, a *accum, p *gemini.Part, stream bool) {
 	if m.MaxToolCalls > 0 && st.calls >= m.MaxToolCalls {
 		return // parallel_tool_calls: false
 	}
-	args := "{}"
-	if len(fc.Args) > 0 && string(fc.Args) != "null" {
-		args = string(fc.Args)
-	}
+	args := compactArgs(fc.Args)
 	tc := openai.ToolCall{ID: CallID(m.NewCallID(), p.ThoughtSignature), Type: "function",
 		Function: openai.FunctionCall{Name: fc.Name, Arguments: args}}
 	if p.ThoughtSignature != "" {
@@ -192,6 +200,9 @@ func usageFromGemini(u *gemini.UsageMetadata) *openai.Usage {
 	if out.TotalTokens == 0 {
 		out.TotalTokens = out.PromptTokens + out.CompletionTokens
 	}
+	if u.TrafficType != "" {
+		out.ExtraProperties = &openai.UsageExtra{Google: &openai.UsageGoogle{TrafficType: u.TrafficType}}
+	}
 	out.PromptTokensDetails.CachedTokens = u.CachedContentTokenCount
 	for _, d := range u.PromptTokensDetails {
 		switch d.Modality {
@@ -275,6 +286,20 @@ func annotationsFromGrounding(g *gemini.GroundingMetadata) []openai.Annotation {
 		}
 	}
 	return out
+}
+
+// compactArgs returns function-call arguments as OpenAI sends them: compact JSON text, "{}" when
+// there are none. Google's REST responses are indented; OpenAI's arguments never are.
+func compactArgs(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "{}"
+	}
+	var b bytes.Buffer
+	b.Grow(len(raw))
+	if json.Compact(&b, raw) != nil {
+		return string(raw) // cannot happen: raw was decoded as JSON
+	}
+	return b.String()
 }
 
 // rawString is a JSON string literal's value for partial-argument fragments.

@@ -102,7 +102,7 @@ func TestRequestGolden(t *testing.T) {
 			}
 			before := indent(t, req)
 			models, _ := NewModels("")
-			tr, err := RequestToGemini(req, models, wrap.Options)
+			tr, err := RequestToGemini(t.Context(), req, models, wrap.Options)
 			var out any
 			if err != nil {
 				out = map[string]any{"error": err.Error()}
@@ -129,6 +129,7 @@ func TestResponseGolden(t *testing.T) {
 		"10-generateContent-nonstream.vertex.response.derived.json",
 		"11-generateContent-promptFeedback-blockReason-SAFETY-no-candidates.mldev.json",
 		"16-generateContent-MALFORMED_FUNCTION_CALL-empty-content.mldev.json",
+		"18-generateContent-image-signatures.constructed.json",
 	} {
 		t.Run(name, func(t *testing.T) {
 			raw, err := os.ReadFile("testdata/wire/" + name)
@@ -153,6 +154,7 @@ func TestResponseGolden(t *testing.T) {
 func streamChunks(t *testing.T, body []byte, m Meta, includeUsage bool) ([]openai.Chunk, error) {
 	t.Helper()
 	er := gemini.NewEventReader(bytes.NewReader(body))
+	m.IncludeUsage = includeUsage
 	s := NewStream(m)
 	var all []openai.Chunk
 	for {
@@ -178,6 +180,7 @@ func streamChunks(t *testing.T, body []byte, m Meta, includeUsage bool) ([]opena
 func TestStreamGolden(t *testing.T) {
 	for _, name := range []string{
 		"02-streamGenerateContent-sse-text-usage-every-chunk.mldev.derived.sse",
+		"04-streamGenerateContent-functionCall-thoughtSignature.mldev.derived.sse",
 		"03-streamGenerateContent-sse-text-usage-last-chunk.vertex.derived.sse",
 		"05-streamGenerateContent-partialArgs-thoughtSignature-gemini-3-pro.vertex.derived.sse",
 		"06-streamGenerateContent-image-output-inlineData.mldev.TRUNCATED.derived.sse",

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/geminigateway/gateway/shared/openai"
@@ -150,11 +151,24 @@ func capsOf(id string) caps {
 			return caps{gen3: true, thinks: true, levels: []string{"low", "high"}}
 		case strings.Contains(id, "-pro"):
 			return caps{gen3: true, thinks: true, levels: []string{"low", "medium", "high"}}
+		case strings.Contains(id, "-flash") && !strings.Contains(id, "-flash-lite") && version(id) >= 3.7:
+			// Gemini 3.7 and 3.8 Flash take LOW, MEDIUM and HIGH only (Vertex AI "Thinking" page).
+			return caps{gen3: true, thinks: true, levels: []string{"low", "medium", "high"}}
 		default:
 			return caps{gen3: true, thinks: true, levels: []string{"minimal", "low", "medium", "high"}}
 		}
 	}
 	return caps{}
+}
+
+// version returns the x.y of a gemini-x.y-… id, or 0 when the id has none (gemini-flash-latest).
+func version(id string) float64 {
+	v, _, _ := strings.Cut(strings.TrimPrefix(id, "gemini-"), "-")
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return 0
+	}
+	return f
 }
 
 // IsGemini3 reports whether id is a Gemini 3.x model, which requires thought signatures.

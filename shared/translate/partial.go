@@ -47,7 +47,7 @@ func (m *Meta) addPartialCall(st *choiceState, a *accum, p *gemini.Part) {
 		pc.fragment(&b, arg)
 	}
 	if len(fc.Args) > 0 && string(fc.Args) != "null" && !pc.started && len(fc.PartialArgs) == 0 {
-		b.WriteString(string(fc.Args))
+		b.WriteString(compactArgs(fc.Args))
 		pc.started = true
 		pc.members, pc.open, pc.closers = nil, nil, nil
 	}

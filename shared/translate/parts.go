@@ -101,17 +101,31 @@ func mediaPart(u, mimeHint, field string) (gemini.Part, error) {
 	return gemini.Part{}, openai.InvalidParam(field, "media URL must be a data:, gs://, http:// or https:// URL")
 }
 
-// registerFetches lists http(s) fileData parts for the caller to fetch and inline when the
-// backend is set to fetch, or when Gemini could not know the mime type.
-func (cv *contentConverter) registerFetches(parts []gemini.Part) {
-	for i := range parts {
-		fd := parts[i].FileData
-		if fd == nil || !(strings.HasPrefix(fd.FileURI, "https://") || strings.HasPrefix(fd.FileURI, "http://")) {
-			continue
+// registerFetches lists the http(s) fileData parts, of turns and of function responses alike,
+// for the caller to fetch and inline (through its URL guard) when the backend is set to fetch, or
+// when Gemini could not know the mime type. It runs once the contents are final, so the pointers
+// it keeps stay valid.
+func (cv *contentConverter) registerFetches() {
+	for i := range cv.contents {
+		parts := cv.contents[i].Parts
+		for j := range parts {
+			cv.registerFetch(&parts[j])
+			if fr := parts[j].FunctionResponse; fr != nil {
+				for k := range fr.Parts {
+					cv.registerFetch(&fr.Parts[k])
+				}
+			}
 		}
-		if cv.opt.FetchHTTPMedia || fd.MIMEType == "" {
-			cv.out.Fetch = append(cv.out.Fetch, &parts[i])
-		}
+	}
+}
+
+func (cv *contentConverter) registerFetch(p *gemini.Part) {
+	fd := p.FileData
+	if fd == nil || !(strings.HasPrefix(fd.FileURI, "https://") || strings.HasPrefix(fd.FileURI, "http://")) {
+		return
+	}
+	if cv.opt.FetchHTTPMedia || fd.MIMEType == "" {
+		cv.out.Fetch = append(cv.out.Fetch, p)
 	}
 }
 
@@ -154,8 +168,11 @@ func toolResponse(text string, keepRefs bool) (json.RawMessage, error) {
 }
 
 // extraParts decodes extra_content.google.parts of a tool message (multimodal function
-// responses). Vertex's documentation writes them in snake_case; camelCase is accepted too.
-func extraParts(raw json.RawMessage) ([]gemini.Part, error) {
+// responses). Vertex's documentation writes them in snake_case; camelCase is accepted too. A
+// file_uri goes through the same policy as a content part's URL (mediaPart): data: inline,
+// gs:// and http(s) as fileData, http(s) later fetched through the URL guard when so configured,
+// anything else refused; the display name, which "$ref" in the response refers to, is kept.
+func extraParts(raw json.RawMessage, field string) ([]gemini.Part, error) {
 	var in []struct {
 		InlineData *struct {
 			MIMEType    string `json:"mime_type"`
@@ -174,22 +191,50 @@ func extraParts(raw json.RawMessage) ([]gemini.Part, error) {
 		FileData2 *gemini.FileData `json:"fileData"`
 	}
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return nil, fmt.Errorf("must be an array of parts with inline_data or file_data: %v", err)
+		return nil, openai.InvalidParam(field, "%s must be an array of parts with inline_data or file_data: %v", field, err)
 	}
 	out := make([]gemini.Part, 0, len(in))
 	for i, p := range in {
+		f := fmt.Sprintf("%s[%d]", field, i)
 		switch {
 		case p.InlineData != nil:
 			out = append(out, gemini.Part{InlineData: &gemini.Blob{MIMEType: p.InlineData.MIMEType + p.InlineData.MIMEType2, Data: p.InlineData.Data, DisplayName: p.InlineData.DisplayName}})
 		case p.InlineData2 != nil:
 			out = append(out, gemini.Part{InlineData: p.InlineData2})
 		case p.FileData != nil:
-			out = append(out, gemini.Part{FileData: &gemini.FileData{MIMEType: p.FileData.MIMEType + p.FileData.MIMEType2, FileURI: p.FileData.FileURI + p.FileData.FileURI2, DisplayName: p.FileData.DisplayName}})
+			fd := p.FileData
+			gp, err := fileDataPart(fd.FileURI+fd.FileURI2, fd.MIMEType+fd.MIMEType2, fd.DisplayName, f+".file_data.file_uri")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, gp)
 		case p.FileData2 != nil:
-			out = append(out, gemini.Part{FileData: p.FileData2})
+			fd := p.FileData2
+			gp, err := fileDataPart(fd.FileURI, fd.MIMEType, fd.DisplayName, f+".fileData.fileUri")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, gp)
 		default:
-			return nil, fmt.Errorf("part %d has neither inline_data nor file_data", i)
+			return nil, openai.InvalidParam(f, "%s has neither inline_data nor file_data", f)
 		}
 	}
 	return out, nil
+}
+
+// fileDataPart applies the media URL policy to a function-response file_data part.
+func fileDataPart(uri, mime, displayName, field string) (gemini.Part, error) {
+	if uri == "" {
+		return gemini.Part{}, openai.InvalidParam(field, "%s is required", field)
+	}
+	p, err := mediaPart(uri, mime, field)
+	if err != nil {
+		return p, err
+	}
+	if p.InlineData != nil {
+		p.InlineData.DisplayName = displayName
+	} else {
+		p.FileData.DisplayName = displayName
+	}
+	return p, nil
 }

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -34,8 +35,9 @@ type Translated struct {
 }
 
 // RequestToGemini translates a decoded Chat Completions request. Every error is an *openai.Error
-// naming the offending field. It does not modify req.
-func RequestToGemini(req *openai.Request, models *Models, opt RequestOptions) (*Translated, error) {
+// naming the offending field, except that once ctx is done it stops and returns ctx.Err(). It
+// does not modify req. The work is linear in the size of the request.
+func RequestToGemini(ctx context.Context, req *openai.Request, models *Models, opt RequestOptions) (*Translated, error) {
 	if err := rejectUnsupported(req); err != nil {
 		return nil, err
 	}
@@ -46,14 +48,18 @@ func RequestToGemini(req *openai.Request, models *Models, opt RequestOptions) (*
 	g := google(req)
 	out := &Translated{Model: model, Stream: req.Stream, Request: &gemini.Request{}}
 	if g != nil {
-		out.ThoughtTagMarker = g.ThoughtTagMarker
+		marker, err := tagMarker(g.ThoughtTagMarker)
+		if err != nil {
+			return nil, err
+		}
+		out.ThoughtTagMarker = marker
 	}
 	out.IncludeUsage = req.StreamOptions == nil || req.StreamOptions.IncludeUsage == nil || *req.StreamOptions.IncludeUsage
 	if req.ParallelToolCalls != nil && !*req.ParallelToolCalls {
 		out.MaxToolCalls = 1
 	}
 
-	cv := &contentConverter{opt: opt, model: model, out: out}
+	cv := &contentConverter{ctx: ctx, opt: opt, model: model, out: out}
 	if err := cv.messages(req.Messages); err != nil {
 		return nil, err
 	}
@@ -82,6 +88,22 @@ func RequestToGemini(req *openai.Request, models *Models, opt RequestOptions) (*
 		gr.Labels = labels(req, g)
 	}
 	return out, nil
+}
+
+// tagMarker normalises thought_tag_marker to the bare tag name: "<think>" names the same tag as
+// "think" (and must not become "<<think>>").
+func tagMarker(m string) (string, error) {
+	m = strings.TrimSpace(m)
+	if m == "" {
+		return "", nil
+	}
+	if strings.HasPrefix(m, "<") && strings.HasSuffix(m, ">") {
+		m = strings.TrimSuffix(strings.TrimPrefix(m, "<"), ">")
+	}
+	if m == "" || strings.ContainsAny(m, "<>") {
+		return "", openai.InvalidParam("google.thought_tag_marker", "thought_tag_marker must be a tag name such as \"think\"")
+	}
+	return m, nil
 }
 
 // google returns the Gemini extensions from "google" or "extra_body.google"; the first wins for

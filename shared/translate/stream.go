@@ -30,7 +30,8 @@ func NewStream(m Meta) *Stream {
 }
 
 func (s *Stream) chunk(choices ...openai.ChunkChoice) openai.Chunk {
-	return openai.Chunk{ID: s.meta.ID, Object: "chat.completion.chunk", Created: s.meta.Created, Model: s.meta.Model, Choices: choices}
+	return openai.Chunk{ID: s.meta.ID, Object: "chat.completion.chunk", Created: s.meta.Created, Model: s.meta.Model, Choices: choices,
+		Usage: openai.ChunkUsage{Null: s.meta.IncludeUsage}}
 }
 
 func (s *Stream) choice(i int) *streamChoice {
@@ -123,9 +124,9 @@ func (s *Stream) End(includeUsage bool) ([]openai.Chunk, error) {
 	}
 	c := s.chunk()
 	c.Choices = []openai.ChunkChoice{}
-	c.Usage = usageFromGemini(s.usage)
-	if c.Usage == nil {
-		c.Usage = &openai.Usage{}
+	c.Usage.Totals = usageFromGemini(s.usage)
+	if c.Usage.Totals == nil {
+		c.Usage.Totals = &openai.Usage{}
 	}
 	return []openai.Chunk{c}, nil
 }

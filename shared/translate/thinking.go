@@ -8,9 +8,11 @@ import (
 	"github.com/geminigateway/gateway/shared/openai"
 )
 
-// budgetFor maps reasoning_effort to a Gemini 2.5 thinkingBudget, the values Vertex AI's own
-// OpenAI endpoint documents (low 1024, medium 8192, high 24576; none 0).
-var budgetFor = map[string]int{"none": 0, "minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
+// budgetFor maps reasoning_effort to a Gemini 2.5 thinkingBudget as Google documents it for its
+// OpenAI-compatible endpoint: none 0, minimal 1024, low 1024, medium 8192, high 24576 (the
+// "Thinking" table of https://ai.google.dev/gemini-api/docs/openai, also in google-gemini/cookbook
+// quickstarts/Get_started_OpenAI_Compatibility.ipynb). The README holds the whole table.
+var budgetFor = map[string]int{"none": 0, "minimal": 1024, "low": 1024, "medium": 8192, "high": 24576}
 
 // thinkingConfig builds thinkingConfig from reasoning_effort and google.thinking_config. It sets
 // thinkingLevel on Gemini 3.x and thinkingBudget on 2.5, never both (the API rejects both), and

@@ -65,7 +65,10 @@ func toolsToGemini(req *openai.Request, model string, gr *gemini.Request, g *ope
 			return openai.InvalidParam("tool_choice", "tool_choice must be none, auto, required or a named function; got %q", tc.Mode)
 		}
 	}
-	if g != nil && g.StreamFunctionCallArguments {
+	// Gemini streams arguments only on streamGenerateContent and only for declared functions;
+	// elsewhere the flag means nothing, so it is not sent (Vertex documents it for streamed
+	// requests with tools: seed 004).
+	if g != nil && g.StreamFunctionCallArguments && req.Stream && len(decls) > 0 {
 		fc.StreamFunctionCallArguments = true
 	}
 	if fc.Mode != "" || fc.StreamFunctionCallArguments {
