@@ -54,6 +54,7 @@ fuzz:
 	$(FUZZ) ./shared/gemini -fuzz '^FuzzEventReader$$'
 	$(FUZZ) ./shared/translate -fuzz '^FuzzStream$$'
 	$(FUZZ) ./shared/gateway -fuzz '^FuzzLift$$'
+	$(FUZZ) ./shared/jsonscan -fuzz '^FuzzScan$$'
 	$(FUZZ) ./shared/media -fuzz '^FuzzParseDataURI$$'
 	$(FUZZ) ./shared/jsonschema -fuzz '^FuzzClean$$'
 	$(FUZZ) ./shared/jsonschema -fuzz '^FuzzSafeToolResult$$'

@@ -122,6 +122,7 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 	a.Handler = gateway.New(gateway.Options{
 		Client: client, Models: models, Keys: store, Fetcher: fetcher, FetchHTTPMedia: cfg.FetchHTTPMedia,
 		IncludeThoughts: cfg.IncludeThoughts, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
+		MaxMessages: cfg.MaxMessages, MaxParts: cfg.MaxParts,
 		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project,
 	})
 	return a, nil

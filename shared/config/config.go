@@ -24,6 +24,8 @@ type Config struct {
 	AuthNone        bool   // GATEWAY_AUTH=none: no client keys (IAM-only deployments)
 	ModelAliases    string // GATEWAY_MODEL_ALIASES: JSON object name -> model id
 	MaxBodyBytes    int64
+	MaxMessages     int // GATEWAY_MAX_MESSAGES: most messages in one request
+	MaxParts        int // GATEWAY_MAX_PARTS: most content parts and tool calls in one request
 	UpstreamTimeout time.Duration
 	KeepAlive       time.Duration
 	RetryAttempts   int
@@ -49,6 +51,8 @@ func Load(getenv func(string) string) (Config, error) {
 		APIKeys:           strings.TrimSpace(getenv("GATEWAY_API_KEYS")),
 		ModelAliases:      getenv("GATEWAY_MODEL_ALIASES"),
 		MaxBodyBytes:      p.int64("GATEWAY_MAX_BODY_BYTES", 32<<20),
+		MaxMessages:       int(p.int64("GATEWAY_MAX_MESSAGES", 10000)),
+		MaxParts:          int(p.int64("GATEWAY_MAX_PARTS", 50000)),
 		UpstreamTimeout:   p.duration("GATEWAY_UPSTREAM_TIMEOUT", 5*time.Minute),
 		KeepAlive:         p.duration("GATEWAY_KEEPALIVE", 15*time.Second),
 		RetryAttempts:     int(p.int64("GATEWAY_RETRY_ATTEMPTS", 3)),
@@ -100,6 +104,10 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("GATEWAY_BACKEND=gemini needs GEMINI_API_KEY")
 	case c.MaxBodyBytes <= 0:
 		return Config{}, fmt.Errorf("GATEWAY_MAX_BODY_BYTES must be positive")
+	case c.MaxMessages < 1:
+		return Config{}, fmt.Errorf("GATEWAY_MAX_MESSAGES must be at least 1")
+	case c.MaxParts < 1:
+		return Config{}, fmt.Errorf("GATEWAY_MAX_PARTS must be at least 1")
 	case c.RetryAttempts < 1:
 		return Config{}, fmt.Errorf("GATEWAY_RETRY_ATTEMPTS must be at least 1")
 	}

@@ -96,21 +96,21 @@ func tooLarge(limit int64) *openai.Error {
 }
 
 // prepare decodes and translates a request body, checks the key's model access, inlines media
-// that must be fetched, and encodes the Gemini request. Long base64 runs are lifted out of body
-// first and spliced into the encoded request last (see liftBlobs), so body may be reused once
-// prepare returns.
+// that must be fetched, and encodes the Gemini request. Long base64 media payloads are lifted
+// out of body first and spliced into the encoded request last (see liftBlobs), so body may be
+// reused once prepare returns. A request refused on the lifted body is decoded again unlifted, so
+// an error never shows a placeholder and never differs from the unlifted one.
 func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *reqState) (*translate.Translated, []byte, error) {
-	body, lb := liftBlobs(body)
-	req, err := openai.DecodeRequest(body)
+	lbody, lb := liftBlobs(body, liftMin)
+	req, tr, err := h.translate(ctx, lbody)
+	if err != nil && lb != nil {
+		lb = nil
+		req, tr, err = h.translate(ctx, body)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	rs.model = req.Model
-	tr, err := translate.RequestToGemini(ctx, req, h.o.Models, translate.RequestOptions{
-		Backend: h.o.Client.Backend(), IncludeThoughts: h.o.IncludeThoughts, FetchHTTPMedia: h.o.FetchHTTPMedia})
-	if err != nil {
-		return nil, nil, err
-	}
 	rs.upstreamModel, rs.stream = tr.Model, tr.Stream
 	if key != nil && !key.AllowsModel(req.Model, tr.Model) {
 		return nil, nil, openai.Errorf(http.StatusForbidden, openai.CodePermissionDenied, "model", "the API key %q may not use model %q", key.Name, req.Model)
@@ -118,13 +118,38 @@ func (h *Handler) prepare(ctx context.Context, body []byte, key *keys.Key, rs *r
 	if err := h.fetchMedia(ctx, tr); err != nil {
 		return nil, nil, err
 	}
-	gbody := bytes.NewBuffer(make([]byte, 0, len(body)+1024)) // sized once: no regrowth for big media
+	gbody, err := encodeRequest(tr, len(lbody))
+	if err != nil {
+		return nil, nil, err
+	}
+	return tr, lb.splice(gbody), nil
+}
+
+// translate decodes a request body within the handler's limits and translates it.
+func (h *Handler) translate(ctx context.Context, body []byte) (*openai.Request, *translate.Translated, error) {
+	return translateBody(ctx, body, openai.Limits{Messages: h.o.MaxMessages, Parts: h.o.MaxParts}, h.o.Models, translate.RequestOptions{
+		Backend: h.o.Client.Backend(), IncludeThoughts: h.o.IncludeThoughts, FetchHTTPMedia: h.o.FetchHTTPMedia})
+}
+
+func translateBody(ctx context.Context, body []byte, l openai.Limits, models *translate.Models, opt translate.RequestOptions) (*openai.Request, *translate.Translated, error) {
+	req, err := l.Decode(ctx, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	tr, err := translate.RequestToGemini(ctx, req, models, opt)
+	return req, tr, err
+}
+
+// encodeRequest encodes the Gemini request of tr into a buffer sized once from the body's size,
+// so big media cause no regrowth.
+func encodeRequest(tr *translate.Translated, bodySize int) ([]byte, error) {
+	gbody := bytes.NewBuffer(make([]byte, 0, bodySize+1024))
 	enc := json.NewEncoder(gbody)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(tr.Request); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return tr, lb.splice(gbody.Bytes()), nil
+	return gbody.Bytes(), nil
 }
 
 func (h *Handler) meta(tr *translate.Translated, model string) translate.Meta {

@@ -35,7 +35,10 @@ type Options struct {
 	// IncludeThoughts is the default for thinking models when a request does not say.
 	IncludeThoughts bool
 	MaxBodyBytes    int64
-	CORSOrigins     []string
+	// MaxMessages and MaxParts bound the messages, and the content parts and tool calls, of one
+	// request; zero takes openai.DefaultLimits.
+	MaxMessages, MaxParts int
+	CORSOrigins           []string
 	// KeepAlive is the silence after which a stream gets an SSE comment.
 	KeepAlive time.Duration
 	Logger    *slog.Logger

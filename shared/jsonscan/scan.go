@@ -133,7 +133,7 @@ func IsNull(b []byte) bool {
 // key unquoted, and the value as a subslice of b without surrounding space. The key slice is only
 // valid during the call. fn's error stops the walk and is returned as is.
 func Object(b []byte, fn func(key, val []byte) error) error {
-	end, err := ObjectAt(b, 0, func(key []byte, i int) (int, error) {
+	end, err := ObjectAt(b, 0, func(key, _ []byte, i int) (int, error) {
 		vend, err := SkipValue(b, i)
 		if err != nil {
 			return vend, err
@@ -162,10 +162,11 @@ func Array(b []byte, fn func(n int, val []byte) error) error {
 	return trailing(b, end)
 }
 
-// ObjectAt walks the object that starts at or after b[i] in one pass: fn gets each key unquoted
-// and the index where its value starts, and returns the index just past the value, having
-// skipped it (SkipValue) or walked into it. ObjectAt returns the index just past the object.
-func ObjectAt(b []byte, i int, fn func(key []byte, start int) (end int, err error)) (int, error) {
+// ObjectAt walks the object that starts at or after b[i] in one pass: fn gets each key unquoted,
+// the key as written (quotes included, a subslice of b), and the index where its value starts,
+// and returns the index just past the value, having skipped it (SkipValue) or walked into it.
+// ObjectAt returns the index just past the object.
+func ObjectAt(b []byte, i int, fn func(key, rawKey []byte, start int) (end int, err error)) (int, error) {
 	i = SkipSpace(b, i)
 	if i >= len(b) || b[i] != '{' {
 		return i, syntaxError(b, i, "want an object")
@@ -177,6 +178,7 @@ func ObjectAt(b []byte, i int, fn func(key []byte, start int) (end int, err erro
 	var scratch []byte
 	for {
 		i = SkipSpace(b, i)
+		kstart := i
 		end, err := SkipString(b, i)
 		if err != nil {
 			return end, err
@@ -198,7 +200,7 @@ func ObjectAt(b []byte, i int, fn func(key []byte, start int) (end int, err erro
 		if vstart >= len(b) {
 			return vstart, syntaxError(b, vstart, "want a value")
 		}
-		if i, err = fn(key, vstart); err != nil {
+		if i, err = fn(key, b[kstart:end:end], vstart); err != nil {
 			return i, err
 		}
 		if i = SkipSpace(b, i); i >= len(b) {

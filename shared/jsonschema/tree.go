@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+
+	"github.com/geminigateway/gateway/shared/jsonscan"
 )
 
 // kind is the shape of a JSON value.
@@ -31,104 +33,38 @@ type member struct {
 	val    *value
 }
 
-// parse builds the tree of data. It validates with json.Valid first, so the
-// scanner below may trust its input.
+// parse builds the tree of data. It validates with json.Valid first, then walks the text with
+// jsonscan, which finds exactly the values encoding/json finds in valid JSON.
 func parse(data []byte) (*value, error) {
 	if !json.Valid(data) {
 		return nil, errors.New("not valid JSON")
 	}
-	p := parser{data: data}
-	v := p.value()
-	return v, nil
+	v, _, err := parseAt(data, jsonscan.SkipSpace(data, 0))
+	return v, err
 }
 
-type parser struct {
-	data []byte
-	pos  int
-}
-
-func (p *parser) skipSpace() {
-	for p.pos < len(p.data) {
-		switch p.data[p.pos] {
-		case ' ', '\t', '\n', '\r':
-			p.pos++
-		default:
-			return
-		}
-	}
-}
-
-func (p *parser) value() *value {
-	p.skipSpace()
-	switch p.data[p.pos] {
+// parseAt builds the value that starts at data[i] and returns the index just past it.
+func parseAt(data []byte, i int) (*value, int, error) {
+	switch data[i] {
 	case '{':
-		p.pos++
 		v := &value{kind: object}
-		p.skipSpace()
-		if p.data[p.pos] == '}' {
-			p.pos++
-			return v
-		}
-		for {
-			p.skipSpace()
-			rawKey := p.str()
-			p.skipSpace()
-			p.pos++ // ':'
-			v.members = append(v.members, member{rawKey: rawKey, key: unquote(rawKey), val: p.value()})
-			p.skipSpace()
-			c := p.data[p.pos]
-			p.pos++ // ',' or '}'
-			if c == '}' {
-				return v
-			}
-		}
+		end, err := jsonscan.ObjectAt(data, i, func(key, rawKey []byte, start int) (int, error) {
+			val, vend, err := parseAt(data, start)
+			v.members = append(v.members, member{rawKey: rawKey, key: string(key), val: val})
+			return vend, err
+		})
+		return v, end, err
 	case '[':
-		p.pos++
 		v := &value{kind: array}
-		p.skipSpace()
-		if p.data[p.pos] == ']' {
-			p.pos++
-			return v
-		}
-		for {
-			v.elems = append(v.elems, p.value())
-			p.skipSpace()
-			c := p.data[p.pos]
-			p.pos++ // ',' or ']'
-			if c == ']' {
-				return v
-			}
-		}
-	case '"':
-		return &value{kind: scalar, raw: p.str()}
-	default:
-		start := p.pos
-		for p.pos < len(p.data) {
-			switch p.data[p.pos] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return &value{kind: scalar, raw: p.data[start:p.pos:p.pos]}
-			}
-			p.pos++
-		}
-		return &value{kind: scalar, raw: p.data[start:p.pos:p.pos]}
+		end, err := jsonscan.ArrayAt(data, i, func(_, start int) (int, error) {
+			val, vend, err := parseAt(data, start)
+			v.elems = append(v.elems, val)
+			return vend, err
+		})
+		return v, end, err
 	}
-}
-
-// str returns the quoted string starting at p.pos, quotes included.
-func (p *parser) str() []byte {
-	start := p.pos
-	p.pos++ // opening quote
-	for {
-		switch p.data[p.pos] {
-		case '\\':
-			p.pos += 2
-		case '"':
-			p.pos++
-			return p.data[start:p.pos:p.pos]
-		default:
-			p.pos++
-		}
-	}
+	end, err := jsonscan.SkipValue(data, i)
+	return &value{kind: scalar, raw: data[i:end:end]}, end, err
 }
 
 // unquote returns the string a quoted JSON string literal stands for.

@@ -3,7 +3,6 @@ package openai
 import (
 	"context"
 	"encoding/json"
-	"reflect"
 	"strconv"
 
 	"github.com/geminigateway/gateway/shared/jsonscan"
@@ -131,7 +130,7 @@ func (d *decoder) toolCalls(m *Message, b []byte, i int) error {
 // count adds n parts or tool calls to the request's total, or refuses the request.
 func (d *decoder) count(n int, at string) error {
 	if d.parts+n > d.limits.Parts {
-		return InvalidParam(at, "the messages hold more than %d content parts and tool calls in all, the most this gateway accepts (GATEWAY_MAX_PARTS)", d.limits.Parts)
+		return InvalidParam(at, "%s: the messages hold more than %d content parts and tool calls in all, the most this gateway accepts (GATEWAY_MAX_PARTS)", at, d.limits.Parts)
 	}
 	d.parts += n
 	return nil
@@ -171,8 +170,6 @@ func (d *decoder) content(b []byte, i int) (Content, error) {
 	return Content{}, InvalidParam(msgPath(i)+".content", "%s.content must be a string, an array of content parts, or null", msgPath(i))
 }
 
-var imageURLType = reflect.TypeFor[ImageURL]()
-
 // part decodes messages[i].content[j].
 func (d *decoder) part(p *Part, b []byte, i, j int) error {
 	at := func(f string) string { return partPath(i, j) + "." + f }
@@ -190,18 +187,65 @@ func (d *decoder) part(p *Part, b []byte, i, j int) error {
 		case "refusal":
 			p.Refusal, err = str(v, func() string { return at("refusal") })
 		case "image_url":
-			if jsonscan.Kind(v) == '{' {
-				if err = checkKeys(v, imageURLType, at("image_url")); err != nil {
-					return err
+			if jsonscan.Kind(v) == '"' { // Vertex's documented shorthand
+				p.ImageURL = new(ImageURL)
+				p.ImageURL.URL, err = str(v, func() string { return at("image_url") })
+				return err
+			}
+			err = members(v, at("image_url"), func(k, v []byte) (bool, error) {
+				if p.ImageURL == nil {
+					p.ImageURL = new(ImageURL)
 				}
-			}
-			if err = json.Unmarshal(v, &p.ImageURL); err != nil {
-				err = fieldError(err, at("image_url"))
-			}
+				f := func() string { return at("image_url." + string(k)) }
+				var err error
+				switch string(k) {
+				case "url":
+					p.ImageURL.URL, err = str(v, f)
+				case "detail":
+					p.ImageURL.Detail, err = str(v, f)
+				default:
+					return false, nil
+				}
+				return true, err
+			})
 		case "input_audio":
-			err = decodeStrict(v, &p.InputAudio, at("input_audio"))
+			err = members(v, at("input_audio"), func(k, v []byte) (bool, error) {
+				if p.InputAudio == nil {
+					p.InputAudio = new(InputAudio)
+				}
+				f := func() string { return at("input_audio." + string(k)) }
+				var err error
+				switch string(k) {
+				case "data":
+					p.InputAudio.Data, err = str(v, f)
+				case "format":
+					p.InputAudio.Format, err = str(v, f)
+				default:
+					return false, nil
+				}
+				return true, err
+			})
 		case "file":
-			err = decodeStrict(v, &p.File, at("file"))
+			err = members(v, at("file"), func(k, v []byte) (bool, error) {
+				if p.File == nil {
+					p.File = new(File)
+				}
+				f := func() string { return at("file." + string(k)) }
+				var err error
+				switch string(k) {
+				case "file_data":
+					p.File.FileData, err = str(v, f)
+				case "file_id":
+					p.File.FileID, err = str(v, f)
+				case "filename":
+					p.File.Filename, err = str(v, f)
+				case "format":
+					p.File.Format, err = str(v, f)
+				default:
+					return false, nil
+				}
+				return true, err
+			})
 		case "extra_content":
 			err = decodeStrict(v, &p.ExtraContent, at("extra_content"))
 		case "cache_control":
@@ -226,6 +270,26 @@ func (d *decoder) part(p *Part, b []byte, i, j int) error {
 		return InvalidParam(at("file.file_data"), "%s must be a data: URI or base64", at("file.file_data"))
 	}
 	return nil
+}
+
+// members walks the object b (null is no object) at path at, calling fn for each member; a key
+// fn does not know (it returns false) is a 400 naming its path.
+func members(b []byte, at string, fn func(k, v []byte) (bool, error)) error {
+	switch jsonscan.Kind(b) {
+	case 'n':
+		if jsonscan.IsNull(b) {
+			return nil
+		}
+	case '{':
+		return jsonscan.Object(b, func(k, v []byte) error {
+			known, err := fn(k, v)
+			if err == nil && !known {
+				err = unknownField(at + "." + string(k))
+			}
+			return err
+		})
+	}
+	return InvalidParam(at, "%s must be an object", at)
 }
 
 // str decodes a string or null field; at names it in the error.

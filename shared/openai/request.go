@@ -206,17 +206,6 @@ type ImageURL struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// UnmarshalJSON decodes the object | string union.
-func (u *ImageURL) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimLeft(b, " \t\r\n")
-	if len(b) > 0 && b[0] == '"' {
-		*u = ImageURL{}
-		return json.Unmarshal(b, &u.URL)
-	}
-	type plain ImageURL
-	return json.Unmarshal(b, (*plain)(u))
-}
-
 // InputAudio is an input_audio part: base64 data and its format.
 type InputAudio struct {
 	Data   string `json:"data"`
