@@ -379,6 +379,9 @@ type ResponseEvent struct {
 	Text           *string         `json:"text,omitempty"`
 	Arguments      *string         `json:"arguments,omitempty"`
 	Name           string          `json:"name,omitempty"`
+	// output_text.annotation.added
+	AnnotationIndex *int                `json:"annotation_index,omitempty"`
+	Annotation      *ResponseAnnotation `json:"annotation,omitempty"`
 	// Logprobs is output_text.delta's and .done's logprobs: always an array on those events.
 	Logprobs *[]ResponseLogprob `json:"logprobs,omitempty"`
 	// error events

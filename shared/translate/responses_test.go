@@ -1,0 +1,301 @@
+package translate
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/geminigateway/gateway/shared/gemini"
+	"github.com/geminigateway/gateway/shared/openai"
+)
+
+func decodeResponsesRequest(t *testing.T, body []byte) *openai.ResponsesRequest {
+	t.Helper()
+	req, err := openai.DefaultLimits.DecodeResponsesRequest(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// TestResponsesRequestGolden translates each testdata/responses-api/requests/*.json (a Responses
+// request) and compares the Gemini request, or the error, with its .golden.json: items ->
+// contents and systemInstruction, tools, text.format, reasoning, signatures in call ids, and the
+// refusals of fields the gateway cannot honour.
+func TestResponsesRequestGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/responses-api/requests/*.json")
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, ".golden.json") {
+			continue
+		}
+		n++
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := decodeResponsesRequest(t, raw)
+			before := indent(t, req)
+			models, _ := NewModels("")
+			tr, err := ResponsesToGemini(t.Context(), req, models, ResponsesOptions{})
+			var out any
+			if err != nil {
+				var e *openai.Error
+				if !errors.As(err, &e) || e.Status/100 != 4 {
+					t.Fatalf("error %v is not a 4xx *openai.Error", err)
+				}
+				out = map[string]any{"status": e.Status, "code": e.Code, "param": e.Param, "message": e.Message}
+			} else {
+				out = map[string]any{"model": tr.Model, "request": tr.Request, "max_tool_calls": tr.MaxToolCalls}
+			}
+			golden(t, "responses-api/requests/"+name+".golden.json", indent(t, out))
+			if !bytes.Equal(before, indent(t, req)) {
+				t.Error("ResponsesToGemini modified its input")
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatal("no request cases")
+	}
+}
+
+func testResponsesMeta(req *openai.ResponsesRequest) ResponsesMeta {
+	n := 0
+	m := ResponsesMeta{Meta: testMeta(), ResponseID: "resp_test", Request: req, NewItemID: func(p string) string {
+		n++
+		return fmt.Sprintf("%s%d", p, n)
+	}}
+	m.Model = req.Model
+	return m
+}
+
+var goldenRequest = &openai.ResponsesRequest{Model: "client-model", Input: openai.Input{Text: "x"}}
+
+// TestResponsesOutputGolden translates recorded generateContent bodies into response objects:
+// output items in part order, encrypted_content with the turn's signatures, usage with chat's
+// formula, incomplete and failed answers.
+func TestResponsesOutputGolden(t *testing.T) {
+	for _, name := range []string{
+		"01-generateContent-thoughts-usage.mldev.response.derived.json",
+		"04-generateContent-functionCall-thoughtSignature.mldev.response.derived.json",
+		"07-generateContent-responseJsonSchema-cachedTokens.mldev.response.derived.json",
+		"10-generateContent-nonstream.vertex.response.derived.json",
+		"11-generateContent-promptFeedback-blockReason-SAFETY-no-candidates.mldev.json",
+		"16-generateContent-MALFORMED_FUNCTION_CALL-empty-content.mldev.json",
+	} {
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile("testdata/wire/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r gemini.Response
+			if err := json.Unmarshal(raw, &r); err != nil {
+				t.Fatal(err)
+			}
+			m := testResponsesMeta(goldenRequest)
+			m.Encrypted = true
+			resp, err := ResponsesFromGemini(&r, m)
+			var out any = resp
+			if err != nil {
+				out = map[string]any{"error": err.Error()}
+			}
+			golden(t, "responses-api/output/"+strings.TrimSuffix(name, ".json")+".golden.json", indent(t, out))
+		})
+	}
+}
+
+// responsesEvents runs a recorded SSE body through the event reader and the Responses stream.
+func responsesEvents(t *testing.T, body []byte, m ResponsesMeta) ([]openai.ResponseEvent, error) {
+	t.Helper()
+	er := gemini.NewEventReader(bytes.NewReader(body))
+	s := NewResponsesStream(m)
+	all := s.Start()
+	for {
+		data, _, err := er.Next()
+		if err != nil {
+			break
+		}
+		var ev gemini.Response
+		if err := json.Unmarshal(data, &ev); err != nil {
+			t.Fatal(err)
+		}
+		events, err := s.Event(&ev)
+		all = append(all, events...)
+		if err != nil {
+			return all, err
+		}
+	}
+	end, _, err := s.End()
+	return append(all, end...), err
+}
+
+// TestResponsesStreamGolden translates recorded streams into the exact event sequence, and
+// checks the invariants every stream keeps: response.created first, sequence numbers 0, 1, 2…,
+// items never interleaved, the last event the full response.
+func TestResponsesStreamGolden(t *testing.T) {
+	for _, name := range []string{
+		"02-streamGenerateContent-sse-text-usage-every-chunk.mldev.derived.sse",
+		"04-streamGenerateContent-functionCall-thoughtSignature.mldev.derived.sse",
+		"05-streamGenerateContent-partialArgs-thoughtSignature-gemini-3-pro.vertex.derived.sse",
+		"08-streamGenerateContent-cachedContentTokenCount-toolUsePromptTokenCount.mldev.derived.sse",
+	} {
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile("testdata/wire/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := testResponsesMeta(goldenRequest)
+			m.Encrypted = true
+			events, err := responsesEvents(t, raw, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEventInvariants(t, events)
+			golden(t, "responses-api/streams/"+strings.TrimSuffix(name, ".sse")+".golden.json", indent(t, events))
+		})
+	}
+}
+
+func checkEventInvariants(t *testing.T, events []openai.ResponseEvent) {
+	t.Helper()
+	if len(events) < 3 || events[0].Type != openai.EventCreated || events[1].Type != openai.EventInProgress {
+		t.Fatalf("stream does not start with created, in_progress: %d events", len(events))
+	}
+	open := -1
+	for i, e := range events {
+		if e.SequenceNumber != i {
+			t.Errorf("event %d has sequence_number %d", i, e.SequenceNumber)
+		}
+		if e.OutputIndex != nil && e.Type != openai.EventItemAdded && *e.OutputIndex != open {
+			t.Errorf("event %d (%s) is for item %d while item %d is open", i, e.Type, *e.OutputIndex, open)
+		}
+		switch e.Type {
+		case openai.EventItemAdded:
+			if open >= 0 {
+				t.Errorf("event %d opens item %d inside item %d", i, *e.OutputIndex, open)
+			}
+			open = *e.OutputIndex
+		case openai.EventItemDone:
+			open = -1
+		}
+	}
+	last := events[len(events)-1]
+	if last.Type != openai.EventCompleted && last.Type != openai.EventIncomplete || last.Response == nil || last.Response.Usage == nil {
+		t.Errorf("last event %s has no full response", last.Type)
+	}
+}
+
+// TestEncryptedContentCarriesSignaturesBack pins the stateless round trip through
+// encrypted_content: the signatures of a recorded Gemini 3 tool turn, sealed into the reasoning
+// item, go back on exactly their parts when the client rebuilds the function_call items from
+// call_id, name and arguments with call ids of its own.
+func TestEncryptedContentCarriesSignaturesBack(t *testing.T) {
+	raw, err := os.ReadFile("testdata/wire/04-generateContent-functionCall-thoughtSignature.mldev.response.derived.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r gemini.Response
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	want := r.Candidates[0].Content.Parts
+	m := testResponsesMeta(goldenRequest)
+	m.Encrypted = true
+	resp, err := ResponsesFromGemini(&r, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enc string
+	items := []openai.Item{{Role: "user", Content: &openai.ItemContent{Text: "weather?"}}}
+	for _, it := range resp.Output {
+		switch it.Type {
+		case openai.ItemReasoning:
+			enc = *it.EncryptedContent
+			items = append(items, openai.Item{Type: openai.ItemReasoning, EncryptedContent: &enc})
+		case openai.ItemFunctionCall:
+			items = append(items, openai.Item{Type: openai.ItemFunctionCall, CallID: it.CallID, Name: it.Name, Arguments: it.Arguments})
+		}
+	}
+	if enc == "" {
+		t.Fatal("no encrypted_content on the reasoning item")
+	}
+	// The client rebuilt the calls with ids of its own: the signatures are not in them, only in
+	// encrypted_content, which finds each call by position.
+	n := 0
+	for i := range items {
+		if items[i].Type == openai.ItemFunctionCall {
+			n++
+			items[i].CallID = fmt.Sprintf("client-%d", n)
+			items = append(items, openai.Item{Type: openai.ItemFunctionCallOutput, CallID: items[i].CallID, Output: &openai.ItemOutput{Text: "ok"}})
+		}
+	}
+	m2 := items
+	req := &openai.ResponsesRequest{Model: "gemini-3-pro-preview", Input: openai.Input{IsItems: true, Items: m2}}
+	models, _ := NewModels("")
+	tr, err := ResponsesToGemini(t.Context(), req, models, ResponsesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := tr.Request.Contents[1]
+	for i, p := range want {
+		if p.FunctionCall == nil {
+			continue
+		}
+		var got *gemini.Part
+		for j := range model.Parts {
+			if model.Parts[j].FunctionCall != nil && model.Parts[j].FunctionCall.Name == p.FunctionCall.Name {
+				got = &model.Parts[j]
+			}
+		}
+		if got == nil || got.ThoughtSignature != p.ThoughtSignature {
+			t.Errorf("part %d: signature %q did not come back (got %+v)", i, p.ThoughtSignature, got)
+		}
+	}
+}
+
+// TestEncryptedContentTamperedIsRefused pins that a modified or foreign encrypted_content is a
+// 400 naming the item, never sent upstream.
+func TestEncryptedContentTamperedIsRefused(t *testing.T) {
+	good := seal(DefaultSealKey, &sealed{Text: "c2ln"})
+	for _, enc := range []string{
+		good[:len(good)-2] + "AA",                          // MAC changed
+		strings.Replace(good, "gg1.", "gg2.", 1),           // unknown version
+		seal([]byte("another key"), &sealed{Text: "c2ln"}), // foreign key
+		"garbage",
+	} {
+		req := &openai.ResponsesRequest{Model: "gemini-3-pro-preview", Input: openai.Input{IsItems: true, Items: []openai.Item{
+			{Role: "user", Content: &openai.ItemContent{Text: "x"}},
+			{Type: openai.ItemReasoning, EncryptedContent: &enc},
+			{Role: "assistant", Content: &openai.ItemContent{Text: "y"}},
+			{Role: "user", Content: &openai.ItemContent{Text: "z"}},
+		}}}
+		models, _ := NewModels("")
+		_, err := ResponsesToGemini(t.Context(), req, models, ResponsesOptions{})
+		var e *openai.Error
+		if !errors.As(err, &e) || e.Status != 400 || e.Param != "input[1].encrypted_content" {
+			t.Errorf("%q: got %v, want a 400 naming input[1].encrypted_content", enc, err)
+		}
+	}
+	// The untampered value puts the text signature back on the assistant text.
+	req := &openai.ResponsesRequest{Model: "gemini-3-pro-preview", Input: openai.Input{IsItems: true, Items: []openai.Item{
+		{Role: "user", Content: &openai.ItemContent{Text: "x"}},
+		{Type: openai.ItemReasoning, EncryptedContent: &good},
+		{Role: "assistant", Content: &openai.ItemContent{Text: "y"}},
+		{Role: "user", Content: &openai.ItemContent{Text: "z"}},
+	}}}
+	models, _ := NewModels("")
+	tr, err := ResponsesToGemini(t.Context(), req, models, ResponsesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := tr.Request.Contents[1].Parts; len(p) != 1 || p[0].Text != "y" || p[0].ThoughtSignature != "c2ln" {
+		t.Errorf("model turn = %+v", p)
+	}
+}
