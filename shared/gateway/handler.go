@@ -93,7 +93,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // closed, the response flushed and the log line written.
 func (h *Handler) finish(r *http.Request, rs *reqState) {
 	if v := recover(); v != nil {
-		rs.panicked = true
 		if v != http.ErrAbortHandler { // the one panic net/http does not log a stack for
 			rs.stack = debug.Stack()
 		}

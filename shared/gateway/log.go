@@ -30,10 +30,8 @@ type reqState struct {
 	err *openai.Error
 	// sse is the request's event stream, if it started one.
 	sse *sseWriter
-	// panicked is set when the handler panicked; stack is its stack (none for
-	// http.ErrAbortHandler).
-	panicked bool
-	stack    []byte
+	// stack is the stack of a handler's panic (none for http.ErrAbortHandler).
+	stack []byte
 }
 
 // logStatus is the status the log line reports: the status line sent (200 if the handler sent
@@ -93,15 +91,15 @@ func newTraceID() string {
 // sets the severity; a panic's error is "panic: <value>", with its stack.
 func (h *Handler) logRequest(r *http.Request, rs *reqState, status int) {
 	lat := h.o.Now().Sub(rs.start)
-	severity := status
+	worst := status
 	if rs.err != nil && rs.err.Status != statusClientClosed {
-		severity = max(severity, rs.err.Status)
+		worst = max(worst, rs.err.Status)
 	}
 	level := slog.LevelInfo
 	switch {
-	case rs.panicked, severity >= 500:
+	case worst >= 500:
 		level = slog.LevelError
-	case severity >= 400 && severity != statusClientClosed:
+	case worst >= 400 && worst != statusClientClosed:
 		level = slog.LevelWarn
 	}
 	attrs := make([]slog.Attr, 0, 16)
