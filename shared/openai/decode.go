@@ -64,10 +64,17 @@ func (l Limits) Decode(ctx context.Context, body []byte) (*Request, error) {
 		switch key := string(k); key {
 		case "messages":
 			messages = v
-		case "google":
-			google = v
-		case "extra_body":
-			extraBody = v
+		case "google", "extra_body":
+			// encoding/json merges a repeated object key into one value, which the key checks
+			// below would not see whole.
+			if key == "google" && google != nil || key == "extra_body" && extraBody != nil {
+				return InvalidParam(key, "%s is given twice", key)
+			}
+			if key == "google" {
+				google = v
+			} else {
+				extraBody = v
+			}
 		case "stop":
 			return maxLen(v, maxStop, key, "stop holds at most %d sequences")
 		case "tools":

@@ -3,6 +3,8 @@ package openai
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -40,8 +42,21 @@ func FuzzDecodeRequest(f *testing.F) {
 		`{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"hi"}]}`,
 		`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AA=="}}]}],"stop":["a"],"tool_choice":"auto"}`,
 		`{"a":"\"}\\","b":[{"c":"]"}],"model":1}`, `[]`, `null`, `{`, `{"model":"m","messages":[],"extra_body":{"google":{}}}`,
+		`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a","cache_control":{}}]}],"google":{"thinking_confg":{}}}`,
+		`{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"},"x":1}]}],"extra_body":{"google":{"labels":{"a":"b"}}}}`,
+		`{"model":"m","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"file:///x","format":"wav"}}]}],"stop":["a","b","c","d","e"],"seed":1e10}`,
 	} {
 		f.Add([]byte(s))
+	}
+	// and the bodies real clients send
+	files, _ := filepath.Glob("testdata/sdk/*.json")
+	for _, file := range files {
+		raw, _ := os.ReadFile(file)
+		var bodies []json.RawMessage
+		_ = json.Unmarshal(raw, &bodies)
+		for _, b := range bodies {
+			f.Add([]byte(b))
+		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := DecodeRequest(b)

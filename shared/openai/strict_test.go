@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -33,6 +34,17 @@ func TestSDKBodiesDecode(t *testing.T) {
 			if err != nil {
 				t.Errorf("%s body %d: %v", filepath.Base(f), i, err)
 				continue
+			}
+			// The same body with one unknown key in its last message is refused, naming it.
+			var m map[string]any
+			_ = json.Unmarshal(b, &m)
+			msgs := m["messages"].([]any)
+			msgs[len(msgs)-1].(map[string]any)["bogus_field"] = 1
+			bad, _ := json.Marshal(m)
+			want := "messages[" + strconv.Itoa(len(msgs)-1) + "].bogus_field"
+			var e *Error
+			if _, err := DecodeRequest(bad); !errors.As(err, &e) || e.Param != want {
+				t.Errorf("%s body %d with %s: err = %v", filepath.Base(f), i, want, err)
 			}
 			for _, m := range r.Messages {
 				if m.ExtraContent != nil && m.ExtraContent.Google != nil && m.ExtraContent.Google.ThoughtSignature == "c2ln" {
@@ -72,6 +84,7 @@ func TestUnknownFields(t *testing.T) {
 		{`{"model":"m","messages":[` + user + `],"google":{"thinking_config":{"budget":1}}}`, "google.thinking_config.budget"},
 		{`{"model":"m","messages":[` + user + `],"extra_body":{"google":{"labelz":{}}}}`, "extra_body.google.labelz"},
 		{`{"model":"m","messages":[` + user + `],"extra_body":{"openai":{}}}`, "extra_body.openai"},
+		{`{"model":"m","messages":[` + user + `],"google":{"thinking_confg":{}},"google":{}}`, "google"},
 		{`{"model":"m","messages":[` + user + `],"google":{"thought_tag_marker":"a"},"extra_body":{"google":{"thought_tag_marker":"b"}}}`, "google.thought_tag_marker"},
 		{`{"model":"m","messages":[` + user + `],"google":{"thinking_config":{}},"extra_body":{"google":{"thinking_config":{"include_thoughts":false}}}}`, "google.thinking_config"},
 	} {
