@@ -52,23 +52,11 @@ func liftBlobs(body []byte, min int) ([]byte, *lifted) {
 	copied := 0
 	for _, s := range w.spans {
 		out = append(out, body[copied:s.start]...)
-		out = l.placeholder(out, l.index(body[s.start:s.end]))
+		out = l.placeholder(out, len(l.runs))
+		l.runs = append(l.runs, body[s.start:s.end])
 		copied = s.end
 	}
 	return append(out, body[copied:]...), l
-}
-
-// index returns the placeholder index of run, adding it unless an equal run was lifted before:
-// the same bytes get the same placeholder, so the translation can tell a repeated image (a
-// generated image echoed back in both message.audio and message.images[]) and send it once.
-func (l *lifted) index(run []byte) int {
-	for i, r := range l.runs {
-		if len(r) == len(run) && bytes.Equal(r, run) {
-			return i
-		}
-	}
-	l.runs = append(l.runs, run)
-	return len(l.runs) - 1
 }
 
 // liftWalker finds the spans to lift in one pass over the body.
