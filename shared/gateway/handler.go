@@ -45,6 +45,9 @@ type Options struct {
 	// TraceProject, when set, makes log lines carry logging.googleapis.com/trace.
 	TraceProject string
 	Now          func() time.Time
+	// SealKey is the key of the Responses API's encrypted_content (translate.DefaultSealKey
+	// when empty); every instance of a deployment must share it.
+	SealKey []byte
 }
 
 // Handler serves the gateway's HTTP API.
@@ -124,6 +127,8 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request, rs *reqState) er
 		return h.only(w, r, rs, h.health, http.MethodGet, http.MethodHead)
 	case p == "/v1/chat/completions", p == "/chat/completions", p == "/gemini/chat/completions", p == "/v1/gemini/chat/completions":
 		return h.only(w, r, rs, h.chat, http.MethodPost)
+	case p == "/v1/responses", p == "/responses":
+		return h.only(w, r, rs, h.responses, http.MethodPost)
 	case p == "/v1/models", p == "/models":
 		return h.only(w, r, rs, h.models, http.MethodGet)
 	case strings.HasPrefix(p, "/v1/models/"), strings.HasPrefix(p, "/models/"):

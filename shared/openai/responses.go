@@ -165,10 +165,19 @@ type ItemPart struct {
 // SDK's schema requires it.
 func (p ItemPart) MarshalJSON() ([]byte, error) {
 	type plain ItemPart
-	if p.Type == "output_text" && p.Annotations == nil {
+	if p.Type != "output_text" {
+		return json.Marshal(plain(p))
+	}
+	if p.Annotations == nil {
 		p.Annotations = &[]ResponseAnnotation{}
 	}
-	return json.Marshal(plain(p))
+	// text is required on output_text, even empty (content_part.added carries it so).
+	return json.Marshal(struct {
+		Type        string                `json:"type"`
+		Text        string                `json:"text"`
+		Annotations *[]ResponseAnnotation `json:"annotations"`
+		Logprobs    []ResponseLogprob     `json:"logprobs,omitempty"`
+	}{p.Type, p.Text, p.Annotations, p.Logprobs})
 }
 
 // ResponseAnnotation is an output_text annotation; the gateway produces url_citation only.
