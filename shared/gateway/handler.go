@@ -19,6 +19,7 @@ import (
 	"github.com/geminigateway/gateway/shared/keys"
 	"github.com/geminigateway/gateway/shared/media"
 	"github.com/geminigateway/gateway/shared/openai"
+	"github.com/geminigateway/gateway/shared/store"
 	"github.com/geminigateway/gateway/shared/translate"
 )
 
@@ -48,6 +49,9 @@ type Options struct {
 	// SealKey is the key of the Responses API's encrypted_content (translate.DefaultSealKey
 	// when empty); every instance of a deployment must share it.
 	SealKey []byte
+	// Store keeps the Responses API's stored responses; nil turns storing off (store: true is
+	// then answered with "store": false, and previous_response_id is refused).
+	Store store.Store
 }
 
 // Handler serves the gateway's HTTP API.
@@ -129,6 +133,8 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request, rs *reqState) er
 		return h.only(w, r, rs, h.chat, http.MethodPost)
 	case p == "/v1/responses", p == "/responses":
 		return h.only(w, r, rs, h.responses, http.MethodPost)
+	case strings.HasPrefix(p, "/v1/responses/"), strings.HasPrefix(p, "/responses/"):
+		return h.only(w, r, rs, h.responseByID, http.MethodGet, http.MethodDelete)
 	case p == "/v1/models", p == "/models":
 		return h.only(w, r, rs, h.models, http.MethodGet)
 	case strings.HasPrefix(p, "/v1/models/"), strings.HasPrefix(p, "/models/"):

@@ -31,24 +31,57 @@ func (h *Handler) responses(w http.ResponseWriter, r *http.Request, rs *reqState
 		return err
 	}
 	rs.model = req.Model
+	respID := newID("resp_")
+	ids := itemIDs(respID)
+	stored := h.o.Store != nil && (req.Store == nil || *req.Store)
+	var input, history []openai.Item
+	if stored || req.PreviousResponseID != "" || hasReferences(req) {
+		if input, history, err = h.withHistory(r.Context(), req, rs.key, ids); err != nil {
+			return err
+		}
+		expanded := *req
+		expanded.Input = openai.Input{IsItems: true, Items: append(append([]openai.Item{}, history...), input...)}
+		req = &expanded
+	}
 	tr, gbody, err := h.prepareResponses(r.Context(), req, key, rs, size)
 	if err != nil {
 		return err
 	}
-	m := h.responsesMeta(req, tr, rs.model)
+	m := h.responsesMeta(req, tr, rs.model, respID, ids, stored)
+	save := func(ctx context.Context, obj *openai.ResponseObject, full []openai.Item) error {
+		if !stored {
+			return nil
+		}
+		conv := make([]openai.Item, 0, len(history)+len(input)+len(full))
+		conv = append(append(append(conv, history...), input...), full...)
+		return h.saveResponse(ctx, rs.key, &storedResponse{Response: obj, Input: input, Context: conv})
+	}
 	if tr.Stream {
-		return h.streamResponses(w, r.Context(), tr, gbody, m, rs)
+		return h.streamResponses(w, r.Context(), tr, gbody, m, rs, save)
 	}
 	gresp, err := h.o.Client.Generate(r.Context(), tr.Model, gbody)
 	if err != nil {
 		return err
 	}
-	obj, err := translate.ResponsesFromGemini(gresp, m)
+	obj, full, err := translate.ResponsesFromGemini(gresp, m)
 	if err != nil {
 		return err
 	}
 	rs.usage = usageForLog(obj.Usage)
+	if err := save(r.Context(), obj, full); err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, obj)
+}
+
+// hasReferences reports whether the input holds an item_reference.
+func hasReferences(req *openai.ResponsesRequest) bool {
+	for i := range req.Input.Items {
+		if req.Input.Items[i].Type == openai.ItemReference {
+			return true
+		}
+	}
+	return false
 }
 
 // prepareResponses translates a decoded request, checks the key's model access, inlines media
@@ -74,12 +107,13 @@ func (h *Handler) prepareResponses(ctx context.Context, req *openai.ResponsesReq
 	return tr, gbody, nil
 }
 
-func (h *Handler) responsesMeta(req *openai.ResponsesRequest, tr *translate.Translated, model string) translate.ResponsesMeta {
+func (h *Handler) responsesMeta(req *openai.ResponsesRequest, tr *translate.Translated, model, respID string, ids func(string) string, stored bool) translate.ResponsesMeta {
 	m := translate.ResponsesMeta{
 		Meta: translate.Meta{Created: h.o.Now().Unix(), Model: model, NewCallID: NewCallID,
 			ThoughtTagMarker: tr.ThoughtTagMarker, MaxToolCalls: tr.MaxToolCalls},
-		ResponseID: newID("resp_"),
-		NewItemID:  newID,
+		ResponseID: respID,
+		NewItemID:  ids,
+		KeepSealed: stored,
 		// encrypted_content is what a client without stored responses needs to send a signed
 		// turn back: returned when asked for, and always when the response is not stored.
 		Encrypted: translate.Includes(req, translate.IncludeEncrypted) || (req.Store != nil && !*req.Store),
@@ -88,6 +122,12 @@ func (h *Handler) responsesMeta(req *openai.ResponsesRequest, tr *translate.Tran
 		Request:   req,
 	}
 	m.ID = m.ResponseID
+	if !stored {
+		f := false
+		r := *req
+		r.Store = &f // the response object says it was not stored
+		m.Request = &r
+	}
 	return m
 }
 
@@ -106,7 +146,8 @@ func usageForLog(u *openai.ResponseUsage) *openai.Usage {
 // (so a failure before it is a proper error status), a flush whenever the upstream has nothing
 // more ready, keep-alives while Gemini thinks, and after the first byte a failure is one last
 // "error" event, numbered after the events sent, written by the funnel.
-func (h *Handler) streamResponses(w http.ResponseWriter, ctx context.Context, tr *translate.Translated, gbody []byte, m translate.ResponsesMeta, rs *reqState) error {
+func (h *Handler) streamResponses(w http.ResponseWriter, ctx context.Context, tr *translate.Translated, gbody []byte, m translate.ResponsesMeta, rs *reqState,
+	save func(context.Context, *openai.ResponseObject, []openai.Item) error) error {
 	up, err := h.o.Client.Stream(ctx, tr.Model, gbody)
 	if err != nil {
 		return err
@@ -141,12 +182,23 @@ func (h *Handler) streamResponses(w http.ResponseWriter, ctx context.Context, tr
 			return err
 		}
 	}
-	events, _, err := st.End()
-	if werr := sw.events(events); werr != nil {
-		return werr
+	events, obj, full, err := st.End()
+	if err == nil {
+		// Stored before the terminal event goes out: a client that continues from it at once
+		// finds it.
+		err = save(ctx, obj, full)
 	}
 	if err != nil {
+		if n := len(events); n > 0 && obj != nil {
+			events = events[:n-1]
+		}
+		if werr := sw.events(events); werr != nil {
+			return werr
+		}
 		return err
+	}
+	if werr := sw.events(events); werr != nil {
+		return werr
 	}
 	return sw.flush()
 }

@@ -10,8 +10,13 @@ import (
 	"testing"
 
 	oai "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
 	"github.com/openai/openai-go/v3/shared"
+
+	"github.com/geminigateway/gateway/shared/gateway"
+	"github.com/geminigateway/gateway/shared/keys"
+	"github.com/geminigateway/gateway/shared/store"
 )
 
 // TestResponsesThroughOpenAIClient pins the unary Responses path end to end through the
@@ -289,4 +294,190 @@ func TestResponsesStreamErrorAfterFirstByte(t *testing.T) {
 	if n < 4 || last.Type != "response.output_text.delta" {
 		t.Errorf("%d events before the error, last %s", n, last.Type)
 	}
+}
+
+const otherKey = "sk-other-key-9876543210"
+
+// storedGateway is a gateway with stored responses in a temporary folder and two keys.
+func storedGateway(t *testing.T, up *upstream) (*gw, oai.Client) {
+	t.Helper()
+	dir, err := store.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGateway(t, up, func(o *gateway.Options) {
+		set, err := keys.ParseList("tester:" + testKey + ",other:" + otherKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Keys, o.Store = keys.NewStore(set), dir
+	})
+	return g, oai.NewClient(option.WithBaseURL(g.srv.URL+"/v1"), option.WithAPIKey(otherKey), option.WithMaxRetries(0))
+}
+
+func functionOutputs(calls []responses.ResponseOutputItemUnion) responses.ResponseInputParam {
+	var in responses.ResponseInputParam
+	for i, c := range calls {
+		in = append(in, responses.ResponseInputItemUnionParam{OfFunctionCallOutput: &responses.ResponseInputItemFunctionCallOutputParam{
+			CallID: oai.String(c.CallID), Output: responses.ResponseInputItemFunctionCallOutputOutputUnionParam{OfString: oai.String([]string{"21C", "25C"}[i])}}})
+	}
+	return in
+}
+
+func callsOf(r *responses.Response) []responses.ResponseOutputItemUnion {
+	var calls []responses.ResponseOutputItemUnion
+	for _, it := range r.Output {
+		if it.Type == "function_call" {
+			calls = append(calls, it)
+		}
+	}
+	return calls
+}
+
+// TestResponsesToolConversationPreviousResponseID pins the stored two-turn parallel tool
+// conversation on Gemini 3: the second turn sends only the function outputs and
+// previous_response_id, and the gateway puts the stored turn, with the signature on its first
+// functionCall part, back in front (the fake upstream rejects it otherwise). A third form sends
+// item_references to the stored calls instead, as the Vercel AI SDK does with store on.
+func TestResponsesToolConversationPreviousResponseID(t *testing.T) {
+	for _, mode := range []string{"previous_response_id", "item_reference"} {
+		t.Run(mode, func(t *testing.T) {
+			g, _ := storedGateway(t, newUpstream(t, gemini3SignatureChecker(t)))
+			user := responses.ResponseInputItemParamOfMessage("Weather in Paris and Rome?", responses.EasyInputMessageRoleUser)
+			first, err := g.client.Responses.New(t.Context(), responses.ResponseNewParams{
+				Model: "gemini-3-pro-preview", Tools: weatherTool,
+				Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{user}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !storeFlag(t, first) {
+				t.Fatal("store defaults to true but the response says it was not stored")
+			}
+			calls := callsOf(first)
+			if len(calls) != 2 {
+				t.Fatalf("calls: %s", first.RawJSON())
+			}
+			for _, it := range first.Output {
+				if it.EncryptedContent != "" {
+					t.Errorf("encrypted_content returned without include: %s", it.RawJSON())
+				}
+			}
+			p := responses.ResponseNewParams{Model: "gemini-3-pro-preview", Tools: weatherTool}
+			if mode == "previous_response_id" {
+				p.PreviousResponseID = oai.String(first.ID)
+				p.Input.OfInputItemList = functionOutputs(calls)
+			} else {
+				in := responses.ResponseInputParam{user}
+				for _, it := range first.Output {
+					in = append(in, responses.ResponseInputItemParamOfItemReference(it.ID))
+				}
+				p.Input.OfInputItemList = append(in, functionOutputs(calls)...)
+			}
+			second, err := g.client.Responses.New(t.Context(), p)
+			if err != nil {
+				var apiErr *oai.Error
+				if errors.As(err, &apiErr) {
+					t.Fatalf("second turn: %v: %s", err, apiErr.RawJSON())
+				}
+				t.Fatalf("second turn: %v", err)
+			}
+			if second.OutputText() != "Paris 21C, Rome 25C." {
+				t.Errorf("second turn answered %s", second.RawJSON())
+			}
+		})
+	}
+}
+
+// TestResponsesStoredVisibleOnlyToItsKey pins GET, input_items and DELETE of a stored response
+// for the key that created it, and 404 for another key on every route (previous_response_id
+// included), without revealing that the response exists.
+func TestResponsesStoredVisibleOnlyToItsKey(t *testing.T) {
+	g, other := storedGateway(t, newUpstream(t, jsonResponse(thoughtfulAnswer)))
+	created, err := g.client.Responses.New(t.Context(), responses.ResponseNewParams{Model: "gemini-2.5-flash",
+		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{
+			responses.ResponseInputItemParamOfMessage("Be brief.", responses.EasyInputMessageRoleDeveloper),
+			responses.ResponseInputItemParamOfMessage("Say hello", responses.EasyInputMessageRoleUser)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notFound := func(what string, err error) {
+		t.Helper()
+		var apiErr *oai.Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+			t.Errorf("%s by another key: got %v, want 404", what, err)
+		}
+	}
+	_, err = other.Responses.Get(t.Context(), created.ID, responses.ResponseGetParams{})
+	notFound("GET", err)
+	_, err = other.Responses.InputItems.List(t.Context(), created.ID, responses.InputItemListParams{})
+	notFound("input_items", err)
+	notFound("DELETE", other.Responses.Delete(t.Context(), created.ID))
+	_, err = other.Responses.New(t.Context(), responses.ResponseNewParams{Model: "gemini-2.5-flash", PreviousResponseID: oai.String(created.ID),
+		Input: responses.ResponseNewParamsInputUnion{OfString: oai.String("again")}})
+	notFound("previous_response_id", err)
+
+	got, err := g.client.Responses.Get(t.Context(), created.ID, responses.ResponseGetParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != created.ID || got.OutputText() != "Hello there!" || got.Usage.TotalTokens != created.Usage.TotalTokens {
+		t.Errorf("GET returned %s", got.RawJSON())
+	}
+	page, err := g.client.Responses.InputItems.List(t.Context(), created.ID, responses.InputItemListParams{Order: responses.InputItemListParamsOrderAsc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Data) != 2 || page.Data[0].Role != "developer" || page.Data[1].Role != "user" || page.Data[1].ID == "" {
+		t.Errorf("input_items = %s", page.RawJSON())
+	}
+	if err := g.client.Responses.Delete(t.Context(), created.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = g.client.Responses.Get(t.Context(), created.ID, responses.ResponseGetParams{})
+	var apiErr *oai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+		t.Errorf("GET after DELETE: %v, want 404", err)
+	}
+}
+
+// TestResponsesNotStoredWhenAskedOrWithoutStore pins store: false (nothing kept, GET is 404,
+// the object says store false) and a gateway without a store (store: true answered with
+// "store": false, previous_response_id refused by name).
+func TestResponsesNotStoredWhenAskedOrWithoutStore(t *testing.T) {
+	g, _ := storedGateway(t, newUpstream(t, jsonResponse(thoughtfulAnswer)))
+	in := responses.ResponseNewParamsInputUnion{OfString: oai.String("hi")}
+	r, err := g.client.Responses.New(t.Context(), responses.ResponseNewParams{Model: "gemini-2.5-flash", Input: in, Store: oai.Bool(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if storeFlag(t, r) {
+		t.Error("store: false answered with store true")
+	}
+	if _, err := g.client.Responses.Get(t.Context(), r.ID, responses.ResponseGetParams{}); err == nil {
+		t.Error("an unstored response was found")
+	}
+
+	plain := newGateway(t, newUpstream(t, jsonResponse(thoughtfulAnswer)), nil)
+	r, err = plain.client.Responses.New(t.Context(), responses.ResponseNewParams{Model: "gemini-2.5-flash", Input: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if storeFlag(t, r) {
+		t.Error("a gateway without a store answered store true")
+	}
+	_, err = plain.client.Responses.New(t.Context(), responses.ResponseNewParams{Model: "gemini-2.5-flash", Input: in, PreviousResponseID: oai.String(r.ID)})
+	var apiErr *oai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Param != "previous_response_id" {
+		t.Errorf("previous_response_id without a store: %v", err)
+	}
+}
+
+// storeFlag returns the response object's "store" (the Go client's Response has no field for it).
+func storeFlag(t *testing.T, r *responses.Response) bool {
+	t.Helper()
+	var v struct{ Store *bool }
+	if err := json.Unmarshal([]byte(r.RawJSON()), &v); err != nil || v.Store == nil {
+		t.Fatalf("no store in %s", r.RawJSON())
+	}
+	return *v.Store
 }

@@ -583,8 +583,12 @@ func (r *ResponsesRequest) decodeInput(b []byte, l Limits) error {
 		if err != nil {
 			return err
 		}
-		if err := json.Unmarshal(v, &r.Input.Items[i]); err != nil {
+		it := &r.Input.Items[i]
+		if err := json.Unmarshal(v, it); err != nil {
 			return fieldError(err, at)
+		}
+		if it.Type == "" && it.Role == "" && it.ID != "" {
+			it.Type = ItemReference // its type is optional: {"id": …} alone is a reference
 		}
 		return nil
 	})

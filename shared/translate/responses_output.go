@@ -17,6 +17,9 @@ type ResponsesMeta struct {
 	NewItemID func(prefix string) string
 	// Encrypted says reasoning items carry encrypted_content (include asked, or store false).
 	Encrypted bool
+	// KeepSealed says encrypted_content is made even when the client does not get it: the full
+	// items (with it) are what a stored response continues from.
+	KeepSealed bool
 	// Sources says web_search_call items list their sources.
 	Sources bool
 	SealKey []byte
@@ -69,11 +72,12 @@ func (m *ResponsesMeta) Skeleton(status string) *openai.ResponseObject {
 
 // ResponsesFromGemini translates a generateContent response into a response object. It runs
 // chat's translation, then the same output builder the stream uses over the whole message at
-// once, so unary and streamed responses have the same items.
-func ResponsesFromGemini(r *gemini.Response, m ResponsesMeta) (*openai.ResponseObject, error) {
+// once, so unary and streamed responses have the same items. full is the output with
+// encrypted_content kept (see KeepSealed).
+func ResponsesFromGemini(r *gemini.Response, m ResponsesMeta) (obj *openai.ResponseObject, full []openai.Item, err error) {
 	cr, err := ResponseFromGemini(r, m.Meta)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b := newOutputBuilder(&m, false)
 	if len(cr.Choices) > 0 {
@@ -89,7 +93,8 @@ func ResponsesFromGemini(r *gemini.Response, m ResponsesMeta) (*openai.ResponseO
 			b.grounding(r.Candidates[0].GroundingMetadata)
 		}
 	}
-	return b.end(usageFromGemini(r.UsageMetadata)), nil
+	obj = b.end(usageFromGemini(r.UsageMetadata))
+	return obj, b.items, nil
 }
 
 // outputBuilder turns chat deltas into output items and, when events is set, the stream events
@@ -279,7 +284,7 @@ func (b *outputBuilder) close() {
 			b.emit(openai.ResponseEvent{Type: openai.EventSummaryTextDone, ItemID: b.curID, OutputIndex: idx, SummaryIndex: intp(0), Text: &text})
 			b.emit(openai.ResponseEvent{Type: openai.EventSummaryPartDone, ItemID: b.curID, OutputIndex: idx, SummaryIndex: intp(0), SummaryPart: &part})
 		}
-		if b.m.Encrypted && !b.sig.empty() {
+		if (b.m.Encrypted || b.m.KeepSealed) && !b.sig.empty() {
 			it.EncryptedContent = strp(seal(b.m.key(), &b.sig))
 		}
 		b.sig = sealed{}
@@ -314,8 +319,11 @@ func (b *outputBuilder) close() {
 }
 
 func (b *outputBuilder) done(it openai.Item) {
-	b.emit(openai.ResponseEvent{Type: openai.EventItemDone, OutputIndex: b.index(), Item: &it})
 	b.items = append(b.items, it)
+	if !b.m.Encrypted {
+		it.EncryptedContent = nil
+	}
+	b.emit(openai.ResponseEvent{Type: openai.EventItemDone, OutputIndex: intp(len(b.items) - 1), Item: &it})
 }
 
 // itemStatus is a message's status: incomplete when the response was cut short.
@@ -354,9 +362,12 @@ func (b *outputBuilder) end(u *openai.Usage) *openai.ResponseObject {
 		b.done(it)
 	}
 	o := b.m.Skeleton(openai.StatusCompleted)
-	o.Output = b.items
-	if o.Output == nil {
-		o.Output = []openai.Item{}
+	o.Output = make([]openai.Item, len(b.items))
+	for i, it := range b.items {
+		if !b.m.Encrypted {
+			it.EncryptedContent = nil
+		}
+		o.Output[i] = it
 	}
 	switch b.finish {
 	case "length":

@@ -57,10 +57,11 @@ func (s *ResponsesStream) Event(r *gemini.Response) ([]openai.ResponseEvent, err
 
 // End closes the stream: the open item's done events and response.completed (or
 // response.incomplete) with the whole response and its usage. A stream that ended before
-// Gemini finished is an error, as in chat.
-func (s *ResponsesStream) End() ([]openai.ResponseEvent, *openai.ResponseObject, error) {
+// Gemini finished is an error, as in chat. full is the output with encrypted_content kept
+// (see KeepSealed).
+func (s *ResponsesStream) End() (events []openai.ResponseEvent, obj *openai.ResponseObject, full []openai.Item, err error) {
 	if _, err := s.chat.End(false); err != nil {
-		return s.take(), nil, err
+		return s.take(), nil, nil, err
 	}
 	o := s.b.end(s.chat.Usage())
 	typ := openai.EventCompleted
@@ -68,7 +69,7 @@ func (s *ResponsesStream) End() ([]openai.ResponseEvent, *openai.ResponseObject,
 		typ = openai.EventIncomplete
 	}
 	s.b.emit(openai.ResponseEvent{Type: typ, Response: o})
-	return s.take(), o, nil
+	return s.take(), o, s.b.items, nil
 }
 
 // ErrorEvent is the stream's last event when it fails after its first byte: OpenAI's error

@@ -101,7 +101,7 @@ func TestResponsesOutputGolden(t *testing.T) {
 			}
 			m := testResponsesMeta(goldenRequest)
 			m.Encrypted = true
-			resp, err := ResponsesFromGemini(&r, m)
+			resp, _, err := ResponsesFromGemini(&r, m)
 			var out any = resp
 			if err != nil {
 				out = map[string]any{"error": err.Error()}
@@ -132,7 +132,7 @@ func responsesEvents(t *testing.T, body []byte, m ResponsesMeta) ([]openai.Respo
 			return all, err
 		}
 	}
-	end, _, err := s.End()
+	end, _, _, err := s.End()
 	return append(all, end...), err
 }
 
@@ -208,7 +208,7 @@ func TestEncryptedContentCarriesSignaturesBack(t *testing.T) {
 	want := r.Candidates[0].Content.Parts
 	m := testResponsesMeta(goldenRequest)
 	m.Encrypted = true
-	resp, err := ResponsesFromGemini(&r, m)
+	resp, _, err := ResponsesFromGemini(&r, m)
 	if err != nil {
 		t.Fatal(err)
 	}
