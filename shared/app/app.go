@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/geminigateway/gateway/shared/gemini"
 	"github.com/geminigateway/gateway/shared/keys"
 	"github.com/geminigateway/gateway/shared/media"
+	"github.com/geminigateway/gateway/shared/store"
 	"github.com/geminigateway/gateway/shared/translate"
 )
 
@@ -118,14 +120,37 @@ func New(ctx context.Context, getenv func(string) string) (*App, error) {
 			fmt.Fprintf(os.Stderr, "gateway: no client keys configured; local API key for this run: %s\n", a.LocalKey)
 		}
 	}
+	responses, err := responsesStore(cfg, getenv)
+	if err != nil {
+		return fail(err)
+	}
 	fetcher := media.NewFetcher(media.Options{MaxBytes: cfg.MediaMaxBytes, Timeout: cfg.MediaTimeout, AllowPrivate: cfg.AllowPrivateFetch})
 	a.Handler = gateway.New(gateway.Options{
 		Client: client, Models: models, Keys: store, Fetcher: fetcher, FetchHTTPMedia: cfg.FetchHTTPMedia,
 		IncludeThoughts: cfg.IncludeThoughts, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
 		MaxMessages: cfg.MaxMessages, MaxParts: cfg.MaxParts,
 		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project,
+		Store: responses, SealKey: []byte(cfg.ResponsesKey),
 	})
 	return a, nil
+}
+
+// responsesStore is the store of the Responses API's stored responses: GATEWAY_STORE_DIR, or
+// under `make run` (GATEWAY_LOCAL=1) a folder in the OS temp dir. Elsewhere it is nil (responses
+// are not stored) until the deployment wires its bucket.
+func responsesStore(cfg config.Config, getenv func(string) string) (store.Store, error) {
+	dir := cfg.StoreDir
+	if dir == "" && getenv("GATEWAY_LOCAL") == "1" {
+		dir = filepath.Join(os.TempDir(), "gemini-gateway-store")
+	}
+	if dir == "" {
+		return nil, nil
+	}
+	d, err := store.NewDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("GATEWAY_STORE_DIR: %w", err)
+	}
+	return d, nil
 }
 
 // startEmulator serves the emulator on a loopback port of this process.

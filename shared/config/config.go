@@ -38,6 +38,8 @@ type Config struct {
 	MediaTimeout      time.Duration
 	AllowPrivateFetch bool // GATEWAY_ALLOW_PRIVATE_FETCH: let URL fetching reach private addresses
 	LogLevel          string
+	StoreDir          string // GATEWAY_STORE_DIR: a local folder for stored responses
+	ResponsesKey      string // GATEWAY_RESPONSES_KEY: the key of the Responses API's encrypted_content
 }
 
 // Load reads the configuration through getenv.
@@ -61,6 +63,8 @@ func Load(getenv func(string) string) (Config, error) {
 		MediaTimeout:      p.duration("GATEWAY_MEDIA_TIMEOUT", 30*time.Second),
 		AllowPrivateFetch: p.bool("GATEWAY_ALLOW_PRIVATE_FETCH", false),
 		LogLevel:          p.str("GATEWAY_LOG_LEVEL", "info"),
+		StoreDir:          strings.TrimSpace(getenv("GATEWAY_STORE_DIR")),
+		ResponsesKey:      getenv("GATEWAY_RESPONSES_KEY"),
 	}
 	if v := getenv("GOOGLE_CLOUD_PROJECT"); v == "" {
 		c.Project = strings.TrimSpace(getenv("GCP_PROJECT"))

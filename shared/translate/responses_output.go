@@ -174,6 +174,10 @@ func (b *outputBuilder) delta(d *openai.Delta, lp *openai.Logprobs) {
 			b.close()
 			b.openReasoning()
 		}
+		if b.text.Len() == 0 {
+			b.emit(openai.ResponseEvent{Type: openai.EventSummaryPartAdded, ItemID: b.curID, OutputIndex: b.index(),
+				SummaryIndex: intp(0), SummaryPart: &openai.SummaryPart{Type: "summary_text"}})
+		}
 		b.text.WriteString(*d.ReasoningContent)
 		b.emit(openai.ResponseEvent{Type: openai.EventSummaryTextDelta, ItemID: b.curID, OutputIndex: b.index(),
 			SummaryIndex: intp(0), Delta: d.ReasoningContent})

@@ -163,13 +163,53 @@ func TestResponsesStreamGolden(t *testing.T) {
 	}
 }
 
+// TestResponsesStreamThoughts streams recorded sample 01 (a thought part, cut by MAX_TOKENS),
+// sent as one SSE event, and pins the reasoning item's events: the summary part opens before its
+// first delta, and the response ends incomplete.
+func TestResponsesStreamThoughts(t *testing.T) {
+	raw, err := os.ReadFile("testdata/wire/01-generateContent-thoughts-usage.mldev.response.derived.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil {
+		t.Fatal(err)
+	}
+	sse := append(append([]byte("data: "), compact.Bytes()...), "\r\n\r\n"...)
+	events, err := responsesEvents(t, sse, testResponsesMeta(goldenRequest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEventInvariants(t, events)
+	var types []string
+	for _, e := range events {
+		types = append(types, e.Type)
+	}
+	want := []string{openai.EventCreated, openai.EventInProgress,
+		openai.EventItemAdded, openai.EventSummaryPartAdded, openai.EventSummaryTextDelta, openai.EventSummaryTextDone, openai.EventSummaryPartDone, openai.EventItemDone,
+		openai.EventIncomplete}
+	if strings.Join(types, " ") != strings.Join(want, " ") {
+		t.Errorf("events:\n%v\nwant\n%v", types, want)
+	}
+}
+
 func checkEventInvariants(t *testing.T, events []openai.ResponseEvent) {
 	t.Helper()
 	if len(events) < 3 || events[0].Type != openai.EventCreated || events[1].Type != openai.EventInProgress {
 		t.Fatalf("stream does not start with created, in_progress: %d events", len(events))
 	}
-	open := -1
+	open, summaryOpen := -1, false
 	for i, e := range events {
+		switch e.Type {
+		case openai.EventSummaryPartAdded:
+			summaryOpen = true
+		case openai.EventSummaryTextDelta, openai.EventSummaryTextDone:
+			if !summaryOpen {
+				t.Errorf("event %d (%s) before response.reasoning_summary_part.added", i, e.Type)
+			}
+		case openai.EventSummaryPartDone:
+			summaryOpen = false
+		}
 		if e.SequenceNumber != i {
 			t.Errorf("event %d has sequence_number %d", i, e.SequenceNumber)
 		}
