@@ -45,7 +45,7 @@ func (h *Handler) responses(w http.ResponseWriter, r *http.Request, rs *reqState
 	}
 	tr, gbody, err := h.prepareResponses(r.Context(), req, key, rs, size)
 	if err != nil {
-		return err
+		return shiftInputParam(err, len(history))
 	}
 	m := h.responsesMeta(req, tr, rs.model, respID, ids, stored)
 	save := func(ctx context.Context, obj *openai.ResponseObject, full []openai.Item) error {
@@ -158,7 +158,11 @@ func (h *Handler) streamResponses(w http.ResponseWriter, ctx context.Context, tr
 	sw.errorName = openai.EventError
 	sw.errorData = func(e *openai.Error) []byte { return responsesErrorData(st.ErrorEvent(e), e, rs.traceID) }
 	defer func() { rs.usage = st.Usage() }()
+	// The upstream has answered: response.created goes out at once, as OpenAI sends it.
 	if err := sw.events(st.Start()); err != nil {
+		return err
+	}
+	if err := sw.flush(); err != nil {
 		return err
 	}
 	for {

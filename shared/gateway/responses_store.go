@@ -263,3 +263,30 @@ func (h *Handler) inputItems(w http.ResponseWriter, r *http.Request, items []ope
 	}
 	return writeJSON(w, http.StatusOK, page)
 }
+
+// shiftInputParam renames an error's input[k] for a request whose input was prefixed with n
+// items of previous_response_id's conversation: the client's own items are input[k-n], and an
+// error in the earlier ones names previous_response_id.
+func shiftInputParam(err error, n int) error {
+	var e *openai.Error
+	if n == 0 || !errors.As(err, &e) {
+		return err
+	}
+	rest, ok := strings.CutPrefix(e.Param, "input[")
+	if !ok {
+		return err
+	}
+	num, tail, ok := strings.Cut(rest, "]")
+	k, aerr := strconv.Atoi(num)
+	if !ok || aerr != nil {
+		return err
+	}
+	c := *e
+	if k < n {
+		c.Param = "previous_response_id"
+	} else {
+		c.Param = "input[" + strconv.Itoa(k-n) + "]" + tail
+	}
+	c.Message = strings.ReplaceAll(c.Message, e.Param, c.Param)
+	return &c
+}

@@ -388,6 +388,25 @@ func TestResponsesToolConversationPreviousResponseID(t *testing.T) {
 	}
 }
 
+// TestResponsesErrorsNameTheClientsItems pins that with previous_response_id, whose stored turns
+// go in front of the input, an error still names the client's own input item.
+func TestResponsesErrorsNameTheClientsItems(t *testing.T) {
+	g, _ := storedGateway(t, newUpstream(t, jsonResponse(thoughtfulAnswer)))
+	first, err := g.client.Responses.New(t.Context(), responses.ResponseNewParams{Model: "gemini-2.5-flash",
+		Input: responses.ResponseNewParamsInputUnion{OfString: oai.String("hi")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = g.client.Responses.New(t.Context(), responses.ResponseNewParams{Model: "gemini-2.5-flash", PreviousResponseID: oai.String(first.ID),
+		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{
+			{OfFunctionCallOutput: &responses.ResponseInputItemFunctionCallOutputParam{CallID: oai.String("call_unknown"),
+				Output: responses.ResponseInputItemFunctionCallOutputOutputUnionParam{OfString: oai.String("x")}}}}}})
+	var apiErr *oai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Param != "input[0].call_id" {
+		t.Errorf("got %v, want a 400 naming input[0].call_id", err)
+	}
+}
+
 // TestResponsesStoredVisibleOnlyToItsKey pins GET, input_items and DELETE of a stored response
 // for the key that created it, and 404 for another key on every route (previous_response_id
 // included), without revealing that the response exists.

@@ -418,7 +418,7 @@ func renameParam(err error, from []int) error {
 				case from[k] < 0:
 					p = "instructions"
 				default:
-					p = itemPath(from[k]) + strings.Replace(strings.Replace(tail, ".image_url.url", ".image_url", 1), ".file.", ".", 1)
+					p = itemPath(from[k]) + strings.NewReplacer(".image_url.url", ".image_url", ".file.", ".", ".tool_call_id", ".call_id").Replace(tail)
 				}
 			}
 		}
