@@ -94,6 +94,10 @@ type Item struct {
 
 	// web_search_call
 	Action *WebSearchAction `json:"action,omitempty"`
+
+	// image_generation_call: a generated image, base64, and its format (png, jpeg, webp)
+	Result       *string `json:"result,omitempty"`
+	OutputFormat string  `json:"output_format,omitempty"`
 }
 
 // Item types.
@@ -104,6 +108,7 @@ const (
 	ItemReasoning          = "reasoning"
 	ItemReference          = "item_reference"
 	ItemWebSearchCall      = "web_search_call"
+	ItemImageGeneration    = "image_generation_call"
 )
 
 // ItemContent is a message item's content: a string or a list of parts.

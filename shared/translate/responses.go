@@ -245,10 +245,11 @@ type itemConverter struct {
 	from []int
 	// open reports whether the last message is an assistant message still taking items.
 	open bool
-	// sig holds the signatures of the last reasoning item, for the items after it; calls counts
-	// the function calls since, for finding a call's signature by position.
-	sig   sealed
-	calls int
+	// sig holds the signatures of the last reasoning item, for the items after it; calls and
+	// images count the function calls and images since, for finding a signature by position.
+	sig    sealed
+	calls  int
+	images int
 }
 
 func (ic *itemConverter) push(m openai.Message, from int) {
@@ -261,7 +262,7 @@ func (ic *itemConverter) push(m openai.Message, from int) {
 func (ic *itemConverter) assistant(i int) *openai.Message {
 	if !ic.open {
 		ic.push(openai.Message{Role: "assistant", Content: openai.Content{IsParts: true}}, i)
-		ic.sig, ic.calls = sealed{}, 0
+		ic.sig, ic.calls, ic.images = sealed{}, 0, 0
 	}
 	return &ic.msgs[len(ic.msgs)-1]
 }
@@ -318,12 +319,27 @@ func (ic *itemConverter) item(it *openai.Item, i int) error {
 			if !ok {
 				return openai.InvalidParam(f+".encrypted_content", "%s.encrypted_content was not issued by this gateway or was modified", f)
 			}
-			ic.sig, ic.calls = s, 0
+			ic.sig, ic.calls, ic.images = s, 0, 0
 			if s.Text != "" {
 				m.ExtraContent = &openai.ExtraContent{Google: &openai.GoogleExtra{ThoughtSignature: s.Text}}
 			}
 		}
 		// The summary is the model's thought text: Gemini takes no thoughts back, only signatures.
+	case openai.ItemImageGeneration:
+		if it.Result == nil || *it.Result == "" {
+			return openai.InvalidParam(f+".result", "%s.result is required", f)
+		}
+		format := it.OutputFormat
+		if format == "" {
+			format = "png"
+		}
+		m := ic.assistant(i)
+		im := openai.Image{Type: "image_url", ImageURL: openai.ImageURL{URL: "data:image/" + format + ";base64," + *it.Result}}
+		if ic.images < len(ic.sig.Images) && ic.sig.Images[ic.images] != "" {
+			im.ExtraContent = &openai.ExtraContent{Google: &openai.GoogleExtra{ThoughtSignature: ic.sig.Images[ic.images]}}
+		}
+		ic.images++
+		m.Images = append(m.Images, im)
 	case openai.ItemWebSearchCall:
 		// Grounding has no history form; its results live in the answer's text and citations.
 	case openai.ItemReference:

@@ -223,6 +223,12 @@ func (b *outputBuilder) delta(d *openai.Delta, lp *openai.Logprobs) {
 			*p.Annotations = append(*p.Annotations, ra)
 		}
 	}
+	for i := range d.Images {
+		// Generated images are image_generation_call items, as OpenAI returns its own; each
+		// image's signature rides in the reasoning item's encrypted_content, by position.
+		b.close()
+		b.image(&d.Images[i].ImageURL)
+	}
 	for i := range d.ToolCalls {
 		tc := &d.ToolCalls[i]
 		if tc.ID != "" {
@@ -244,6 +250,17 @@ func (b *outputBuilder) lastMessage() *openai.Item {
 		}
 	}
 	return nil
+}
+
+// image adds a generated image (a data: URI) as a finished image_generation_call item.
+func (b *outputBuilder) image(u *openai.ImageURL) {
+	mime, data, _ := strings.Cut(strings.TrimPrefix(u.URL, "data:"), ";base64,")
+	it := openai.Item{Type: openai.ItemImageGeneration, ID: b.m.NewItemID("ig_"), Status: openai.StatusCompleted,
+		Result: &data, OutputFormat: strings.TrimPrefix(mime, "image/")}
+	added := it
+	added.Status, added.Result = openai.StatusInProgress, nil
+	b.emit(openai.ResponseEvent{Type: openai.EventItemAdded, OutputIndex: b.index(), Item: &added})
+	b.done(it)
 }
 
 func (b *outputBuilder) openReasoning() {

@@ -89,6 +89,7 @@ func TestResponsesOutputGolden(t *testing.T) {
 		"10-generateContent-nonstream.vertex.response.derived.json",
 		"11-generateContent-promptFeedback-blockReason-SAFETY-no-candidates.mldev.json",
 		"16-generateContent-MALFORMED_FUNCTION_CALL-empty-content.mldev.json",
+		"18-generateContent-image-signatures.constructed.json",
 	} {
 		t.Run(name, func(t *testing.T) {
 			raw, err := os.ReadFile("testdata/wire/" + name)
@@ -337,5 +338,45 @@ func TestEncryptedContentTamperedIsRefused(t *testing.T) {
 	}
 	if p := tr.Request.Contents[1].Parts; len(p) != 1 || p[0].Text != "y" || p[0].ThoughtSignature != "c2ln" {
 		t.Errorf("model turn = %+v", p)
+	}
+}
+
+// TestImageSignaturesRoundTrip pins image output: the constructed Gemini 3 Pro Image answer (a
+// signed text part, a signed image) becomes a message and an image_generation_call item, and
+// sent back statelessly with the reasoning item's encrypted_content each signature returns to
+// its own part, as image editing needs.
+func TestImageSignaturesRoundTrip(t *testing.T) {
+	raw, err := os.ReadFile("testdata/wire/18-generateContent-image-signatures.constructed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r gemini.Response
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	m := testResponsesMeta(goldenRequest)
+	m.Encrypted = true
+	resp, _, err := ResponsesFromGemini(&r, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := []openai.Item{{Role: "user", Content: &openai.ItemContent{Text: "draw a cat"}}}
+	items = append(items, resp.Output...)
+	items = append(items, openai.Item{Role: "user", Content: &openai.ItemContent{Text: "make it blue"}})
+	req := &openai.ResponsesRequest{Model: "gemini-3-pro-image-preview", Input: openai.Input{IsItems: true, Items: items}}
+	models, _ := NewModels("")
+	tr, err := ResponsesToGemini(t.Context(), req, models, ResponsesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := r.Candidates[0].Content.Parts
+	got := tr.Request.Contents[1].Parts
+	if len(got) != len(want) {
+		t.Fatalf("model turn has %d parts, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i].ThoughtSignature != want[i].ThoughtSignature || (want[i].InlineData != nil) != (got[i].InlineData != nil) {
+			t.Errorf("part %d: got signature %q, want %q", i, got[i].ThoughtSignature, want[i].ThoughtSignature)
+		}
 	}
 }
