@@ -39,11 +39,12 @@ func memoryShapes(size int) map[string][]byte {
 	return map[string][]byte{
 		"text-parts":  amplified(size, model+`"messages":[{"role":"user","content":[`, `{"type":"text","text":"a"}`, `]}]}`),
 		"image-parts": amplified(size, model+`"messages":[{"role":"user","content":[`, `{"type":"image_url","image_url":{"url":"data:image/png;base64,AA=="}}`, `]}]}`),
-		"messages":    amplified(size, model+`"messages":[`, `{"role":"user","content":"a"}`, `]}`),
-		"stop":        amplified(size, model+`"messages":[{"role":"user","content":"a"}],"stop":[`, `"a"`, `]}`),
+		// alternating roles: consecutive user turns would be merged into one
+		"messages": amplified(size, model+`"messages":[`, `{"role":"user","content":"a"},{"role":"assistant","content":"a"}`, `]}`),
+		"stop":     amplified(size, model+`"messages":[{"role":"user","content":"a"}],"stop":[`, `"a"`, `]}`),
 		"tool-calls": amplified(size, model+`"messages":[{"role":"user","content":"a"},{"role":"assistant","tool_calls":[`,
 			`{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}`, `]}]}`),
-		"big-string": []byte(model + `"messages":[{"role":"user","content":"` + strings.Repeat("a", size-100) + `"}]}`),
+		"big-string": []byte(model + `"messages":[{"role":"user","content":"` + strings.Repeat("ab ", (size-100)/3) + `"}]}`),
 		"big-image": []byte(model + `"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,` +
 			strings.Repeat("iVBO", (size-200)/4) + `"}}]}]}`),
 	}
