@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/geminigateway/gateway/shared/gemini"
@@ -56,7 +57,13 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 			}
 		}
 		m := &msgs[i]
-		field := fmt.Sprintf("messages[%d]", i)
+		if m.Role == "user" && !m.Content.IsParts && !m.Content.IsNull {
+			// The common case, without the allocations of the general path.
+			cv.flushResults()
+			cv.addPart("user", gemini.Part{Text: m.Content.Text})
+			continue
+		}
+		field := "messages[" + strconv.Itoa(i) + "]"
 		switch m.Role {
 		case "system", "developer":
 			text, err := textOnly(m.Content, field)
@@ -114,6 +121,16 @@ func (cv *contentConverter) add(role string, parts []gemini.Part) {
 	}
 	cv.contents = append(cv.contents, gemini.Content{Role: role, Parts: parts})
 	cv.lastResults = results
+}
+
+// addPart is add for a single part that is not a function response.
+func (cv *contentConverter) addPart(role string, p gemini.Part) {
+	if n := len(cv.contents); n > 0 && cv.contents[n-1].Role == role && !cv.lastResults {
+		cv.contents[n-1].Parts = append(cv.contents[n-1].Parts, p)
+		return
+	}
+	cv.contents = append(cv.contents, gemini.Content{Role: role, Parts: []gemini.Part{p}})
+	cv.lastResults = false
 }
 
 func hasFunctionResponse(parts []gemini.Part) bool {
