@@ -387,12 +387,13 @@ type ResponseEvent struct {
 	ContentIndex   *int            `json:"content_index,omitempty"`
 	SummaryIndex   *int            `json:"summary_index,omitempty"`
 	Item           *Item           `json:"item,omitempty"`
-	Part           *ItemPart       `json:"part,omitempty"`
-	SummaryPart    *SummaryPart    `json:"-"`
-	Delta          *string         `json:"delta,omitempty"`
-	Text           *string         `json:"text,omitempty"`
-	Arguments      *string         `json:"arguments,omitempty"`
-	Name           string          `json:"name,omitempty"`
+	// Part is the content part (*ItemPart) or the reasoning summary part (*SummaryPart) of the
+	// part events.
+	Part      any     `json:"part,omitempty"`
+	Delta     *string `json:"delta,omitempty"`
+	Text      *string `json:"text,omitempty"`
+	Arguments *string `json:"arguments,omitempty"`
+	Name      string  `json:"name,omitempty"`
 	// output_text.annotation.added
 	AnnotationIndex *int                `json:"annotation_index,omitempty"`
 	Annotation      *ResponseAnnotation `json:"annotation,omitempty"`
@@ -402,18 +403,6 @@ type ResponseEvent struct {
 	Code    *string `json:"code,omitempty"`
 	Message string  `json:"message,omitempty"`
 	Param   *string `json:"param,omitempty"`
-}
-
-// MarshalJSON writes a reasoning summary part under "part", where the summary events carry it.
-func (e ResponseEvent) MarshalJSON() ([]byte, error) {
-	type plain ResponseEvent
-	if e.SummaryPart == nil {
-		return json.Marshal(plain(e))
-	}
-	return json.Marshal(struct {
-		plain
-		Part *SummaryPart `json:"part"`
-	}{plain(e), e.SummaryPart})
 }
 
 // Streaming event types.

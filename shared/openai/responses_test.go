@@ -165,7 +165,7 @@ func TestResponseShapesDecodeInOfficialClient(t *testing.T) {
 
 	zero, d := 0, "th"
 	ev := ResponseEvent{Type: EventSummaryPartAdded, SequenceNumber: 4, ItemID: "rs_1", OutputIndex: &zero, SummaryIndex: &zero,
-		SummaryPart: &SummaryPart{Type: "summary_text"}}
+		Part: &SummaryPart{Type: "summary_text"}}
 	b, _ = json.Marshal(ev)
 	var u responses.ResponseStreamEventUnion
 	if err := json.Unmarshal(b, &u); err != nil {

@@ -123,7 +123,23 @@ func newOutputBuilder(m *ResponsesMeta, events bool) *outputBuilder {
 	return &outputBuilder{m: m, events: events}
 }
 
-func intp(i int) *int { return &i }
+func intp(i int) *int {
+	if i < len(smallInts) {
+		return &smallInts[i] // shared and never written: events only read their indexes
+	}
+	return &i
+}
+
+// smallInts backs intp's pointers to small indexes, so an event's indexes cost no allocation.
+var smallInts = func() (a [64]int) {
+	for i := range a {
+		a[i] = i
+	}
+	return a
+}()
+
+// noLogprobs is the empty logprobs array of text events without logprobs; shared, never written.
+var noLogprobs = &[]openai.ResponseLogprob{}
 
 func strp(s string) *string { return &s }
 
@@ -176,7 +192,7 @@ func (b *outputBuilder) delta(d *openai.Delta, lp *openai.Logprobs) {
 		}
 		if b.text.Len() == 0 {
 			b.emit(openai.ResponseEvent{Type: openai.EventSummaryPartAdded, ItemID: b.curID, OutputIndex: b.index(),
-				SummaryIndex: intp(0), SummaryPart: &openai.SummaryPart{Type: "summary_text"}})
+				SummaryIndex: intp(0), Part: &openai.SummaryPart{Type: "summary_text"}})
 		}
 		b.text.WriteString(*d.ReasoningContent)
 		b.emit(openai.ResponseEvent{Type: openai.EventSummaryTextDelta, ItemID: b.curID, OutputIndex: b.index(),
@@ -203,7 +219,7 @@ func (b *outputBuilder) delta(d *openai.Delta, lp *openai.Logprobs) {
 		}
 		b.text.WriteString(*d.Content)
 		ev := openai.ResponseEvent{Type: openai.EventTextDelta, ItemID: b.curID, OutputIndex: b.index(),
-			ContentIndex: intp(0), Delta: d.Content, Logprobs: &[]openai.ResponseLogprob{}}
+			ContentIndex: intp(0), Delta: d.Content, Logprobs: noLogprobs}
 		if lp != nil {
 			l := logprobsToResponses(lp)
 			b.logp = append(b.logp, l...)
@@ -303,7 +319,7 @@ func (b *outputBuilder) close() {
 			part := openai.SummaryPart{Type: "summary_text", Text: text}
 			*it.Summary = append(*it.Summary, part)
 			b.emit(openai.ResponseEvent{Type: openai.EventSummaryTextDone, ItemID: b.curID, OutputIndex: idx, SummaryIndex: intp(0), Text: &text})
-			b.emit(openai.ResponseEvent{Type: openai.EventSummaryPartDone, ItemID: b.curID, OutputIndex: idx, SummaryIndex: intp(0), SummaryPart: &part})
+			b.emit(openai.ResponseEvent{Type: openai.EventSummaryPartDone, ItemID: b.curID, OutputIndex: idx, SummaryIndex: intp(0), Part: &part})
 		}
 		if (b.m.Encrypted || b.m.KeepSealed) && !b.sig.empty() {
 			it.EncryptedContent = strp(seal(b.m.key(), &b.sig))
