@@ -184,3 +184,35 @@ func TestResponseShapesDecodeInOfficialClient(t *testing.T) {
 		t.Errorf("text delta decoded as %+v from %s", s, b)
 	}
 }
+
+// FuzzDecodeResponsesRequest pins that the Responses decoder never panics: every body is a
+// request or a 400, seeded from the documented samples and the table above.
+func FuzzDecodeResponsesRequest(f *testing.F) {
+	for _, name := range []string{"testdata/responses/request-function-tools.json", "testdata/responses/request-items.json"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, s := range []string{
+		`{"model":"m","input":"x","bogus":1}`, `{"model":"m","input":[{"id":"msg_1"}]}`, `[]`, `null`, `{`,
+		`{"model":"m","input":[{"type":"function_call_output","call_id":"c","output":[{"type":"input_text","text":"a"}]}],"tool_choice":{"type":"web_search"}}`,
+		`{"model":"m","input":[{"type":"reasoning","summary":[{"type":"summary_text","text":"t"}],"encrypted_content":"gg1.a.b"}],"extra_body":{"google":{}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DefaultLimits.DecodeResponsesRequest(b)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Status != 400 {
+				t.Fatalf("error %v is not a 400", err)
+			}
+			return
+		}
+		if r == nil || r.Model == "" {
+			t.Fatal("no error and no request with a model")
+		}
+	})
+}

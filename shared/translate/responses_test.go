@@ -380,3 +380,31 @@ func TestImageSignaturesRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// FuzzResponsesToGemini pins that a decoded Responses request never makes the translation panic
+// or fail with anything but a 4xx naming the client's mistake; seeded from the golden requests.
+func FuzzResponsesToGemini(f *testing.F) {
+	files, _ := filepath.Glob("testdata/responses-api/requests/*.json")
+	for _, file := range files {
+		if strings.HasSuffix(file, ".golden.json") {
+			continue
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	models, _ := NewModels("")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		req, err := openai.DefaultLimits.DecodeResponsesRequest(b)
+		if err != nil {
+			return
+		}
+		_, err = ResponsesToGemini(t.Context(), req, models, ResponsesOptions{})
+		var e *openai.Error
+		if err != nil && (!errors.As(err, &e) || e.Status/100 != 4) {
+			t.Fatalf("error %v is not a 4xx", err)
+		}
+	})
+}
