@@ -1,6 +1,8 @@
 package gateway_test
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -8,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	oai "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -499,4 +502,89 @@ func storeFlag(t *testing.T, r *responses.Response) bool {
 		t.Fatalf("no store in %s", r.RawJSON())
 	}
 	return *v.Store
+}
+
+const (
+	helloEvent = `{"candidates":[{"content":{"role":"model","parts":[{"text":"Hel"}]},"index":0}]}`
+	helloLast  = `{"candidates":[{"content":{"role":"model","parts":[{"text":"lo"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":2,"totalTokenCount":5}}`
+)
+
+// TestResponsesStreamKeepAliveAndDisconnect pins that the Responses stream runs on chat's
+// streaming machinery: while Gemini is silent the client gets keep-alive comments between typed
+// events, and a client that goes away cancels the upstream request.
+func TestResponsesStreamKeepAliveAndDisconnect(t *testing.T) {
+	resume := make(chan struct{})
+	canceled := make(chan struct{})
+	var up *upstream
+	up = newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: "+helloEvent+"\r\n\r\n")
+		w.(http.Flusher).Flush()
+		wait := resume
+		if up.calls.Load() > 1 {
+			wait = nil // the second request only ends when its client goes away
+		}
+		select {
+		case <-wait:
+			_, _ = io.WriteString(w, "data: "+helloLast+"\r\n\r\n")
+		case <-r.Context().Done():
+			close(canceled)
+		}
+	})
+	g := newGateway(t, up, func(o *gateway.Options) { o.KeepAlive = 5 * time.Millisecond })
+	post := func(ctx context.Context) *http.Response {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, g.srv.URL+"/v1/responses",
+			strings.NewReader(`{"model":"gemini-2.5-flash","stream":true,"input":"hi"}`))
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+
+	// Keep-alive: Gemini holds after its first event until the client has seen a comment.
+	resp := post(t.Context())
+	br := bufio.NewReader(resp.Body)
+	var events []string
+	kept := false
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			break
+		}
+		if strings.HasPrefix(line, ": keep-alive") && !kept {
+			kept = true
+			close(resume)
+		}
+		if name, ok := strings.CutPrefix(line, "event: "); ok {
+			events = append(events, strings.TrimSpace(name))
+		}
+	}
+	resp.Body.Close()
+	if !kept || len(events) == 0 || events[len(events)-1] != "response.completed" {
+		t.Errorf("keep-alive seen %v, events %v", kept, events)
+	}
+
+	// Disconnect: the client goes away after the first text delta; the upstream sees it.
+	ctx, cancel := context.WithCancel(t.Context())
+	resp = post(ctx)
+	br = bufio.NewReader(resp.Body)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended before a text delta: %v", err)
+		}
+		if strings.HasPrefix(line, "event: response.output_text.delta") {
+			break
+		}
+	}
+	cancel()
+	resp.Body.Close()
+	select {
+	case <-canceled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream request was not canceled after the client went away")
+	}
 }
