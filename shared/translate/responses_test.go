@@ -408,3 +408,31 @@ func FuzzResponsesToGemini(f *testing.F) {
 		}
 	})
 }
+
+// TestResponsesGrounding pins Google Search grounding on the way back (constructed sample, see
+// testdata/responses-api/SOURCES.md): url_citation annotations with the supported segments'
+// offsets on the output_text, and a web_search_call item with the queries and, when include asks,
+// the sources.
+func TestResponsesGrounding(t *testing.T) {
+	raw, err := os.ReadFile("testdata/responses-api/grounding.constructed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r gemini.Response
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	m := testResponsesMeta(goldenRequest)
+	m.Sources = true
+	resp, _, err := ResponsesFromGemini(&r, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "responses-api/output/grounding.constructed.golden.json", indent(t, resp))
+	if len(resp.Output) != 2 || resp.Output[1].Type != openai.ItemWebSearchCall || len(resp.Output[1].Action.Sources) != 2 {
+		t.Fatalf("output = %+v", resp.Output)
+	}
+	if a := *resp.Output[0].Content.Parts[0].Annotations; len(a) != 3 || a[0].Type != "url_citation" || a[2].StartIndex != 21 || a[2].EndIndex != 57 {
+		t.Errorf("annotations = %+v", a)
+	}
+}
