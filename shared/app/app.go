@@ -131,7 +131,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		IncludeThoughts: cfg.IncludeThoughts, MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: cfg.CORSOrigins,
 		MaxMessages: cfg.MaxMessages, MaxParts: cfg.MaxParts,
 		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project, EmbedConcurrency: cfg.EmbedConcurrency,
-		EMFNamespace: cfg.MetricsNamespace, Store: st, BatchEngine: batchEngine,
+		EMFNamespace: cfg.MetricsNamespace, Store: st, BatchEngine: batchEngine, SealKey: []byte(cfg.ResponsesKey),
 	})
 	return a, nil
 }

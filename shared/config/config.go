@@ -75,7 +75,8 @@ type Config struct {
 	MetricsNamespace string
 	// StoreDir (GATEWAY_STORE_DIR) is a local folder for the object store (files, batches);
 	// `make run` defaults it under the OS cache folder.
-	StoreDir string
+	StoreDir     string
+	ResponsesKey string // GATEWAY_RESPONSES_KEY: the key of the Responses API's encrypted_content
 }
 
 // FromEnv reads the configuration from the process environment: the entry point of a
@@ -123,6 +124,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Port:             p.str("PORT", "8080"),
 		EmbedConcurrency: int(p.int64("GATEWAY_EMBED_CONCURRENCY", 8)),
 		StoreDir:         strings.TrimSpace(getenv("GATEWAY_STORE_DIR")),
+		ResponsesKey:     getenv("GATEWAY_RESPONSES_KEY"),
 	}
 	if fn := strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")); fn != "" {
 		c.MetricsNamespace = "GeminiGateway/" + fn

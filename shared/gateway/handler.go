@@ -45,8 +45,9 @@ type Options struct {
 	// EmbedConcurrency bounds the upstream calls of one embeddings request (default
 	// DefaultEmbedConcurrency).
 	EmbedConcurrency int
-	// Store holds uploaded files and batches (the Files and Batches API); nil turns those
-	// routes off.
+	// Store is the object store of uploaded files, batches (the Files and Batches API) and
+	// stored Responses API responses; nil turns the files and batches routes off and answers
+	// store: true with "store": false (previous_response_id is then refused).
 	Store store.Store
 	// BatchEngine runs batches; nil runs them in-process with Client (localbatch), which is
 	// what the emulator backend uses.
@@ -60,6 +61,9 @@ type Options struct {
 	// embedded metric format document with its metrics in this namespace (see usageAttrs).
 	EMFNamespace string
 	Now          func() time.Time
+	// SealKey is the key of the Responses API's encrypted_content (translate.DefaultSealKey
+	// when empty); every instance of a deployment must share it.
+	SealKey []byte
 }
 
 // Handler serves the gateway's HTTP API.
@@ -146,6 +150,10 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request, rs *reqState) er
 		return h.only(w, r, rs, h.chat, http.MethodPost)
 	case p == "/v1/embeddings", p == "/embeddings":
 		return h.only(w, r, rs, h.embeddings, http.MethodPost)
+	case p == "/v1/responses", p == "/responses":
+		return h.only(w, r, rs, h.responses, http.MethodPost)
+	case strings.HasPrefix(p, "/v1/responses/"), strings.HasPrefix(p, "/responses/"):
+		return h.only(w, r, rs, h.responseByID, http.MethodGet, http.MethodDelete)
 	case p == "/v1/models", p == "/models":
 		return h.only(w, r, rs, h.models, http.MethodGet)
 	case strings.HasPrefix(p, "/v1/models/"), strings.HasPrefix(p, "/models/"):

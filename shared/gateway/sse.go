@@ -34,6 +34,8 @@ type sseWriter struct {
 	enc       *json.Encoder
 	// errorData formats the data of the final error event: the one error body, with the trace id.
 	errorData func(*openai.Error) []byte
+	// errorName, when set, is the final error event's "event:" name (the Responses API's "error").
+	errorName string
 }
 
 // newSSE starts the request's event stream; nothing is written before the first event or
@@ -161,6 +163,9 @@ func (s *sseWriter) fail(e *openai.Error) (begun bool) {
 	}
 	if !ended && e.Status != statusClientClosed {
 		s.buf.Reset()
+		if s.errorName != "" {
+			s.buf.WriteString("event: " + s.errorName + "\n")
+		}
 		s.buf.WriteString("data: ")
 		s.buf.Write(s.errorData(e))
 		s.buf.WriteString("\n\n")
