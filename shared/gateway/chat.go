@@ -183,6 +183,7 @@ func (h *Handler) stream(w http.ResponseWriter, ctx context.Context, tr *transla
 	sw := h.newSSE(w, rs)
 	st := translate.NewStream(h.meta(tr, rs.model))
 	defer func() { rs.usage = st.Usage() }()
+	first := true
 	for {
 		ev, err := up.Next()
 		if errors.Is(err, io.EOF) {
@@ -197,9 +198,12 @@ func (h *Handler) stream(w http.ResponseWriter, ctx context.Context, tr *transla
 				return werr
 			}
 		}
-		// Flush before the next read could wait on the network; events that are already
-		// here go out together.
-		if !up.Ready() {
+		// The first output leaves at once, whatever the upstream has buffered behind it (a
+		// burst would otherwise hold the first byte until every buffered event is translated).
+		// After that, flush before the next read could wait on the network: events that are
+		// already here go out together.
+		if (first && len(chunks) > 0) || !up.Ready() {
+			first = first && len(chunks) == 0
 			if werr := sw.flush(); werr != nil {
 				return werr
 			}

@@ -26,6 +26,7 @@ type sseWriter struct {
 	rc        *http.ResponseController
 	begun     bool // the status line and headers are out
 	closed    bool // the stream ended: nothing more is written
+	complete  bool // done wrote the final event; the handler's return sends it
 	pending   bool // written since the last flush
 	err       error
 	keepAlive time.Duration
@@ -139,13 +140,27 @@ func (s *sseWriter) chunk(c *openai.Chunk) error {
 	return s.put(s.buf.Bytes())
 }
 
-// done writes the [DONE] event and ends the stream.
+// done writes the [DONE] event and ends the stream. It does not flush: the handler returns
+// right after it, and net/http then sends what is buffered together with the end of the chunked
+// body in one write, where a flush here would cost the client a second wake-up for the end of
+// the body (see Handler.finish, which leaves a complete stream's flush to the return).
 func (s *sseWriter) done() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	err := s.write([]byte("data: [DONE]\n\n"))
+	err := s.put([]byte("data: [DONE]\n\n"))
+	s.complete = err == nil
 	s.closeLocked()
 	return err
+}
+
+// completed reports whether done wrote the stream's final event; false for a nil writer.
+func (s *sseWriter) completed() bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.complete
 }
 
 // fail ends the stream for the funnel and reports whether its headers were out. If they were,
