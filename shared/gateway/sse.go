@@ -32,7 +32,7 @@ type sseWriter struct {
 	keepAlive time.Duration
 	timer     *time.Timer
 	buf       bytes.Buffer
-	enc       *json.Encoder
+	enc       *json.Encoder // made on first use: most chunks are encoded by openai.AppendChunk
 	// errorData formats the data of the final error event: the one error body, with the trace id.
 	errorData func(*openai.Error) []byte
 }
@@ -43,8 +43,6 @@ type sseWriter struct {
 func (h *Handler) newSSE(w http.ResponseWriter, rs *reqState) *sseWriter {
 	s := &sseWriter{w: w, rc: http.NewResponseController(w), keepAlive: h.o.KeepAlive,
 		errorData: func(e *openai.Error) []byte { return e.MarshalStreamError(rs.traceID) }}
-	s.enc = json.NewEncoder(&s.buf)
-	s.enc.SetEscapeHTML(false)
 	s.mu.Lock() // ping may fire before the assignment is visible otherwise
 	s.timer = time.AfterFunc(s.keepAlive, s.ping)
 	s.mu.Unlock()
@@ -126,13 +124,23 @@ func (s *sseWriter) ping() {
 	_ = s.write([]byte(": keep-alive\n\n"))
 }
 
-// chunk writes one data event holding c, without flushing: the caller flushes once the
+// chunk writes one data event holding c (encoded by openai.AppendChunk, byte-identical to
+// encoding/json, or by encoding/json for the shapes it leaves), without flushing: the caller flushes once the
 // upstream has no further event ready, so events that arrived together leave in one write.
 func (s *sseWriter) chunk(c *openai.Chunk) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buf.Reset()
 	s.buf.WriteString("data: ")
+	if b, ok := openai.AppendChunk(s.buf.AvailableBuffer(), c); ok {
+		s.buf.Write(b)
+		s.buf.WriteString("\n\n")
+		return s.put(s.buf.Bytes())
+	}
+	if s.enc == nil { // the rare chunk AppendChunk leaves to encoding/json (tool calls, media, …)
+		s.enc = json.NewEncoder(&s.buf)
+		s.enc.SetEscapeHTML(false)
+	}
 	if err := s.enc.Encode(c); err != nil { // Encode ends with "\n"
 		return err
 	}
