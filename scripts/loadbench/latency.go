@@ -69,11 +69,14 @@ func runLatency(fk *fake, o options) latencyResult {
 		for i := -10; i < k.n; i++ { // ten warm-ups
 			for j, t := range ts {
 				first, end, err := timed(ctx, hc, t)
-				if err != nil { // counted and reported; a request that fails is not timed
-					if errs[j]++; errs[j] > 10 {
-						log.Fatalf("latency %s %s: %v", k.name, t.name, err)
+				if err != nil {
+					// Counted and reported, not timed. The bare ReverseProxy itself breaks a
+					// few spaced streams on this loopback ("read error during body copy: use of
+					// closed network connection" on its upstream connection, when it passes the
+					// request body through unread); the gateway reads the body first.
+					if errs[j]++; errs[j] > k.n/5+10 {
+						log.Fatalf("latency %s %s: %d failures, the last: %v", k.name, t.name, errs[j], err)
 					}
-					log.Printf("latency %s %s: %v", k.name, t.name, err)
 					continue
 				}
 				if i >= 0 {
@@ -90,6 +93,9 @@ func runLatency(fk *fake, o options) latencyResult {
 			added := fmt.Sprintf("%12.0f %12.0f", p[0]-d[0], p[1]-d[1])
 			if j == 0 {
 				added = ""
+			}
+			if errs[j] > 0 {
+				added += fmt.Sprintf("  (%d failed)", errs[j])
 			}
 			fmt.Printf("  %-14s %-8s %9.0f %9.0f %s\n", k.name, t.name, p[0], p[1], added)
 		}
