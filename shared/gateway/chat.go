@@ -201,8 +201,11 @@ func (h *Handler) stream(w http.ResponseWriter, ctx context.Context, tr *transla
 		// The first output leaves at once, whatever the upstream has buffered behind it (a
 		// burst would otherwise hold the first byte until every buffered event is translated).
 		// After that, flush before the next read could wait on the network: events that are
-		// already here go out together.
-		if (first && len(chunks) > 0) || !up.Ready() {
+		// already here go out together. Once every choice has finished, Gemini ends the stream
+		// (the finishing event is the last one in every recorded stream, usage included), so
+		// the finish chunk waits for that end and leaves with the usage chunk, [DONE] and the
+		// end of the body in one write.
+		if (first && len(chunks) > 0) || (!up.Ready() && !st.Finished()) {
 			first = first && len(chunks) == 0
 			if werr := sw.flush(); werr != nil {
 				return werr

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // burstTransport answers every call with a stream of n events that are all there at once, as
@@ -66,13 +67,48 @@ func TestStreamBurstFlushesFirstEventAlone(t *testing.T) {
 	if strings.Contains(first, "w1 ") {
 		t.Errorf("first flush waited for the second event:\n%s", first)
 	}
-	if len(rec.flushes) != 2 || !strings.Contains(rec.flushes[1], `"content":"w5 "`) {
-		t.Errorf("want the rest of the burst in one second flush, got %d flushes:\n%q", len(rec.flushes), rec.flushes)
+	if len(rec.flushes) != 1 || !strings.HasSuffix(rec.Body.String(), "data: [DONE]\n\n") || !strings.Contains(rec.Body.String(), `"content":"w5 "`) {
+		t.Errorf("want the rest of the burst to leave with the end, got %d flushes:\n%q\nbody:\n%s", len(rec.flushes), rec.flushes, rec.Body)
 	}
 }
 
-// The end of a stream (the usage chunk and [DONE]) is not flushed on its own: it leaves with the
-// end of the body when the handler returns, in one write, and the body is complete.
+// A stream whose events arrive one at a time flushes each as it comes, up to the one that
+// finishes every choice: that one leaves with the usage chunk and [DONE].
+func TestStreamSpacedFlushesEachEvent(t *testing.T) {
+	h := benchHandler(t, &http.Client{Transport: spacedTransport{4}}, "http://upstream.invalid")
+	req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(`{"model":"gemini-2.5-flash","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	req.Header.Set("Content-Type", "application/json")
+	rec := &flushRecorder{ResponseRecorder: httptest.NewRecorder()}
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || len(rec.flushes) != 3 {
+		t.Fatalf("status %d, want 3 flushes (events w0, w1, w2), got %d:\n%q", rec.Code, len(rec.flushes), rec.flushes)
+	}
+	for i, f := range rec.flushes {
+		if want := fmt.Sprintf(`"content":"w%d "`, i); !strings.Contains(f, want) || strings.Contains(f, fmt.Sprintf(`"content":"w%d "`, i+1)) {
+			t.Errorf("flush %d does not end at event %d:\n%s", i, i, f)
+		}
+	}
+	if tail := strings.TrimPrefix(rec.Body.String(), rec.flushes[2]); !strings.Contains(tail, `"content":"w3 "`) || !strings.Contains(tail, `"finish_reason":"stop"`) || !strings.HasSuffix(tail, "data: [DONE]\n\n") {
+		t.Errorf("the finishing event does not leave with [DONE]:\n%s", tail)
+	}
+}
+
+// spacedTransport answers with n events that each arrive in their own read, as from an
+// upstream that sends them apart.
+type spacedTransport struct{ n int }
+
+func (t spacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := burstTransport(t).RoundTrip(r)
+	if err == nil {
+		resp.Body = io.NopCloser(iotest.OneByteReader(resp.Body))
+	}
+	return resp, err
+}
+
+// The end of a stream (the finishing event's chunks, the usage chunk and [DONE]) is not flushed
+// on its own: it leaves with the end of the body when the handler returns, in one write, and
+// the body is complete.
 func TestStreamDoneLeavesWithEndOfBody(t *testing.T) {
 	rec := serveBurst(t, 3, `{"model":"gemini-2.5-flash","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
 	body := rec.Body.String()
@@ -81,11 +117,11 @@ func TestStreamDoneLeavesWithEndOfBody(t *testing.T) {
 	}
 	last := rec.flushes[len(rec.flushes)-1]
 	tail := strings.TrimPrefix(body, last)
-	if strings.Contains(last, "[DONE]") || strings.Count(tail, "data: ") != 2 || !strings.Contains(tail, `"choices":[]`) || !strings.Contains(tail, `"total_tokens":6`) {
+	if strings.Contains(last, "[DONE]") || !strings.Contains(tail, `"choices":[]`) || !strings.Contains(tail, `"total_tokens":6`) {
 		t.Errorf("want the usage chunk and [DONE] after the last flush, got tail:\n%s", tail)
 	}
-	if !strings.Contains(last, `"finish_reason":"stop"`) {
-		t.Errorf("the finish chunk was not flushed before the end:\n%s", last)
+	if !strings.Contains(tail, `"finish_reason":"stop"`) || strings.Contains(last, `"finish_reason":"stop"`) {
+		t.Errorf("the finish chunk should leave with the end:\nflushed:\n%s\ntail:\n%s", last, tail)
 	}
 }
 
