@@ -16,13 +16,29 @@ const streamAnswer = "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"
 
 const slowChunk = "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"tick \"}]}}]}\r\n\r\n"
 
+// shapedChunks is the length of the bursty and spaced streams: the bursty one writes them all at
+// once, the spaced one shapedGap apart.
+const (
+	shapedChunks = 8
+	shapedGap    = 2 * time.Millisecond
+)
+
+// shapedChunk is chunk i of a bursty or spaced stream; the last one finishes with usage.
+func shapedChunk(i int) string {
+	if i == shapedChunks-1 {
+		return "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\" the end.\"}]},\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":12,\"candidatesTokenCount\":16,\"totalTokenCount\":28},\"modelVersion\":\"gemini-2.5-flash\"}\r\n\r\n"
+	}
+	return fmt.Sprintf("data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"word %d \"}]}}],\"usageMetadata\":{\"promptTokenCount\":12,\"totalTokenCount\":12},\"modelVersion\":\"gemini-2.5-flash\"}\r\n\r\n", i)
+}
+
 // slowChunks bounds a slow stream: it ends (with a finish reason) after this many chunks, or
 // earlier when the request is cancelled.
 const slowChunks = 240
 
 // fake is the in-process Gemini: a fixed answer for generateContent, a two-event stream for
 // streamGenerateContent, and a stream that trickles a chunk every interval for models whose
-// name contains "slow".
+// name contains "slow"; models named "burst" and "spaced" get shapedChunks events at once or
+// shapedGap apart.
 type fake struct {
 	srv *httptest.Server
 }
@@ -36,11 +52,30 @@ func newFake(interval time.Duration) *fake {
 			return
 		}
 		w.Header().Set("Content-Type", "text/event-stream")
-		if !strings.Contains(r.URL.Path, "slow") {
+		rc := http.NewResponseController(w)
+		switch {
+		case strings.Contains(r.URL.Path, "burst"): // every chunk in one write
+			var b strings.Builder
+			for i := range shapedChunks {
+				b.WriteString(shapedChunk(i))
+			}
+			_, _ = io.WriteString(w, b.String())
+			return
+		case strings.Contains(r.URL.Path, "spaced"): // a chunk every shapedGap
+			for i := range shapedChunks {
+				if i > 0 {
+					time.Sleep(shapedGap)
+				}
+				if _, err := io.WriteString(w, shapedChunk(i)); err != nil {
+					return
+				}
+				_ = rc.Flush()
+			}
+			return
+		case !strings.Contains(r.URL.Path, "slow"):
 			_, _ = io.WriteString(w, streamAnswer)
 			return
 		}
-		rc := http.NewResponseController(w)
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for range slowChunks {

@@ -43,56 +43,56 @@ func (r *result) pct(p float64) time.Duration {
 	return r.lat[int(p*float64(len(r.lat)-1))]
 }
 
-// runLoad runs the closed-loop load for each mode and connection count. The proxy and the
-// gateway run in alternating slices of a quarter of -duration each, so a change in the machine's
-// load hits both alike; each gets fresh processes per level.
-func runLoad(fk *fake, o options) {
-	fmt.Printf("\nclosed-loop load, %v per target per level (in 4 alternating slices), %v warm-up\n", o.duration, o.warmup)
+// loadHeader prints the heading of the closed-loop load table.
+func loadHeader(o options) {
+	fmt.Printf("\nclosed-loop load, %v per target per level (in 4 alternating slices), %v warm-up (load average %s)\n", o.duration, o.warmup, loadAvg())
 	fmt.Printf("  %-7s %5s %-8s %10s %9s %9s %7s %11s %12s\n", "mode", "conns", "target", "req/s", "p50 ms", "p99 ms", "errors", "peak RSS", "CPU µs/req")
-	for _, mode := range o.modes {
-		for _, n := range o.conns {
-			proxy, err := startChild("proxy", fk.url())
-			if err != nil {
-				log.Fatal(err)
+}
+
+// runLoad runs the closed-loop load of one mode at n connections against a fresh proxy and a
+// fresh gateway, and returns their results. The proxy and the gateway run in alternating slices
+// of a quarter of -duration each, so a change in the machine's load hits both alike.
+func runLoad(fk *fake, o options, mode string, n int) [2]*result {
+	proxy, err := startChild("proxy", fk.url())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer proxy.stop()
+	gw, err := startChild("gateway", fk.url())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer gw.stop()
+	pt, gt := targets(proxy, gw, mode)
+	res := map[string]*result{"proxy": {}, "gateway": {}}
+	clients := map[string]*http.Client{"proxy": loadClient(n), "gateway": loadClient(n)}
+	slice := max(o.duration/4, time.Second)
+	for i := 0; i < 4; i++ {
+		for _, t := range []target{pt, gt} {
+			if i == 0 {
+				closedLoop(clients[t.name], t, n, o.warmup, o.maxRequests, res[t.name], false)
 			}
-			gw, err := startChild("gateway", fk.url())
-			if err != nil {
-				proxy.stop()
-				log.Fatal(err)
-			}
-			pt, gt := targets(proxy, gw, mode)
-			res := map[string]*result{"proxy": {}, "gateway": {}}
-			clients := map[string]*http.Client{"proxy": loadClient(n), "gateway": loadClient(n)}
-			slice := max(o.duration/4, time.Second)
-			for i := 0; i < 4; i++ {
-				for _, t := range []target{pt, gt} {
-					if i == 0 {
-						closedLoop(clients[t.name], t, n, o.warmup, o.maxRequests, res[t.name], false)
-					}
-					closedLoop(clients[t.name], t, n, slice, o.maxRequests, res[t.name], true)
-				}
-			}
-			res["proxy"].hwm, _ = proxy.mem()
-			res["gateway"].hwm, _ = gw.mem()
-			res["proxy"].cpu, res["gateway"].cpu = proxy.cpu(), gw.cpu()
-			for _, name := range []string{"proxy", "gateway"} {
-				clients[name].CloseIdleConnections()
-				r := res[name]
-				slices.Sort(r.lat)
-				fmt.Printf("  %-7s %5d %-8s %10.0f %9.2f %9.2f %7d %11s %12.0f\n", mode, n, name, r.rps(),
-					ms(r.pct(0.50)), ms(r.pct(0.99)), r.errs, mib(r.hwm), r.cpuPerReq())
-				if r.firstErr != nil {
-					fmt.Printf("          first error: %v\n", r.firstErr)
-				}
-			}
-			p, g := res["proxy"], res["gateway"]
-			rr, mr := g.rps()/p.rps(), float64(g.hwm)/float64(p.hwm)
-			fmt.Printf("  %-7s %5d gateway/proxy: %.2fx req/s (target >= 0.8: %s), %.2fx peak RSS (target <= 1.5: %s), %.2fx CPU per request\n",
-				mode, n, rr, verdict(rr >= 0.8), mr, verdict(mr <= 1.5), g.cpuPerReq()/p.cpuPerReq())
-			proxy.stop()
-			gw.stop()
+			closedLoop(clients[t.name], t, n, slice, o.maxRequests, res[t.name], true)
 		}
 	}
+	res["proxy"].hwm, _ = proxy.mem()
+	res["gateway"].hwm, _ = gw.mem()
+	res["proxy"].cpu, res["gateway"].cpu = proxy.cpu(), gw.cpu()
+	for _, name := range []string{"proxy", "gateway"} {
+		clients[name].CloseIdleConnections()
+		r := res[name]
+		slices.Sort(r.lat)
+		fmt.Printf("  %-7s %5d %-8s %10.0f %9.2f %9.2f %7d %11s %12.0f\n", mode, n, name, r.rps(),
+			ms(r.pct(0.50)), ms(r.pct(0.99)), r.errs, mib(r.hwm), r.cpuPerReq())
+		if r.firstErr != nil {
+			fmt.Printf("          first error: %v\n", r.firstErr)
+		}
+	}
+	p, g := res["proxy"], res["gateway"]
+	rr, mr := g.rps()/p.rps(), float64(g.hwm)/float64(p.hwm)
+	fmt.Printf("  %-7s %5d gateway/proxy: %.2fx req/s (target >= 0.9: %s), %.2fx peak RSS (target <= 1.25: %s), %.2fx CPU per request\n",
+		mode, n, rr, verdict(rr >= 0.9), mr, verdict(mr <= 1.25), g.cpuPerReq()/p.cpuPerReq())
+	return [2]*result{p, g}
 }
 
 func verdict(ok bool) string {

@@ -15,6 +15,13 @@
 // LOADBENCH_CPUPROFILE=/path/prefix makes each server process write a CPU profile to
 // prefix.ROLE.PID when it ends.
 //
+//   - sequential latency against the fake directly, the proxy and the gateway, unary and streamed
+//     (a bursty upstream writing all its chunks at once and a spaced one): the p50 time to the
+//     first byte of the body and to its end, and what each hop adds over the fake;
+//
+// With -runs N the latency and load sections repeat N times and a summary prints, for each of
+// issue 16's goals, the medians of the gateway/proxy ratios measured side by side in each run.
+//
 // Everything runs on 127.0.0.1, bounded in time and in count. The load generator, the fake and
 // the server under test share the machine: on a small or busy machine the absolute numbers mean
 // little; the ratios are what to compare.
@@ -30,6 +37,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +53,8 @@ type options struct {
 	imageN         int
 	streams        int
 	streamInterval time.Duration
+	latencyN       int
+	runs           int
 	sections       map[string]bool
 }
 
@@ -54,7 +64,9 @@ func main() {
 	var o options
 	conns := flag.String("conns", "32,256", "closed-loop connection counts")
 	modes := flag.String("modes", "unary,stream", "request kinds for the load test: unary, stream")
-	sections := flag.String("run", "load,image,streams", "sections to run: load, image, streams")
+	sections := flag.String("run", "latency,load,image,streams", "sections to run: latency, load, image, streams")
+	flag.IntVar(&o.latencyN, "latency-n", 400, "sequential requests per target and kind in the latency section (a quarter for the spaced stream)")
+	flag.IntVar(&o.runs, "runs", 1, "repetitions of the latency and load sections; the summary reports medians")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured time of each load run")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up before each load run")
 	flag.IntVar(&o.maxRequests, "max-requests", 5_000_000, "bound on the requests of one load run")
@@ -85,8 +97,46 @@ func main() {
 	defer fk.close()
 	fmt.Printf("loadbench: %s/%s, %d CPUs (GOMAXPROCS %d), load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), loadAvg())
 	fmt.Println("  the load generator, the Gemini fake and the server under test share these CPUs")
-	if o.sections["load"] {
-		runLoad(fk, o)
+	goals := []*goal{
+		{name: "unary, added latency p50", bound: 1.1, unit: "µs"},
+		{name: "bursty stream, TTFB added p50", bound: 1.25, unit: "µs"},
+		{name: "spaced stream, TTFB added p50", bound: 1.25, unit: "µs"},
+		{name: "bursty stream, end of stream added p50", bound: 1.5, unit: "µs"},
+		{name: "spaced stream, end of stream added p50", bound: 1.5, unit: "µs"},
+	}
+	var loads []string
+	for run := 0; run < o.runs; run++ {
+		loads = append(loads, loadAvg())
+		if o.runs > 1 {
+			fmt.Printf("\n=== run %d of %d\n", run+1, o.runs)
+		}
+		if o.sections["latency"] {
+			lr := runLatency(fk, o)
+			added := func(kind string, i int) (p, g float64) {
+				d := lr[kind]["direct"][i]
+				return lr[kind]["proxy"][i] - d, lr[kind]["gateway"][i] - d
+			}
+			goals[0].add(added("unary", 1))
+			goals[1].add(added("bursty stream", 0))
+			goals[2].add(added("spaced stream", 0))
+			goals[3].add(added("bursty stream", 1))
+			goals[4].add(added("spaced stream", 1))
+		}
+		if o.sections["load"] {
+			loadHeader(o)
+			for _, mode := range o.modes {
+				for _, n := range o.conns {
+					r := runLoad(fk, o, mode, n)
+					goalFor(&goals, fmt.Sprintf("%s, req/s at %d connections", mode, n), 0.9, true, "").add(r[0].rps(), r[1].rps())
+					if n == slices.Max(o.conns) {
+						goalFor(&goals, fmt.Sprintf("%s, peak RSS at %d connections", mode, n), 1.25, false, "Mi").add(float64(r[0].hwm)/1024, float64(r[1].hwm)/1024)
+					}
+				}
+			}
+		}
+	}
+	if o.sections["latency"] || o.sections["load"] {
+		summary(goals, o.runs, loads)
 	}
 	if o.sections["image"] {
 		runImage(fk, o)

@@ -131,6 +131,9 @@ func startChild(role, upstream string) (*child, error) {
 	cmd := exec.Command(exe, "-role", role, "-upstream", upstream)
 	cmd.ExtraFiles = []*os.File{pw}
 	cmd.Stdout, cmd.Stderr = nil, nil // request logs go to /dev/null
+	if os.Getenv("LOADBENCH_DEBUG") != "" {
+		cmd.Stderr = os.Stderr
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		pw.Close()

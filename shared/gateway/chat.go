@@ -186,6 +186,7 @@ func (h *Handler) stream(w http.ResponseWriter, ctx context.Context, tr *transla
 	sw := h.newSSE(w, rs)
 	st := translate.NewStream(h.meta(tr, rs.model))
 	defer func() { rs.usage = st.Usage() }()
+	first := true
 	for {
 		ev, err := up.Next()
 		if errors.Is(err, io.EOF) {
@@ -200,9 +201,15 @@ func (h *Handler) stream(w http.ResponseWriter, ctx context.Context, tr *transla
 				return werr
 			}
 		}
-		// Flush before the next read could wait on the network; events that are already
-		// here go out together.
-		if !up.Ready() {
+		// The first output leaves at once, whatever the upstream has buffered behind it (a
+		// burst would otherwise hold the first byte until every buffered event is translated).
+		// After that, flush before the next read could wait on the network: events that are
+		// already here go out together. Once every choice has finished, Gemini ends the stream
+		// (the finishing event is the last one in every recorded stream, usage included), so
+		// the finish chunk waits for that end and leaves with the usage chunk, [DONE] and the
+		// end of the body in one write.
+		if (first && len(chunks) > 0) || (!up.Ready() && !st.Finished()) {
+			first = first && len(chunks) == 0
 			if werr := sw.flush(); werr != nil {
 				return werr
 			}

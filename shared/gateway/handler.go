@@ -128,9 +128,10 @@ func (h *Handler) finish(r *http.Request, rs *reqState) {
 	if rs.sse != nil {
 		rs.sse.close()
 	}
-	if !rs.w.gone && (rs.err == nil || rs.err.Status != statusClientClosed) {
+	if !rs.w.gone && (rs.err == nil || rs.err.Status != statusClientClosed) && !rs.sse.completed() {
 		// net/http sends a buffered response only when the handler returns: flush first so
-		// the client does not wait for the log line.
+		// the client does not wait for the log line. A completed event stream is the
+		// exception: its [DONE] goes out with the end of the body in one write on return.
 		_ = rs.w.FlushError()
 	}
 	h.logRequest(r, rs, rs.logStatus())

@@ -26,12 +26,13 @@ type sseWriter struct {
 	rc        *http.ResponseController
 	begun     bool // the status line and headers are out
 	closed    bool // the stream ended: nothing more is written
+	complete  bool // done wrote the final event; the handler's return sends it
 	pending   bool // written since the last flush
 	err       error
 	keepAlive time.Duration
 	timer     *time.Timer
 	buf       bytes.Buffer
-	enc       *json.Encoder
+	enc       *json.Encoder // made on first use: most chunks are encoded by openai.AppendChunk
 	// errorData formats the data of the final error event: the one error body, with the trace id.
 	errorData func(*openai.Error) []byte
 	// errorName, when set, is the final error event's "event:" name (the Responses API's "error").
@@ -44,8 +45,6 @@ type sseWriter struct {
 func (h *Handler) newSSE(w http.ResponseWriter, rs *reqState) *sseWriter {
 	s := &sseWriter{w: w, rc: http.NewResponseController(w), keepAlive: h.o.KeepAlive,
 		errorData: func(e *openai.Error) []byte { return e.MarshalStreamError(rs.traceID) }}
-	s.enc = json.NewEncoder(&s.buf)
-	s.enc.SetEscapeHTML(false)
 	s.mu.Lock() // ping may fire before the assignment is visible otherwise
 	s.timer = time.AfterFunc(s.keepAlive, s.ping)
 	s.mu.Unlock()
@@ -127,13 +126,23 @@ func (s *sseWriter) ping() {
 	_ = s.write([]byte(": keep-alive\n\n"))
 }
 
-// chunk writes one data event holding c, without flushing: the caller flushes once the
+// chunk writes one data event holding c (encoded by openai.AppendChunk, byte-identical to
+// encoding/json, or by encoding/json for the shapes it leaves), without flushing: the caller flushes once the
 // upstream has no further event ready, so events that arrived together leave in one write.
 func (s *sseWriter) chunk(c *openai.Chunk) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buf.Reset()
 	s.buf.WriteString("data: ")
+	if b, ok := openai.AppendChunk(s.buf.AvailableBuffer(), c); ok {
+		s.buf.Write(b)
+		s.buf.WriteString("\n\n")
+		return s.put(s.buf.Bytes())
+	}
+	if s.enc == nil { // the rare chunk AppendChunk leaves to encoding/json (tool calls, media, …)
+		s.enc = json.NewEncoder(&s.buf)
+		s.enc.SetEscapeHTML(false)
+	}
 	if err := s.enc.Encode(c); err != nil { // Encode ends with "\n"
 		return err
 	}
@@ -141,13 +150,27 @@ func (s *sseWriter) chunk(c *openai.Chunk) error {
 	return s.put(s.buf.Bytes())
 }
 
-// done writes the [DONE] event and ends the stream.
+// done writes the [DONE] event and ends the stream. It does not flush: the handler returns
+// right after it, and net/http then sends what is buffered together with the end of the chunked
+// body in one write, where a flush here would cost the client a second wake-up for the end of
+// the body (see Handler.finish, which leaves a complete stream's flush to the return).
 func (s *sseWriter) done() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	err := s.write([]byte("data: [DONE]\n\n"))
+	err := s.put([]byte("data: [DONE]\n\n"))
+	s.complete = err == nil
 	s.closeLocked()
 	return err
+}
+
+// completed reports whether done wrote the stream's final event; false for a nil writer.
+func (s *sseWriter) completed() bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.complete
 }
 
 // fail ends the stream for the funnel and reports whether its headers were out. If they were,

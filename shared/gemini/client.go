@@ -226,11 +226,14 @@ func (s *Stream) Next() (*Response, error) {
 // Ready reports whether the next event is already buffered, so Next will not wait on the network.
 func (s *Stream) Ready() bool { return s.events.Ready() }
 
-// Close releases the stream and cancels the upstream request.
+// Close releases the stream and cancels the upstream request. Next must not run concurrently
+// with it, nor be called after it.
 func (s *Stream) Close() error {
 	s.timer.Stop()
 	s.cancel(context.Canceled)
-	return s.body.Close()
+	err := s.body.Close()
+	s.events.Release()
+	return err
 }
 
 // send posts body to u, retrying transient failures. On success the response is 200. No retry

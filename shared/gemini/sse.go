@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // EventReader reads server-sent events and returns each event's data (the data: lines joined
@@ -17,15 +18,51 @@ type EventReader struct {
 	line []byte
 }
 
-// NewEventReader returns an EventReader on r.
+// readerPool holds released EventReaders with their 4 KiB read buffer and event buffers: a
+// stream's largest allocations, made once per stream otherwise.
+var readerPool = sync.Pool{New: func() any { return &EventReader{r: bufio.NewReaderSize(nil, 4<<10)} }}
+
+// maxPooled bounds the event and line buffers a pooled reader keeps: an event carrying an image
+// is let go rather than pinned.
+const maxPooled = 64 << 10
+
+// errReleased is Next's error after Release.
+var errReleased = errors.New("gemini: event reader released")
+
+// NewEventReader returns an EventReader on r. Release returns it to a pool when the caller is
+// done with it; one that is never released is collected as usual.
 func NewEventReader(r io.Reader) *EventReader {
-	return &EventReader{r: bufio.NewReaderSize(r, 4<<10)}
+	er := readerPool.Get().(*EventReader)
+	er.r.Reset(r)
+	return er
+}
+
+// Release ends the reader's use and returns it to the pool: the data of the last event is no
+// longer valid and Next returns an error. The caller must not use er concurrently with Release.
+func (er *EventReader) Release() {
+	if er.r == nil {
+		return
+	}
+	r := er.r
+	r.Reset(nil)
+	p := &EventReader{r: r}
+	if cap(er.data) <= maxPooled {
+		p.data = er.data[:0]
+	}
+	if cap(er.line) <= maxPooled {
+		p.line = er.line[:0]
+	}
+	*er = EventReader{}
+	readerPool.Put(p)
 }
 
 // Next returns the data of the next event. OutOfBand is true for a bare JSON line. The returned
 // slice is valid until the next call. At the end of input it returns io.EOF;
 // an event cut off by the end of input is still returned first.
 func (er *EventReader) Next() (data []byte, outOfBand bool, err error) {
+	if er.r == nil {
+		return nil, false, errReleased
+	}
 	er.data = er.data[:0]
 	has := false
 	for {
@@ -84,6 +121,9 @@ func (er *EventReader) Next() (data []byte, outOfBand bool, err error) {
 
 // Ready reports whether a whole event is already buffered, so Next will not wait for input.
 func (er *EventReader) Ready() bool {
+	if er.r == nil {
+		return false
+	}
 	b, _ := er.r.Peek(er.r.Buffered())
 	return bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\n\r\n"))
 }

@@ -30,6 +30,34 @@ func TestEventReader(t *testing.T) {
 	}
 }
 
+// A released reader refuses further reads, and a reader taken from the pool after a release
+// (carrying the last user's buffers, a long event included) reads a new input as a fresh one.
+func TestEventReaderRelease(t *testing.T) {
+	long := strings.Repeat("y", 9<<10)
+	for round := range 3 {
+		er := NewEventReader(strings.NewReader("data: " + long + "\n\ndata: {\"b\":2}\n\n: tail"))
+		if round == 1 {
+			er = NewEventReader(strings.NewReader("data: {\"b\":2}\n\n"))
+		} else if d, _, err := er.Next(); err != nil || string(d) != long {
+			t.Fatalf("round %d: long event %d bytes, %v", round, len(d), err)
+		}
+		if d, _, err := er.Next(); err != nil || string(d) != `{"b":2}` {
+			t.Fatalf("round %d: event %q, %v", round, d, err)
+		}
+		if _, _, err := er.Next(); !errors.Is(err, io.EOF) {
+			t.Fatalf("round %d: end: %v", round, err)
+		}
+		er.Release()
+		er.Release() // twice is harmless
+		if _, _, err := er.Next(); err == nil || errors.Is(err, io.EOF) {
+			t.Fatalf("round %d: Next after Release: %v", round, err)
+		}
+		if er.Ready() {
+			t.Fatalf("round %d: Ready after Release", round)
+		}
+	}
+}
+
 // FuzzEventReader: the reader never panics and always ends.
 func FuzzEventReader(f *testing.F) {
 	for _, s := range []string{"data: {}\n\n", "data: a\r\ndata: b\r\n\r\n", ": c\n\n{\"x\":1}\n", "data:", "\n\n\n", "data: x"} {

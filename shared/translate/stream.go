@@ -131,5 +131,9 @@ func (s *Stream) End(includeUsage bool) ([]openai.Chunk, error) {
 	return []openai.Chunk{c}, nil
 }
 
+// Finished reports whether every choice has finished: what is left of the stream is its end
+// (the usage chunk, from the last usage seen).
+func (s *Stream) Finished() bool { return s.finished > 0 && s.finished >= len(s.choices) }
+
 // Usage returns the last usage seen, for logging.
 func (s *Stream) Usage() *openai.Usage { return usageFromGemini(s.usage) }

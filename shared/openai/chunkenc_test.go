@@ -1,0 +1,115 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// encodeStd is what sseWriter wrote before AppendChunk: an Encoder without HTML escaping, its
+// trailing newline cut.
+func encodeStd(t *testing.T, c *Chunk) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// fuzzChunk builds a chunk of the shape AppendChunk encodes from fuzzed values: the flags pick
+// which optional fields are set, the strings fill every string field.
+func fuzzChunk(id, model, role, content, reasoning, finish, native string, created int64, index int, flags uint16, prompt int) *Chunk {
+	c := &Chunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model}
+	if flags&1 != 0 {
+		c.Choices = []ChunkChoice{}
+	}
+	for i := range int(flags>>1) & 3 {
+		ch := ChunkChoice{Index: index + i, NativeFinishReason: native}
+		ch.Delta.Role = role
+		if flags&(1<<3) != 0 {
+			ch.Delta.Content = &content
+		}
+		if flags&(1<<4) != 0 {
+			ch.Delta.ReasoningContent = &reasoning
+		}
+		if flags&(1<<5) != 0 {
+			ch.FinishReason = &finish
+		}
+		c.Choices = append(c.Choices, ch)
+	}
+	switch (flags >> 6) & 3 {
+	case 1:
+		c.Usage.Null = true
+	case 2, 3:
+		c.Usage.Totals = &Usage{PromptTokens: prompt, CompletionTokens: index, TotalTokens: prompt + index}
+		c.Usage.Totals.CompletionTokensDetails.ImageTokens = int(flags >> 8)
+		if flags&(1<<8) != 0 {
+			c.Usage.Totals.ExtraProperties = &UsageExtra{Google: &UsageGoogle{TrafficType: native}}
+		}
+	}
+	return c
+}
+
+// FuzzAppendChunk proves AppendChunk byte-identical to encoding/json for every chunk of the
+// shape it takes, with any strings (control bytes, quotes, invalid UTF-8, U+2028, HTML
+// characters) and numbers.
+func FuzzAppendChunk(f *testing.F) {
+	f.Add("chatcmpl-1", "gemini-2.5-flash", "assistant", "Paris", "", "stop", "", int64(1764300000), 0, uint16(0b1111_1010), 12)
+	f.Add("id\"\\", "m<>&", "", "a\x00\x01\b\f\n\r\t\x1f\x7f é \u2028\u2029 \xff\xfe", "think\xe2\x80", "length", "MAX_TOKENS", int64(-1), -3, uint16(0xffff), -5)
+	f.Add("", "", "", "", "", "", "SAFETY", int64(0), 0, uint16(0), 0)
+	f.Add("x", "y", "assistant", "", "", "", "", int64(1), 1, uint16(0b0100_0001), 1)
+	f.Fuzz(func(t *testing.T, id, model, role, content, reasoning, finish, native string, created int64, index int, flags uint16, prompt int) {
+		c := fuzzChunk(id, model, role, content, reasoning, finish, native, created, index, flags, prompt)
+		got, ok := AppendChunk([]byte("prefix"), c)
+		if !ok {
+			t.Fatalf("AppendChunk refused a chunk of its shape: %+v", c)
+		}
+		if want := encodeStd(t, c); !bytes.Equal(got[len("prefix"):], want) {
+			t.Fatalf("AppendChunk differs from encoding/json:\n got %s\nwant %s", got[len("prefix"):], want)
+		}
+	})
+}
+
+// Chunks of any other shape are left to encoding/json, with the buffer untouched.
+func TestAppendChunkRefusesOtherShapes(t *testing.T) {
+	fp := "fp"
+	for name, c := range map[string]*Chunk{
+		"system_fingerprint": {SystemFingerprint: &fp},
+		"logprobs":           {Choices: []ChunkChoice{{Logprobs: &Logprobs{}}}},
+		"tool_calls":         {Choices: []ChunkChoice{{Delta: Delta{ToolCalls: []ToolCall{{}}}}}},
+		"audio":              {Choices: []ChunkChoice{{Delta: Delta{Audio: &Audio{}}}}},
+		"images":             {Choices: []ChunkChoice{{Delta: Delta{Images: []Image{}}}}},
+		"annotations":        {Choices: []ChunkChoice{{Delta: Delta{Annotations: []Annotation{{}}}}}},
+		"extra_content":      {Choices: []ChunkChoice{{Delta: Delta{ExtraContent: &ExtraContent{}}}}},
+	} {
+		if b, ok := AppendChunk([]byte("x"), c); ok || string(b) != "x" {
+			t.Errorf("%s: ok=%v, buffer %q", name, ok, b)
+		}
+	}
+}
+
+func BenchmarkChunkEncoding(b *testing.B) {
+	content, stop := " is the capital of France.", "stop"
+	c := &Chunk{ID: "chatcmpl-0123456789abcdef", Object: "chat.completion.chunk", Created: 1764300000, Model: "gemini-2.5-flash",
+		Choices: []ChunkChoice{{Delta: Delta{Content: &content}, FinishReason: &stop}}, Usage: ChunkUsage{Null: true}}
+	b.Run("encoding/json", func(b *testing.B) {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		b.ReportAllocs()
+		for b.Loop() {
+			buf.Reset()
+			_ = enc.Encode(c)
+		}
+	})
+	b.Run("AppendChunk", func(b *testing.B) {
+		var buf []byte
+		b.ReportAllocs()
+		for b.Loop() {
+			buf, _ = AppendChunk(buf[:0], c)
+		}
+	})
+}
