@@ -238,7 +238,7 @@ func (s *sseWriter) events(evs []openai.ResponseEvent) error {
 		s.buf.WriteString("event: ")
 		s.buf.WriteString(evs[i].Type)
 		s.buf.WriteString("\ndata: ")
-		if err := s.enc.Encode(&evs[i]); err != nil { // Encode ends with "\n"
+		if err := s.encoder().Encode(&evs[i]); err != nil { // Encode ends with "\n"
 			return err
 		}
 		s.buf.WriteByte('\n')

@@ -139,15 +139,21 @@ func (s *sseWriter) chunk(c *openai.Chunk) error {
 		s.buf.WriteString("\n\n")
 		return s.put(s.buf.Bytes())
 	}
-	if s.enc == nil { // the rare chunk AppendChunk leaves to encoding/json (tool calls, media, …)
-		s.enc = json.NewEncoder(&s.buf)
-		s.enc.SetEscapeHTML(false)
-	}
-	if err := s.enc.Encode(c); err != nil { // Encode ends with "\n"
+	// The rare chunk AppendChunk leaves to encoding/json (tool calls, media, …).
+	if err := s.encoder().Encode(c); err != nil { // Encode ends with "\n"
 		return err
 	}
 	s.buf.WriteByte('\n')
 	return s.put(s.buf.Bytes())
+}
+
+// encoder returns the stream's JSON encoder into buf, made on first use; the caller holds mu.
+func (s *sseWriter) encoder() *json.Encoder {
+	if s.enc == nil {
+		s.enc = json.NewEncoder(&s.buf)
+		s.enc.SetEscapeHTML(false)
+	}
+	return s.enc
 }
 
 // done writes the [DONE] event and ends the stream. It does not flush: the handler returns
