@@ -147,15 +147,19 @@ func contains(list []string, s string) bool {
 }
 
 // EmbeddingsFromGemini assembles the answers to e's calls (resps[i] answers e.Calls[i]) into
-// the OpenAI list, in input order, under the model name the client sent. Values are copied as
-// Google wrote them (whitespace removed) or, for base64, parsed as float32 and encoded as
+// the OpenAI list, in input order, under the model name the client sent. Values are Google's
+// bytes, as Google wrote them (aliased when compact, else copied with whitespace removed) or, for base64, parsed as float32 and encoded as
 // OpenAI does: little-endian float32s in standard base64. Usage is Vertex's
 // statistics.token_count summed; the Developer API reports no token counts, so it is 0 there.
 func EmbeddingsFromGemini(e *Embed, resps []*gemini.EmbedResponse, model string) (*openai.EmbeddingList, error) {
 	if len(resps) != len(e.Calls) {
 		return nil, fmt.Errorf("translate: %d answers for %d embedding calls", len(resps), len(e.Calls))
 	}
-	vecs := make([][]byte, 0, e.Inputs)
+	type vector struct {
+		v       []byte
+		compact bool // a float vector to pass on as is
+	}
+	vecs := make([]vector, 0, e.Inputs)
 	size := 0
 	tokens := 0
 	for i, call := range e.Calls {
@@ -178,11 +182,15 @@ func EmbeddingsFromGemini(e *Embed, resps []*gemini.EmbedResponse, model string)
 			} else {
 				v = r.Embeddings[j].Values
 			}
-			vecs = append(vecs, v)
-			if e.Base64 {
+			switch {
+			case e.Base64:
 				size += base64.StdEncoding.EncodedLen(4*(bytes.Count(v, []byte{','})+1)) + 2
-			} else {
+				vecs = append(vecs, vector{v: v})
+			case compactNumbers(v):
+				vecs = append(vecs, vector{v: v, compact: true})
+			default:
 				size += len(v)
+				vecs = append(vecs, vector{v: v})
 			}
 		}
 	}
@@ -190,12 +198,17 @@ func EmbeddingsFromGemini(e *Embed, resps []*gemini.EmbedResponse, model string)
 		Usage: openai.EmbeddingUsage{PromptTokens: tokens, TotalTokens: tokens}}
 	out := make([]byte, 0, size) // every vector is a slice of this one buffer
 	var scratch []byte
-	for i, v := range vecs {
-		start := len(out)
+	for i, vec := range vecs {
+		v, start := vec.v, len(out)
 		var err error
-		if e.Base64 {
+		switch {
+		case e.Base64:
 			out, scratch, err = appendBase64Vector(out, scratch, v)
-		} else {
+		case vec.compact:
+			// Already what OpenAI's float format wants: the vector is Google's bytes, not a copy.
+			list.Data[i] = openai.Embedding{Index: i, Vector: v[:len(v):len(v)]}
+			continue
+		default:
 			out, err = appendFloatVector(out, v)
 		}
 		if err != nil {
