@@ -7,7 +7,6 @@ import (
 
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strconv"
 )
 
@@ -116,8 +115,6 @@ var embeddingFields = map[string]bool{
 	"google": true, "extra_body": true,
 }
 
-var embeddingGoogleFields = map[string]bool{"task_type": true, "title": true, "auto_truncate": true}
-
 // DecodeEmbeddingRequest decodes and checks an embeddings body: an unknown key, at the top level
 // or in the google namespace, is a 400 naming its path. Every error is an *Error.
 func DecodeEmbeddingRequest(body []byte) (*EmbeddingRequest, error) {
@@ -170,101 +167,87 @@ func DecodeEmbeddingRequest(body []byte) (*EmbeddingRequest, error) {
 	if r.Dimensions != nil && *r.Dimensions < 1 {
 		return nil, InvalidParam("dimensions", "dimensions must be at least 1")
 	}
-	top, err := decodeEmbeddingGoogle(raw.Google, "google")
-	if err != nil {
+	if err := r.foldEmbeddingGoogle(raw.Google, raw.ExtraBody); err != nil {
 		return nil, err
 	}
-	var nested *EmbeddingGoogle
-	if len(raw.ExtraBody) > 0 && string(raw.ExtraBody) != "null" {
-		var eb struct {
-			Google json.RawMessage `json:"google"`
-		}
-		if kind(raw.ExtraBody) != '{' {
-			return nil, InvalidParam("extra_body", "extra_body must be an object")
-		}
-		if err := json.Unmarshal(raw.ExtraBody, &eb); err != nil {
-			return nil, decodeError(err)
-		}
-		if err := eachTopLevelKey(raw.ExtraBody, func(key string) error {
-			if key != "google" {
-				return InvalidParam("extra_body."+key, "unrecognized request argument supplied: extra_body.%s", key)
-			}
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		if nested, err = decodeEmbeddingGoogle(eb.Google, "extra_body.google"); err != nil {
-			return nil, err
-		}
-	}
-	r.Google = mergeEmbeddingGoogle(top, nested)
 	return r, nil
 }
 
-// decodeEmbeddingGoogle decodes one google object found at path; nil when absent.
-func decodeEmbeddingGoogle(raw json.RawMessage, path string) (*EmbeddingGoogle, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	if kind(raw) != '{' {
-		return nil, InvalidParam(path, "%s must be an object", path)
-	}
-	g := &EmbeddingGoogle{}
-	if err := eachTopLevelKey(raw, func(key string) error {
-		switch {
-		case !embeddingGoogleFields[key]:
-			return InvalidParam(path+"."+key, "unrecognized request argument supplied: %s.%s", path, key)
-		case key == "title":
-			g.titleSet = true
-		case key == "task_type":
-			g.taskTypeSet = true
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	var v struct {
-		TaskType     *string `json:"task_type"`
-		Title        *string `json:"title"`
-		AutoTruncate *bool   `json:"auto_truncate"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		e := decodeError(err)
-		if e.Param != "" {
-			e.Param = path + "." + e.Param
-			e.Message = fmt.Sprintf("invalid type for %s: %s", e.Param, e.Message)
-		}
-		return nil, e
-	}
-	if v.TaskType != nil {
-		g.TaskType = *v.TaskType
-	}
-	if v.Title != nil {
-		g.Title = *v.Title
-	}
-	g.AutoTruncate = v.AutoTruncate
-	return g, nil
+// absent reports whether a raw member is missing or null.
+func absent(b []byte) bool { return len(b) == 0 || jsonscan.IsNull(b) }
+
+// embeddingGoogleWire is the google object of an embeddings request as sent; its keys are the
+// ones checkKeys accepts under google and extra_body.google.
+type embeddingGoogleWire struct {
+	TaskType     *string `json:"task_type"`
+	Title        *string `json:"title"`
+	AutoTruncate *bool   `json:"auto_truncate"`
 }
 
-// mergeEmbeddingGoogle merges the two places extensions may come from; top wins per field.
-func mergeEmbeddingGoogle(top, nested *EmbeddingGoogle) *EmbeddingGoogle {
-	switch {
-	case top == nil:
-		return nested
-	case nested == nil:
-		return top
+// embeddingExtraBody is the extra_body of an embeddings request: the google namespace only.
+type embeddingExtraBody struct {
+	Google *embeddingGoogleWire `json:"google"`
+}
+
+// foldEmbeddingGoogle checks google and extra_body (raw, as sent) with chat's strict-key check
+// (checkKeys, decodeStrict), refuses a key set in both google and extra_body.google as chat's
+// foldGoogle does, and leaves the union of the two in r.Google.
+func (r *EmbeddingRequest) foldEmbeddingGoogle(google, extraBody []byte) error {
+	var top, nested embeddingGoogleWire
+	if !absent(google) {
+		if jsonscan.Kind(google) != '{' {
+			return InvalidParam("google", "google must be an object")
+		}
+		if err := decodeStrict(google, &top, "google"); err != nil {
+			return err
+		}
 	}
-	m := *nested
-	if top.taskTypeSet {
-		m.TaskType, m.taskTypeSet = top.TaskType, true
+	var extraGoogle []byte
+	if !absent(extraBody) {
+		if jsonscan.Kind(extraBody) != '{' {
+			return InvalidParam("extra_body", "extra_body must be an object")
+		}
+		var eb embeddingExtraBody
+		if err := decodeStrict(extraBody, &eb, "extra_body"); err != nil {
+			return err
+		}
+		_ = jsonscan.Object(extraBody, func(k, v []byte) error {
+			if string(k) == "google" {
+				extraGoogle = v
+			}
+			return nil
+		})
+		if !absent(extraGoogle) && jsonscan.Kind(extraGoogle) != '{' {
+			return InvalidParam("extra_body.google", "extra_body.google must be an object")
+		}
+		if eb.Google != nil {
+			nested = *eb.Google
+		}
 	}
-	if top.titleSet {
-		m.Title, m.titleSet = top.Title, true
+	if absent(google) && absent(extraGoogle) {
+		return nil
 	}
-	if top.AutoTruncate != nil {
-		m.AutoTruncate = top.AutoTruncate
+	topKeys := setKeys(google)
+	for k := range setKeys(extraGoogle) {
+		if topKeys[k] {
+			return InvalidParam("google."+k, "google.%s is set both in google and in extra_body.google; set it in one place", k)
+		}
 	}
-	return &m
+	// Each field is set in at most one of the two: the union is field by field.
+	g := &EmbeddingGoogle{}
+	for _, w := range []*embeddingGoogleWire{&top, &nested} {
+		if w.TaskType != nil {
+			g.TaskType, g.taskTypeSet = *w.TaskType, true
+		}
+		if w.Title != nil {
+			g.Title, g.titleSet = *w.Title, true
+		}
+		if w.AutoTruncate != nil {
+			g.AutoTruncate = w.AutoTruncate
+		}
+	}
+	r.Google = g
+	return nil
 }
 
 // EmbeddingList is the POST /v1/embeddings response. It is written by AppendJSON rather than

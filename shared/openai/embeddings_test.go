@@ -76,6 +76,10 @@ func TestDecodeEmbeddingRequestErrors(t *testing.T) {
 		{`{"model":"m","input":"a","extra_body":{"google":{"thinking_config":{}}}}`, CodeInvalidRequest, "extra_body.google.thinking_config"},
 		{`{"model":"m","input":"a","extra_body":{"other":1}}`, CodeInvalidRequest, "extra_body.other"},
 		{`{"model":"m","input":"a","extra_body":[]}`, CodeInvalidRequest, "extra_body"},
+		{`{"model":"m","input":"a","extra_body":{"google":"x"}}`, CodeInvalidRequest, "extra_body.google"},
+		{`{"model":"m","input":"a","extra_body":{"google":{"title":1}}}`, CodeInvalidRequest, "extra_body.google.title"},
+		{`{"model":"m","input":"a","google":{"title":"t"},"extra_body":{"google":{"title":"u"}}}`, CodeInvalidRequest, "google.title"},
+		{`{"model":"m","input":"a","google":{"task_type":"X","auto_truncate":true},"extra_body":{"google":{"auto_truncate":false}}}`, CodeInvalidRequest, "google.auto_truncate"},
 		{`{"model":"m","input":"a"`, CodeInvalidRequest, ""},
 		{`[]`, CodeInvalidRequest, ""},
 	}
@@ -91,12 +95,13 @@ func TestDecodeEmbeddingRequestErrors(t *testing.T) {
 	}
 }
 
-// TestDecodeEmbeddingGoogleMerge pins that google and extra_body.google merge field by field,
-// the top-level one winning, and that an empty title counts as given.
+// TestDecodeEmbeddingGoogleMerge pins that google and extra_body.google merge field by field
+// (a key set in both is refused, see TestDecodeEmbeddingRequestErrors), and that an empty title counts
+// as given.
 func TestDecodeEmbeddingGoogleMerge(t *testing.T) {
 	r, err := DecodeEmbeddingRequest([]byte(`{"model":"m","input":"a","encoding_format":"base64","dimensions":8,"user":"u",
 		"google":{"task_type":"RETRIEVAL_DOCUMENT"},
-		"extra_body":{"google":{"task_type":"CLUSTERING","title":"","auto_truncate":false}}}`))
+		"extra_body":{"google":{"task_type":null,"title":"","auto_truncate":false}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}

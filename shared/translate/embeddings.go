@@ -147,15 +147,19 @@ func contains(list []string, s string) bool {
 }
 
 // EmbeddingsFromGemini assembles the answers to e's calls (resps[i] answers e.Calls[i]) into
-// the OpenAI list, in input order, under the model name the client sent. Values are copied as
-// Google wrote them (whitespace removed) or, for base64, parsed as float32 and encoded as
+// the OpenAI list, in input order, under the model name the client sent. Values are Google's
+// bytes, as Google wrote them (aliased when compact, else copied with whitespace removed) or, for base64, parsed as float32 and encoded as
 // OpenAI does: little-endian float32s in standard base64. Usage is Vertex's
 // statistics.token_count summed; the Developer API reports no token counts, so it is 0 there.
 func EmbeddingsFromGemini(e *Embed, resps []*gemini.EmbedResponse, model string) (*openai.EmbeddingList, error) {
 	if len(resps) != len(e.Calls) {
 		return nil, fmt.Errorf("translate: %d answers for %d embedding calls", len(resps), len(e.Calls))
 	}
-	vecs := make([][]byte, 0, e.Inputs)
+	type vector struct {
+		v       []byte
+		compact bool // a float vector to pass on as is
+	}
+	vecs := make([]vector, 0, e.Inputs)
 	size := 0
 	tokens := 0
 	for i, call := range e.Calls {
@@ -178,11 +182,15 @@ func EmbeddingsFromGemini(e *Embed, resps []*gemini.EmbedResponse, model string)
 			} else {
 				v = r.Embeddings[j].Values
 			}
-			vecs = append(vecs, v)
-			if e.Base64 {
+			switch {
+			case e.Base64:
 				size += base64.StdEncoding.EncodedLen(4*(bytes.Count(v, []byte{','})+1)) + 2
-			} else {
+				vecs = append(vecs, vector{v: v})
+			case compactNumbers(v):
+				vecs = append(vecs, vector{v: v, compact: true})
+			default:
 				size += len(v)
+				vecs = append(vecs, vector{v: v})
 			}
 		}
 	}
@@ -190,12 +198,17 @@ func EmbeddingsFromGemini(e *Embed, resps []*gemini.EmbedResponse, model string)
 		Usage: openai.EmbeddingUsage{PromptTokens: tokens, TotalTokens: tokens}}
 	out := make([]byte, 0, size) // every vector is a slice of this one buffer
 	var scratch []byte
-	for i, v := range vecs {
-		start := len(out)
+	for i, vec := range vecs {
+		v, start := vec.v, len(out)
 		var err error
-		if e.Base64 {
+		switch {
+		case e.Base64:
 			out, scratch, err = appendBase64Vector(out, scratch, v)
-		} else {
+		case vec.compact:
+			// Already what OpenAI's float format wants: the vector is Google's bytes, not a copy.
+			list.Data[i] = openai.Embedding{Index: i, Vector: v[:len(v):len(v)]}
+			continue
+		default:
 			out, err = appendFloatVector(out, v)
 		}
 		if err != nil {
@@ -216,6 +229,10 @@ var errNotNumbers = errors.New("values is not an array of numbers")
 // grammar, with any whitespace removed. Upstream bodies are not fully validated before (see
 // gemini.decodeEmbedResponse), so this is where a broken vector is caught.
 func appendFloatVector(dst, v []byte) ([]byte, error) {
+	if compactNumbers(v) {
+		// The usual case (prettyPrint=false): nothing to remove, one copy.
+		return append(dst, v...), nil
+	}
 	i := skipSpace(v, 0)
 	if i >= len(v) || v[i] != '[' {
 		return dst, errNotNumbers
@@ -247,6 +264,27 @@ func appendFloatVector(dst, v []byte) ([]byte, error) {
 		return dst[:start], errNotNumbers
 	}
 	return append(dst, ']'), nil
+}
+
+// compactNumbers reports whether v is a JSON array of numbers without any whitespace, [] aside.
+func compactNumbers(v []byte) bool {
+	if len(v) < 3 || v[0] != '[' {
+		return false
+	}
+	for i := 1; ; {
+		end, ok := scanNumber(v, i)
+		if !ok || end >= len(v) {
+			return false
+		}
+		switch v[end] {
+		case ',':
+			i = end + 1
+		case ']':
+			return end == len(v)-1
+		default:
+			return false
+		}
+	}
 }
 
 func skipSpace(b []byte, i int) int {
@@ -317,11 +355,11 @@ func appendBase64Vector(dst, scratch, v []byte) ([]byte, []byte, error) {
 		if !ok {
 			return dst, scratch, errNotNumbers
 		}
-		f, err := strconv.ParseFloat(string(v[i:end]), 32)
-		if err != nil { // out of float32's range
+		f, ok := parseFloat32(v[i:end])
+		if !ok { // out of float32's range
 			return dst, scratch, errNotNumbers
 		}
-		scratch = binary.LittleEndian.AppendUint32(scratch, math.Float32bits(float32(f)))
+		scratch = binary.LittleEndian.AppendUint32(scratch, math.Float32bits(f))
 		i = skipSpace(v, end)
 		if i >= len(v) {
 			return dst, scratch, errNotNumbers
@@ -341,4 +379,82 @@ func appendBase64Vector(dst, scratch, v []byte) ([]byte, []byte, error) {
 	dst = base64.StdEncoding.AppendEncode(dst, scratch)
 	dst = append(dst, '"')
 	return dst, scratch, nil
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseFloat32 returns the JSON number s (already checked by scanNumber) rounded once to the
+// nearest float32, as strconv.ParseFloat(s, 32) does, and false when it is out of float32's
+// range. The common case, at most 15 significant digits and a power of ten within 1e±22, is
+// worked out in float64: the significand and the power are exact there, so one multiplication
+// or division rounds the value once to float64. Rounding that to float32 rounds twice, which
+// differs from rounding once only when the float64 lands exactly halfway between two float32s;
+// that case, subnormal or huge results and everything else go to strconv.
+func parseFloat32(s []byte) (float32, bool) {
+	i, neg := 0, false
+	if len(s) > 0 && s[0] == '-' {
+		i, neg = 1, true
+	}
+	var m uint64
+	nd, exp := 0, 0 // significant digits in m; the value is m * 10^exp
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		if m == 0 && s[i] == '0' {
+			continue
+		}
+		m = m*10 + uint64(s[i]-'0')
+		nd++
+	}
+	if i < len(s) && s[i] == '.' {
+		for i++; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			exp--
+			if m == 0 && s[i] == '0' {
+				continue
+			}
+			m = m*10 + uint64(s[i]-'0')
+			nd++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			eneg = s[i] == '-'
+			i++
+		}
+		e := 0
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			if e < 10000 {
+				e = e*10 + int(s[i]-'0')
+			}
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	if m == 0 && nd == 0 && i == len(s) {
+		if neg {
+			return float32(math.Copysign(0, -1)), true
+		}
+		return 0, true
+	}
+	if i == len(s) && nd <= 15 && exp >= -22 && exp <= 22 {
+		f := float64(m)
+		if exp < 0 {
+			f /= pow10[-exp]
+		} else {
+			f *= pow10[exp]
+		}
+		const halfway = 1 << 28 // float64 significand bits below float32's: exactly one half
+		if f >= 0x1p-126 && f <= math.MaxFloat32 && math.Float64bits(f)&(1<<29-1) != halfway {
+			if neg {
+				f = -f
+			}
+			return float32(f), true
+		}
+	}
+	f, err := strconv.ParseFloat(string(s), 32)
+	return float32(f), err == nil
 }

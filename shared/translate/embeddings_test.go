@@ -369,3 +369,64 @@ func FuzzVectorEncoding(f *testing.F) {
 		}
 	})
 }
+
+// checkParseFloat32 fails t unless parseFloat32(s) is strconv.ParseFloat(s, 32), bit for bit,
+// range error included.
+func checkParseFloat32(t *testing.T, s string) {
+	t.Helper()
+	want, err := strconv.ParseFloat(s, 32)
+	got, ok := parseFloat32([]byte(s))
+	if ok != (err == nil) {
+		t.Fatalf("parseFloat32(%q) ok = %v, strconv err = %v", s, ok, err)
+	}
+	if ok && math.Float32bits(got) != math.Float32bits(float32(want)) {
+		t.Fatalf("parseFloat32(%q) = %v (%#x), strconv %v (%#x)", s, got, math.Float32bits(got), float32(want), math.Float32bits(float32(want)))
+	}
+}
+
+// TestParseFloat32MatchesStrconv pins the fast float32 parser to strconv on the forms Gemini
+// writes (shortest float32 and float64 renderings, fixed and exponent notation), on values
+// exactly or nearly halfway between two float32s (where rounding twice would go wrong), and on
+// the edges of float32's range.
+func TestParseFloat32MatchesStrconv(t *testing.T) {
+	for _, s := range []string{"0", "-0", "0.0", "-0.0e5", "1", "-1", "0.1", "1e-45", "1e-46", "1.4e-45", "1.17549435e-38",
+		"3.4028234663852886e38", "3.4028235e38", "3.40282357e38", "3.5e38", "1e39", "-1e39", "1E+2", "1e-400", "1e400",
+		"123456789012345678901234567890", "0.000000000000000000000000000001234", "16777217", "16777219", "1.00000017881393432617187499",
+		"1.000000178813934326171875", "1.00000017881393432617187501", "0.035157016", "-0.0043512434", "9007199254740993"} {
+		checkParseFloat32(t, s)
+	}
+	seed := uint64(1)
+	next := func() uint64 { seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17; return seed }
+	for range 200000 {
+		bits := uint32(next())
+		f := math.Float32frombits(bits)
+		if math.IsInf(float64(f), 0) || math.IsNaN(float64(f)) {
+			continue
+		}
+		checkParseFloat32(t, strconv.FormatFloat(float64(f), 'g', -1, 32))
+		checkParseFloat32(t, strconv.FormatFloat(float64(f), 'g', -1, 64))
+		checkParseFloat32(t, strconv.FormatFloat(float64(f), 'f', -1, 32))
+		// Halfway between f and its successor, and a hair either side, in 15 and 17 digits.
+		mid := (float64(f) + float64(math.Nextafter32(f, float32(math.Inf(1))))) / 2
+		for _, p := range []int{8, 9, 10, 15, 17} {
+			checkParseFloat32(t, strconv.FormatFloat(mid, 'e', p, 64))
+		}
+		checkParseFloat32(t, strconv.FormatFloat(math.Nextafter(mid, 0), 'g', -1, 64))
+		checkParseFloat32(t, strconv.FormatFloat(math.Nextafter(mid, math.Inf(1)), 'g', -1, 64))
+		// Gemini's typical values: a few significant digits below one.
+		checkParseFloat32(t, strconv.FormatFloat(float64(int64(next()%2e9)-1e9)/1e11, 'f', -1, 64))
+	}
+}
+
+// FuzzParseFloat32: on every JSON number, parseFloat32 is strconv.ParseFloat(s, 32).
+func FuzzParseFloat32(f *testing.F) {
+	for _, s := range []string{"0", "-0", "1.5", "-0.0043512434", "1e-45", "3.4028235e38", "1e39", "16777217", "1.000000178813934326171875"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if end, ok := scanNumber([]byte(s), 0); !ok || end != len(s) {
+			return
+		}
+		checkParseFloat32(t, s)
+	})
+}
