@@ -56,6 +56,10 @@ type batchFake struct {
 	jobs    map[string]*fakeJob
 	online  []json.RawMessage // generateContent bodies
 	created int
+	// files are the Files API's files by name: uploaded inputs and written responses files;
+	// uploads the declared length of each open upload session.
+	files   map[string][]byte
+	uploads map[string]int64
 }
 
 type fakeJob struct {
@@ -63,10 +67,11 @@ type fakeJob struct {
 	lines     []engine.InputLine
 	outPrefix string
 	output    string // gcsOutputDirectory once written
+	fromFile  bool   // created from an uploaded file: answers go to a responses file
 }
 
 func newBatchFake(t *testing.T, kind string, st store.Store) *batchFake {
-	f := &batchFake{t: t, kind: kind, st: st, jobs: map[string]*fakeJob{}}
+	f := &batchFake{t: t, kind: kind, st: st, jobs: map[string]*fakeJob{}, files: map[string][]byte{}, uploads: map[string]int64{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -100,6 +105,19 @@ func (f *batchFake) serve(w http.ResponseWriter, r *http.Request) {
 		f.createVertex(w, body)
 	case f.kind == "gemini" && p == "/v1beta/models/gemini-2.5-flash:batchGenerateContent" && r.Method == http.MethodPost:
 		f.createGemini(w, body)
+	case f.kind == "gemini" && p == "/upload/v1beta/files" && r.Method == http.MethodPost:
+		f.upload(w, r, body)
+	case f.kind == "gemini" && strings.HasPrefix(p, "/download/v1beta/files/") && r.Method == http.MethodGet:
+		name, ok := strings.CutSuffix(strings.TrimPrefix(p, "/download/v1beta/"), ":download")
+		f.mu.Lock()
+		b, found := f.files[name]
+		f.mu.Unlock()
+		if !ok || !found || r.URL.Query().Get("alt") != "media" {
+			f.fatal(w, 404, "NOT_FOUND", "no file to download at %s", r.URL)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write(b)
 	case strings.HasSuffix(p, ":cancel") && r.Method == http.MethodPost:
 		f.mu.Lock()
 		j := f.jobs[f.jobName(strings.TrimSuffix(p, ":cancel"))]
@@ -202,11 +220,54 @@ func (f *batchFake) createVertex(w http.ResponseWriter, body []byte) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"name": name, "displayName": req.DisplayName, "model": req.Model, "state": "JOB_STATE_PENDING"})
 }
 
+// upload is the Files API's resumable upload: a start with the declared length and type that
+// answers the session URL, then one upload-and-finalize chunk of exactly that length at
+// offset 0, answered with the File.
+func (f *batchFake) upload(w http.ResponseWriter, r *http.Request, body []byte) {
+	h := r.Header
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if id := r.URL.Query().Get("upload_id"); id != "" {
+		n, ok := f.uploads[id]
+		if !ok || h.Get("X-Goog-Upload-Command") != "upload, finalize" || h.Get("X-Goog-Upload-Offset") != "0" || int64(len(body)) != n {
+			f.fatal(w, 400, "INVALID_ARGUMENT", "bad upload chunk: session %q command %q offset %q, %d bytes of %d", id,
+				h.Get("X-Goog-Upload-Command"), h.Get("X-Goog-Upload-Offset"), len(body), n)
+			return
+		}
+		delete(f.uploads, id)
+		name := "files/up" + id
+		f.files[name] = body
+		w.Header().Set("X-Goog-Upload-Status", "final")
+		_ = json.NewEncoder(w).Encode(map[string]any{"file": map[string]any{"name": name, "mimeType": "application/jsonl",
+			"sizeBytes": fmt.Sprint(len(body)), "state": "ACTIVE"}})
+		return
+	}
+	var meta struct {
+		File struct {
+			DisplayName string `json:"displayName"`
+		} `json:"file"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var n int64
+	_, serr := fmt.Sscan(h.Get("X-Goog-Upload-Header-Content-Length"), &n)
+	if err := dec.Decode(&meta); err != nil || serr != nil || n <= 0 || h.Get("X-Goog-Upload-Protocol") != "resumable" ||
+		h.Get("X-Goog-Upload-Command") != "start" || h.Get("X-Goog-Upload-Header-Content-Type") == "" {
+		f.fatal(w, 400, "INVALID_ARGUMENT", "bad upload start %v %s: %v", h, body, err)
+		return
+	}
+	id := fmt.Sprint(len(f.files) + len(f.uploads) + 1)
+	f.uploads[id] = n
+	w.Header().Set("X-Goog-Upload-URL", f.srv.URL+"/upload/v1beta/files?upload_id="+id+"&upload_protocol=resumable")
+	w.Header().Set("X-Goog-Upload-Status", "active")
+}
+
 func (f *batchFake) createGemini(w http.ResponseWriter, body []byte) {
 	var req struct {
 		Batch struct {
 			DisplayName string `json:"displayName"`
 			InputConfig struct {
+				FileName string `json:"fileName"`
 				Requests struct {
 					Requests []struct {
 						Request  json.RawMessage `json:"request"`
@@ -228,6 +289,26 @@ func (f *batchFake) createGemini(w http.ResponseWriter, body []byte) {
 	for _, r := range req.Batch.InputConfig.Requests.Requests {
 		lines = append(lines, engine.InputLine{Key: r.Metadata.Key, Request: r.Request})
 	}
+	fromFile := req.Batch.InputConfig.FileName != ""
+	if fromFile {
+		f.mu.Lock()
+		b, ok := f.files[req.Batch.InputConfig.FileName]
+		f.mu.Unlock()
+		if !ok || len(lines) > 0 {
+			f.fatal(w, 400, "INVALID_ARGUMENT", "bad input file %q (with %d inlined requests)", req.Batch.InputConfig.FileName, len(lines))
+			return
+		}
+		for line := range bytes.SplitSeq(bytes.TrimSpace(b), []byte("\n")) {
+			var l engine.InputLine
+			dec := json.NewDecoder(bytes.NewReader(line))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&l); err != nil {
+				f.fatal(w, 400, "INVALID_ARGUMENT", "input file line %s: %v", line, err)
+				return
+			}
+			lines = append(lines, l)
+		}
+	}
 	if !f.checkRequests(lines) {
 		f.fatal(w, 400, "INVALID_ARGUMENT", "bad requests")
 		return
@@ -235,7 +316,7 @@ func (f *batchFake) createGemini(w http.ResponseWriter, body []byte) {
 	f.mu.Lock()
 	f.created++
 	name := fmt.Sprintf("batches/fake%d", f.created)
-	f.jobs[name] = &fakeJob{state: "pending", lines: lines}
+	f.jobs[name] = &fakeJob{state: "pending", lines: lines, fromFile: fromFile}
 	f.mu.Unlock()
 	_ = json.NewEncoder(w).Encode(map[string]any{"name": name, "metadata": map[string]any{
 		"@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatch", "model": "models/gemini-2.5-flash",
@@ -295,8 +376,28 @@ func (f *batchFake) get(w http.ResponseWriter, name string) {
 			answers = append(answers, map[string]any{"metadata": map[string]string{"key": l.Key}, "response": json.RawMessage(thoughtfulAnswer)})
 		}
 		out["done"] = true
-		out["response"] = map[string]any{"@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatchOutput",
+		output := map[string]any{"@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatchOutput",
 			"inlinedResponses": map[string]any{"inlinedResponses": answers}}
+		if j.fromFile {
+			// The answers go to a responses file of {"key", "response"|"error"} lines.
+			var buf bytes.Buffer
+			for _, a := range answers {
+				m := a.(map[string]any)
+				line := map[string]any{"key": m["metadata"].(map[string]string)["key"]}
+				if e, ok := m["error"]; ok {
+					line["error"] = e
+				} else {
+					line["response"] = m["response"]
+				}
+				b, _ := json.Marshal(line)
+				buf.Write(append(b, '\n'))
+			}
+			file := "files/out-" + strings.TrimPrefix(name, "batches/")
+			f.files[file] = buf.Bytes()
+			output = map[string]any{"@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatchOutput",
+				"responsesFile": file}
+		}
+		out["response"] = output
 	case "failed":
 		out["done"] = true
 		out["error"] = map[string]any{"code": 13, "message": "Batch failed."}
@@ -336,6 +437,11 @@ func newEngineGateway(t *testing.T, kind string) (*gw, *batchFake) {
 
 // newEngineHandler is newEngineGateway that also returns the handler.
 func newEngineHandler(t *testing.T, kind string) (*gw, *batchFake, *gateway.Handler) {
+	return newEngineHandlerLimit(t, kind, 0)
+}
+
+// newEngineHandlerLimit is newEngineHandler with Batch Mode's inline limit set (0: the default).
+func newEngineHandlerLimit(t *testing.T, kind string, inlineLimit int64) (*gw, *batchFake, *gateway.Handler) {
 	t.Helper()
 	st, err := store.NewDir(t.TempDir())
 	if err != nil {
@@ -356,7 +462,7 @@ func newEngineHandler(t *testing.T, kind string) (*gw, *batchFake, *gateway.Hand
 	if kind == "vertex" {
 		eng, err = vertexbatch.New(vertexbatch.Options{Client: client, Store: st, Bucket: fakeBucket})
 	} else {
-		eng, err = geminibatch.New(client, st, 0)
+		eng, err = geminibatch.New(client, st, inlineLimit)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -544,4 +650,48 @@ func TestRefreshBatchesFinalizesUnasked(t *testing.T) {
 		t.Errorf("a sweep after the end: %d, %v; want nothing left to do", n, err)
 	}
 	_ = b
+}
+
+// TestBatchGeminiFileInput pins Batch Mode for a batch over the inline limit end to end through
+// the official client: the translated requests uploaded with the resumable protocol, the batch
+// created from the file, the answers (out of order) read from the responses file by key, and
+// the output bodies what the online endpoint answers.
+func TestBatchGeminiFileInput(t *testing.T) {
+	g, f, _ := newEngineHandlerLimit(t, "gemini", 256)
+	b := createBatch(t, g.client, batchInput)
+	f.mu.Lock()
+	var job *fakeJob
+	for _, j := range f.jobs {
+		job = j
+	}
+	f.mu.Unlock()
+	if job == nil || !job.fromFile || len(job.lines) != 3 {
+		t.Fatalf("the engine got %+v, want the 3 valid lines from an uploaded file", job)
+	}
+	b = waitBatch(t, g.client, b.ID)
+	if b.Status != oai.BatchStatusCompleted || b.RequestCounts.Completed != 2 || b.RequestCounts.Failed != 6 {
+		t.Fatalf("batch ended %s with %+v", b.Status, b.RequestCounts)
+	}
+	online, err := g.client.Chat.Completions.New(t.Context(), oai.ChatCompletionNewParams{Model: "gemini-2.5-flash",
+		Messages: []oai.ChatCompletionMessageParamUnion{oai.UserMessage("Hi")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]any
+	_ = json.Unmarshal([]byte(online.RawJSON()), &want)
+	delete(want, "id")
+	delete(want, "created")
+	out := fileLines(t, g.client, b.OutputFileID)
+	for _, cid := range []string{"greet-1", "greet-2"} {
+		body, _ := out[cid]["response"].(map[string]any)["body"].(map[string]any)
+		delete(body, "id")
+		delete(body, "created")
+		if d := jsonDiff(want, body); d != "" {
+			t.Errorf("%s differs from the online answer:\n%s", cid, d)
+		}
+	}
+	errs := fileLines(t, g.client, b.ErrorFileID)
+	if resp, _ := errs["upstream-400"]["response"].(map[string]any); resp == nil || resp["status_code"] != float64(400) {
+		t.Errorf("engine-rejected line: %v", errs["upstream-400"])
+	}
 }

@@ -19,12 +19,13 @@ import (
 	"github.com/geminigateway/gateway/shared/keys"
 	"github.com/geminigateway/gateway/shared/openai"
 	"github.com/geminigateway/gateway/shared/store"
+	"github.com/geminigateway/gateway/shared/translate"
 )
 
 // The Batches API (https://platform.openai.com/docs/api-reference/batch) on Gemini's batch
 // engines. A batch is validated and translated line by line at create, with the same decoder
-// and translator as POST /v1/chat/completions; lines that fail never reach the engine and go to
-// the error file. The valid lines are submitted as one engine job; GET /v1/batches/{id}
+// and translator as its endpoint online (POST /v1/chat/completions or POST /v1/embeddings);
+// lines that fail never reach the engine and go to the error file. The valid lines are submitted as one engine job; GET /v1/batches/{id}
 // refreshes from the engine and, once the job is done, writes the output and error files.
 //
 //	batches/<key>/state/<batch id>.json        the record: the batch object and the engine's job
@@ -58,6 +59,35 @@ type manifestLine struct {
 	Model        string `json:"model"` // as the client sent it, echoed in the response
 	Marker       string `json:"marker,omitempty"`
 	MaxToolCalls int    `json:"max_tool_calls,omitempty"`
+	// Embed is the shape of an embeddings request's calls, for turning their answers back
+	// into the list POST /v1/embeddings answers.
+	Embed *embedShape `json:"embed,omitempty"`
+}
+
+// embedShape is what translate.EmbeddingsFromGemini needs of a translated embeddings request
+// besides the answers: the inputs each call carries, the encoding and the backend.
+type embedShape struct {
+	Ns     []int `json:"ns"`
+	Base64 bool  `json:"base64,omitempty"`
+	Vertex bool  `json:"vertex,omitempty"`
+}
+
+func newEmbedShape(e *translate.Embed) *embedShape {
+	s := &embedShape{Ns: make([]int, len(e.Calls)), Base64: e.Base64, Vertex: e.Vertex}
+	for i, c := range e.Calls {
+		s.Ns[i] = c.N
+	}
+	return s
+}
+
+// embed rebuilds the translated request's shape (without the call bodies).
+func (s *embedShape) embed() *translate.Embed {
+	e := &translate.Embed{Calls: make([]translate.EmbedCall, len(s.Ns)), Base64: s.Base64, Vertex: s.Vertex}
+	for i, n := range s.Ns {
+		e.Calls[i] = translate.EmbedCall{First: e.Inputs, N: n}
+		e.Inputs += n
+	}
+	return e
 }
 
 func batchStateName(own, id string) string { return "batches/" + own + "/state/" + id + ".json" }
@@ -72,7 +102,9 @@ func batchNotFound(id string) error {
 }
 
 // batchEndpoints are the endpoints a batch may run.
-var batchEndpoints = map[string]bool{"/v1/chat/completions": true}
+var batchEndpoints = map[string]bool{"/v1/chat/completions": true, "/v1/embeddings": true}
+
+const embeddingsEndpoint = "/v1/embeddings"
 
 // batchesRoute serves /v1/batches and everything below it. rest is the path after "/batches".
 func (h *Handler) batchesRoute(w http.ResponseWriter, r *http.Request, rs *reqState, rest string) error {
@@ -134,6 +166,11 @@ func (h *Handler) createBatch(w http.ResponseWriter, r *http.Request, rs *reqSta
 	if err := checkBatchCreate(&req); err != nil {
 		return err
 	}
+	if req.Endpoint == embeddingsEndpoint {
+		if e, ok := h.engine.(engine.Embedder); !ok || !e.Embeds() {
+			return openai.NotImplemented("endpoint", "embeddings batches are not implemented on the %s batch engine; send the requests to POST /v1/embeddings", h.engine.Name())
+		}
+	}
 	own := owner(key)
 	in, err := h.file(r.Context(), own, req.InputFileID)
 	if err != nil {
@@ -170,7 +207,8 @@ func (h *Handler) createBatch(w http.ResponseWriter, r *http.Request, rs *reqSta
 	} else {
 		rec.Batch.InProgressAt = unix(now)
 		rec.Ref, err = h.engine.Submit(r.Context(), engine.Job{ID: rec.Batch.ID, Model: model,
-			Input: work + "requests.jsonl", Work: work + "engine/", Count: int(rec.Requests)})
+			Input: work + "requests.jsonl", Work: work + "engine/", Count: int(rec.Requests),
+			Embed: rec.Batch.Endpoint == embeddingsEndpoint})
 		if err != nil {
 			return err
 		}
@@ -194,7 +232,7 @@ func checkBatchCreate(req *openai.BatchCreate) error {
 	case req.InputFileID == "":
 		return openai.InvalidParam("input_file_id", "input_file_id is required")
 	case !batchEndpoints[req.Endpoint]:
-		return openai.InvalidParam("endpoint", "endpoint must be \"/v1/chat/completions\", not %q", req.Endpoint)
+		return openai.InvalidParam("endpoint", "endpoint must be \"/v1/chat/completions\" or \"/v1/embeddings\", not %q", req.Endpoint)
 	case req.CompletionWindow != "24h":
 		return openai.InvalidParam("completion_window", "completion_window must be \"24h\", not %q", req.CompletionWindow)
 	case len(req.Metadata) > 16:
@@ -269,12 +307,9 @@ func (h *Handler) validateBatch(ctx context.Context, key *keys.Key, own string, 
 		}
 		seen[*customID] = true
 		lrs := &reqState{start: h.o.Now(), traceID: newTraceID()}
-		tr, gbody, err := h.prepare(ctx, in.Body, key, lrs)
-		if err == nil && tr.Stream {
-			err = openai.InvalidParam("stream", "stream: true is not supported in batch jobs")
-		}
-		if err == nil && model != "" && tr.Model != model {
-			err = openai.InvalidParam("model", "all requests of a batch must use one model: this line asks for %q, the batch runs %q", tr.Model, model)
+		lineModel, gbody, mline, err := h.prepareLine(ctx, rec.Batch.Endpoint, in.Body, key, lrs)
+		if err == nil && model != "" && lineModel != model {
+			err = openai.InvalidParam("model", "all requests of a batch must use one model: this line asks for %q, the batch runs %q", lineModel, model)
 		}
 		if err != nil {
 			e := toOpenAI(err)
@@ -286,21 +321,21 @@ func (h *Handler) validateBatch(ctx context.Context, key *keys.Key, own string, 
 			}
 			continue
 		}
-		model = tr.Model
+		model = lineModel
 		key := strconv.Itoa(n)
 		rline, err := marshal(engine.InputLine{Key: key, Request: gbody})
 		if err != nil {
 			return abort(err)
 		}
-		mline, err := marshal(manifestLine{Key: key, Line: n, CustomID: *customID, Model: lrs.model,
-			Marker: tr.ThoughtTagMarker, MaxToolCalls: tr.MaxToolCalls})
+		mline.Key, mline.Line, mline.CustomID = key, n, *customID
+		mb, err := marshal(mline)
 		if err != nil {
 			return abort(err)
 		}
 		if err := reqs.line(rline); err != nil {
 			return abort(err)
 		}
-		if err := man.line(mline); err != nil {
+		if err := man.line(mb); err != nil {
 			return abort(err)
 		}
 		rec.Requests++
@@ -311,6 +346,35 @@ func (h *Handler) validateBatch(ctx context.Context, key *keys.Key, own string, 
 		}
 	}
 	return model, nil
+}
+
+// prepareLine decodes and translates one line's body as its endpoint does online. It returns
+// the Gemini model, the engine request (a GenerateContentRequest, or for embeddings the array of
+// the calls' bodies) and the manifest line's response shaping.
+func (h *Handler) prepareLine(ctx context.Context, endpoint string, body json.RawMessage, key *keys.Key, rs *reqState) (string, json.RawMessage, manifestLine, error) {
+	if endpoint == embeddingsEndpoint {
+		_, e, err := h.prepareEmbed(body, key, rs)
+		if err != nil {
+			return "", nil, manifestLine{}, err
+		}
+		calls := make([]any, len(e.Calls))
+		for i := range e.Calls {
+			calls[i] = e.Calls[i].Body
+		}
+		b, err := marshal(calls)
+		if err != nil {
+			return "", nil, manifestLine{}, err
+		}
+		return e.Model, b, manifestLine{Model: rs.model, Embed: newEmbedShape(e)}, nil
+	}
+	tr, gbody, err := h.prepare(ctx, body, key, rs)
+	if err != nil {
+		return "", nil, manifestLine{}, err
+	}
+	if tr.Stream {
+		return "", nil, manifestLine{}, openai.InvalidParam("stream", "stream: true is not supported in batch jobs")
+	}
+	return tr.Model, gbody, manifestLine{Model: rs.model, Marker: tr.ThoughtTagMarker, MaxToolCalls: tr.MaxToolCalls}, nil
 }
 
 // parseInputLine checks one input line's envelope. It returns the line, its custom_id when it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -156,7 +157,7 @@ func (h *Handler) finalize(ctx context.Context, own string, rec *batchRecord, st
 }
 
 // answerLine turns the engine's answer to one request into its output line: the chat
-// completion our online endpoint would answer, or an error line.
+// completion or embedding list our online endpoint would answer, or an error line.
 func (h *Handler) answerLine(m *manifestLine, id string, res engine.Result, ok bool, st engine.Status, now int64) openai.BatchOutputLine {
 	customID := m.CustomID
 	if !ok {
@@ -175,6 +176,12 @@ func (h *Handler) answerLine(m *manifestLine, id string, res engine.Result, ok b
 	var err error
 	if res.Error != nil {
 		err = res.Error
+	} else if m.Embed != nil {
+		var body []byte
+		if body, err = embedAnswer(m, res.Response); err == nil {
+			return openai.BatchOutputLine{ID: id, CustomID: &customID,
+				Response: &openai.BatchResponse{StatusCode: http.StatusOK, RequestID: traceID, Body: body}}
+		}
 	} else {
 		var g gemini.Response
 		if jerr := json.Unmarshal(res.Response, &g); jerr != nil {
@@ -193,4 +200,23 @@ func (h *Handler) answerLine(m *manifestLine, id string, res engine.Result, ok b
 		}
 	}
 	return failedLine(id, &customID, toOpenAI(err), traceID)
+}
+
+// embedAnswer turns the answers to an embeddings request's calls into the body POST
+// /v1/embeddings answers.
+func embedAnswer(m *manifestLine, raw json.RawMessage) ([]byte, error) {
+	var resps []*gemini.EmbedResponse
+	if err := json.Unmarshal(raw, &resps); err != nil {
+		return nil, &gemini.MalformedError{Err: err}
+	}
+	for i, r := range resps {
+		if r == nil {
+			return nil, &gemini.MalformedError{Err: fmt.Errorf("embedding call %d has no answer", i)}
+		}
+	}
+	list, err := translate.EmbeddingsFromGemini(m.Embed.embed(), resps, m.Model)
+	if err != nil {
+		return nil, err
+	}
+	return list.AppendJSON(make([]byte, 0, list.Size())), nil
 }

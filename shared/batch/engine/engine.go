@@ -27,6 +27,16 @@ type Job struct {
 	Work string
 	// Count is the number of requests in Input.
 	Count int
+	// Embed marks an embeddings job: each line's request is a JSON array of embedding call
+	// bodies (the model's embedding method, as POST /v1/embeddings calls it), and each answer a
+	// JSON array of the calls' answers, in call order. Only an engine that implements Embedder
+	// and says so runs one.
+	Embed bool `json:"embed,omitempty"`
+}
+
+// Embedder is implemented by an engine that can run embeddings jobs.
+type Embedder interface {
+	Embeds() bool
 }
 
 // InputLine is one line of a job's input.

@@ -1,10 +1,11 @@
 // Package geminibatch runs batches on the Gemini Developer API's Batch Mode
-// (models/{model}:batchGenerateContent) with the requests inlined, each with its key in
-// metadata.key; answers come back inlined, in no set order, and are matched on that key.
-// https://ai.google.dev/api/batch-api
-//
-// Batch Mode also takes an uploaded JSONL file for large batches; that path is not implemented:
-// a job over the inline limit is refused with a 400 that says so.
+// (models/{model}:batchGenerateContent): https://ai.google.dev/api/batch-api. A job up to the
+// inline limit goes with its requests inlined, each with its key in metadata.key, and its
+// answers come back inlined; a larger job's input object, whose {"key","request"} lines are
+// Batch Mode's file format as they are, is streamed to the Files API and the batch created
+// with inputConfig.fileName, and its answers are read from the responses file, one
+// {"key", "response"|"error"} line each. Either way answers come in no set order and are
+// matched on their key.
 package geminibatch
 
 import (
@@ -13,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -56,16 +58,19 @@ type metadata struct {
 	Key string `json:"key"`
 }
 
-// createBody is the body of batchGenerateContent.
+// createBody is the body of batchGenerateContent: inlined requests or an uploaded file.
 type createBody struct {
 	Batch struct {
 		DisplayName string `json:"displayName"`
 		InputConfig struct {
-			Requests struct {
-				Requests []inlinedRequest `json:"requests"`
-			} `json:"requests"`
+			Requests *inlinedRequests `json:"requests,omitempty"`
+			FileName string           `json:"fileName,omitempty"`
 		} `json:"inputConfig"`
 	} `json:"batch"`
+}
+
+type inlinedRequests struct {
+	Requests []inlinedRequest `json:"requests"`
 }
 
 // operation is the long-running operation that create and get answer with; the batch's state
@@ -101,16 +106,18 @@ type inlinedResponse struct {
 // Submit implements engine.Engine. The ref is the batch name and the job's input object,
 // which Results reads to map answers that come back without their key.
 func (e *Engine) Submit(ctx context.Context, j engine.Job) (string, error) {
+	var body createBody
+	body.Batch.DisplayName = "gateway-" + j.ID
 	b, _, err := store.ReadAll(ctx, e.st, j.Input, e.limit)
 	if errors.Is(err, store.ErrTooLarge) {
-		return "", &gemini.APIError{HTTPStatus: http.StatusBadRequest, Status: "INVALID_ARGUMENT",
-			Message: fmt.Sprintf("the batch's requests are larger than the %d bytes Batch Mode takes inline; file input is not supported by this gateway: split the batch", e.limit)}
+		if body.Batch.InputConfig.FileName, err = e.upload(ctx, j); err != nil {
+			return "", err
+		}
+		return e.create(ctx, j, &body)
 	}
 	if err != nil {
 		return "", err
 	}
-	var body createBody
-	body.Batch.DisplayName = "gateway-" + j.ID
 	reqs := make([]inlinedRequest, 0, j.Count)
 	for line := range bytes.SplitSeq(b, []byte("\n")) {
 		if len(bytes.TrimSpace(line)) == 0 {
@@ -122,8 +129,23 @@ func (e *Engine) Submit(ctx context.Context, j engine.Job) (string, error) {
 		}
 		reqs = append(reqs, inlinedRequest{Request: in.Request, Metadata: metadata{Key: in.Key}})
 	}
-	body.Batch.InputConfig.Requests.Requests = reqs
-	enc, err := json.Marshal(&body)
+	body.Batch.InputConfig.Requests = &inlinedRequests{Requests: reqs}
+	return e.create(ctx, j, &body)
+}
+
+// upload streams the job's input object to the Files API and returns the file's name.
+func (e *Engine) upload(ctx context.Context, j engine.Job) (string, error) {
+	rc, obj, err := e.st.Open(ctx, j.Input)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	return e.c.UploadFile(ctx, "gateway-"+j.ID+".jsonl", "application/jsonl", obj.Size, rc)
+}
+
+// create calls batchGenerateContent with body.
+func (e *Engine) create(ctx context.Context, j engine.Job, body *createBody) (string, error) {
+	enc, err := json.Marshal(body)
 	if err != nil {
 		return "", err
 	}
@@ -205,7 +227,7 @@ func (e *Engine) Results(ctx context.Context, ref string, fn func(engine.Result)
 		return err
 	}
 	if op.Response.ResponsesFile != "" {
-		return fmt.Errorf("geminibatch: the batch answered in a responses file (%s), which this gateway does not read", op.Response.ResponsesFile)
+		return e.fileResults(ctx, op.Response.ResponsesFile, fn)
 	}
 	answers := op.Response.InlinedResponses.InlinedResponses
 	var keys []string // input order, read only when a key is missing
@@ -234,6 +256,49 @@ func (e *Engine) Results(ctx context.Context, ref string, fn func(engine.Result)
 		}
 	}
 	return nil
+}
+
+// fileLine is one line of a responses file: the input line's key with its answer or error.
+type fileLine struct {
+	Key      string          `json:"key"`
+	Response json.RawMessage `json:"response"`
+	Error    *struct {
+		Code    int    `json:"code"`
+		Status  string `json:"status"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// fileResults streams the responses file, one answer at a time. A line without a key cannot
+// be matched (an uploaded file's lines are not answered in order): it is skipped, and its
+// request ends as an unanswered error line.
+func (e *Engine) fileResults(ctx context.Context, name string, fn func(engine.Result) error) error {
+	rc, err := e.c.DownloadFile(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	dec := json.NewDecoder(rc)
+	for {
+		var l fileLine
+		if err := dec.Decode(&l); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return &gemini.MalformedError{Err: fmt.Errorf("responses file %s: %w", name, err)}
+		}
+		if l.Key == "" {
+			continue
+		}
+		res := engine.Result{Key: l.Key, Response: l.Response}
+		if l.Error != nil {
+			res.Response, res.Error = nil, engine.RPCError(l.Error.Code, l.Error.Status, l.Error.Message)
+		} else if len(l.Response) == 0 {
+			continue
+		}
+		if err := fn(res); err != nil {
+			return err
+		}
+	}
 }
 
 func (e *Engine) inputKeys(ctx context.Context, ref string) ([]string, error) {

@@ -99,21 +99,3 @@ func TestPollStateNames(t *testing.T) {
 		}
 	}
 }
-
-// TestSubmitRefusesOversizedInline pins that a job over the inline limit is a 400 that says
-// why, and nothing is sent.
-func TestSubmitRefusesOversizedInline(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("nothing should be sent, got %s", r.URL.Path)
-	}))
-	defer srv.Close()
-	c, _ := gemini.New(gemini.Options{Backend: gemini.Developer, BaseURL: srv.URL, APIKey: "k"})
-	st, _ := store.NewDir(t.TempDir())
-	_ = st.Create(t.Context(), "in.jsonl", strings.NewReader(strings.Repeat("x", 200)))
-	e, _ := New(c, st, 100)
-	_, err := e.Submit(t.Context(), engine.Job{ID: "b", Model: "gemini-2.5-flash", Input: "in.jsonl", Work: "w/"})
-	var ae *gemini.APIError
-	if !asAPIError(err, &ae) || ae.HTTPStatus != 400 || !strings.Contains(ae.Message, "inline") {
-		t.Errorf("Submit = %v, want a 400 about the inline limit", err)
-	}
-}

@@ -20,9 +20,10 @@ import (
 	"github.com/geminigateway/gateway/shared/store"
 )
 
-// Generator calls generateContent: *gemini.Client.
+// Generator calls generateContent and the embedding method: *gemini.Client.
 type Generator interface {
 	Generate(ctx context.Context, model string, body []byte) (*gemini.Response, error)
+	Embed(ctx context.Context, model string, body []byte) (*gemini.EmbedResponse, error)
 }
 
 // Engine is the local engine.
@@ -46,6 +47,9 @@ func New(st store.Store, gen Generator, concurrency int) *Engine {
 
 // Name implements engine.Engine.
 func (e *Engine) Name() string { return "local" }
+
+// Embeds implements engine.Embedder: the local engine runs embeddings jobs.
+func (e *Engine) Embeds() bool { return true }
 
 // result is one line of results.jsonl.
 type result struct {
@@ -132,7 +136,7 @@ func (e *Engine) run(ctx context.Context, job engine.Job) error {
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				res := e.answer(ctx, job.Model, in)
+				res := e.answer(ctx, job, in)
 				if ctx.Err() != nil && res.Error != nil {
 					return // stopped by the cancel: not an answer
 				}
@@ -177,8 +181,16 @@ func (e *Engine) markCancelled(ctx context.Context, ref string) error {
 }
 
 // answer runs one request.
-func (e *Engine) answer(ctx context.Context, model string, in engine.InputLine) result {
-	resp, err := e.gen.Generate(ctx, model, in.Request)
+func (e *Engine) answer(ctx context.Context, job engine.Job, in engine.InputLine) result {
+	var (
+		resp any
+		err  error
+	)
+	if job.Embed {
+		resp, err = e.embed(ctx, job.Model, in.Request)
+	} else {
+		resp, err = e.gen.Generate(ctx, job.Model, in.Request)
+	}
 	if err == nil {
 		b, merr := json.Marshal(resp)
 		if merr == nil {
@@ -191,6 +203,24 @@ func (e *Engine) answer(ctx context.Context, model string, in engine.InputLine) 
 		return result{Key: in.Key, Error: &resultError{HTTPStatus: ae.HTTPStatus, Status: ae.Status, Message: ae.Message}}
 	}
 	return result{Key: in.Key, Error: &resultError{HTTPStatus: http.StatusBadGateway, Status: "UNAVAILABLE", Message: err.Error()}}
+}
+
+// embed runs the embedding calls of one embeddings request, in order; the first failure is
+// the request's error, as on the online endpoint.
+func (e *Engine) embed(ctx context.Context, model string, request json.RawMessage) ([]*gemini.EmbedResponse, error) {
+	var calls []json.RawMessage
+	if err := json.Unmarshal(request, &calls); err != nil {
+		return nil, fmt.Errorf("localbatch: an embeddings request is not an array of calls: %w", err)
+	}
+	out := make([]*gemini.EmbedResponse, len(calls))
+	for i, c := range calls {
+		r, err := e.gen.Embed(ctx, model, c)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
+	}
+	return out, nil
 }
 
 func (e *Engine) exists(ctx context.Context, name string) (bool, error) {
@@ -279,4 +309,7 @@ func (e *Engine) Results(ctx context.Context, ref string, fn func(engine.Result)
 	}
 }
 
-var _ engine.Engine = (*Engine)(nil)
+var (
+	_ engine.Engine   = (*Engine)(nil)
+	_ engine.Embedder = (*Engine)(nil)
+)
