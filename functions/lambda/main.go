@@ -27,6 +27,7 @@ import (
 	"github.com/geminigateway/gateway/shared/app"
 	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/config"
+	"github.com/geminigateway/gateway/shared/store"
 )
 
 func main() { lambda.Start(os.Getenv("AWS_LAMBDA_RUNTIME_API"), build) }
@@ -40,14 +41,14 @@ func build(ctx context.Context) (lambda.Config, error) {
 	if err != nil {
 		return lambda.Config{}, err
 	}
-	var open func(string) batch.Store
+	var open func(string) store.Store
 	if cfg.Batch.OutputBucket != "" {
 		client, err := s3Client()
 		if err != nil {
 			a.Close()
 			return lambda.Config{}, err
 		}
-		open = func(bucket string) batch.Store { return s3store.New(client, bucket) }
+		open = func(bucket string) store.Store { return s3store.New(client, bucket) }
 	}
 	return lambda.Config{Handler: a.Handler, Mode: lambda.Mode(cfg.LambdaMode), Jobs: batch.NewRunner(a.Handler, open, cfg.Batch, a.Logger),
 		Concurrency: cfg.Batch.Concurrency, Logger: a.Logger, Close: a.Close}, nil

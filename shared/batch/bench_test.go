@@ -29,8 +29,8 @@ func BenchmarkRunFile(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		s := batchtest.NewMemStore()
-		s.Put(b.Context(), "input/a.jsonl", data)
-		if err := batch.NewRunner(instant{}, s.Open, cfg, nil).RunFile(b.Context(), s, "input/a.jsonl"); err != nil {
+		s.Put("input/a.jsonl", data)
+		if err := batch.NewRunner(instant{}, s.Bucket, cfg, nil).RunFile(b.Context(), s, "input/a.jsonl"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -43,8 +43,8 @@ func BenchmarkRunFileRedelivered(b *testing.B) {
 	data, _ := batchtest.File(1000)
 	cfg := batch.Config{Concurrency: 8, InputPrefix: "input/", OutputPrefix: "output/"}
 	s := batchtest.NewMemStore()
-	s.Put(b.Context(), "input/a.jsonl", data)
-	r := batch.NewRunner(instant{}, s.Open, cfg, nil)
+	s.Put("input/a.jsonl", data)
+	r := batch.NewRunner(instant{}, s.Bucket, cfg, nil)
 	if err := r.RunFile(b.Context(), s, "input/a.jsonl"); err != nil {
 		b.Fatal(err)
 	}
