@@ -515,3 +515,37 @@ func TestTransient(t *testing.T) {
 		t.Error("Transient is false for an ended context")
 	}
 }
+
+// TestMaxLines checks the line cap: a file over it runs nothing and records one clear error
+// line (with an empty output file, so the job reads as complete); at the cap it runs.
+func TestMaxLines(t *testing.T) {
+	data, _ := batchtest.File(30) // 30 valid request lines
+	c := &batchtest.Completer{}
+	cfg := testConfig
+	cfg.MaxLines = 29
+	out, errs, s := runFile(t, c, cfg, "big", data)
+	if c.Total() != 0 {
+		t.Errorf("%d calls for a refused file", c.Total())
+	}
+	if len(out) != 0 {
+		t.Errorf("output = %q, want empty", out)
+	}
+	got := batchtest.ParseOutput(t, errs)
+	if len(got) != 1 || got[0].Error == nil || got[0].Error.Code != "invalid_request" ||
+		!strings.Contains(got[0].Error.Message, "more than 29 request lines") || !strings.Contains(got[0].Error.Message, "GATEWAY_BATCH_MAX_LINES") {
+		t.Errorf("errors file = %s", errs)
+	}
+	// A redelivery finds the refusal and writes nothing.
+	_, writes := s.Counts()
+	r := batch.NewRunner(c, s.Bucket, cfg, batchtest.Logger(t))
+	if err := r.RunFile(t.Context(), s, "input/big.jsonl"); err != nil {
+		t.Fatal(err)
+	}
+	if _, w := s.Counts(); w != writes {
+		t.Errorf("the redelivery of a refused file wrote %d objects", w-writes)
+	}
+	cfg.MaxLines = 30
+	if _, _, _ = runFile(t, c, cfg, "big", data); c.Total() != 30 {
+		t.Errorf("at the cap: %d calls, want 30", c.Total())
+	}
+}
