@@ -672,30 +672,18 @@ func (f *fileRun) cleanup(ctx context.Context) {
 			}
 		})
 	}
-	after := ""
-	var listErr error
-	for {
-		objs, err := f.r.out.List(ctx, f.work, after, 1000)
-		if err != nil {
-			listErr = err
-			break
+	// By name, not by listing: every line with a result has its result and at most a claim.
+	for n := 1; n <= f.sc.lines; n++ {
+		if f.results.has(n) {
+			names <- f.resultName(n)
+			names <- f.claimName(n)
 		}
-		for _, o := range objs {
-			names <- o.Name
-		}
-		if len(objs) < 1000 {
-			break
-		}
-		after = objs[len(objs)-1].Name
 	}
 	close(names)
 	wg.Wait()
-	if listErr != nil || failed.Load() > 0 {
-		attrs := []slog.Attr{slog.String("name", f.name), slog.String("work", f.work), slog.Int64("failed", failed.Load())}
-		if listErr != nil {
-			attrs = append(attrs, slog.String("error", listErr.Error()))
-		}
-		f.r.log.LogAttrs(ctx, slog.LevelWarn, "batch work not cleaned up; the lifecycle rule will", attrs...)
+	if failed.Load() > 0 {
+		f.r.log.LogAttrs(ctx, slog.LevelWarn, "batch work not cleaned up; the lifecycle rule will",
+			slog.String("name", f.name), slog.String("work", f.work), slog.Int64("failed", failed.Load()))
 	}
 }
 
