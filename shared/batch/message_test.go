@@ -180,3 +180,20 @@ func TestRunMessageStorageFailure(t *testing.T) {
 		t.Error("ran a message that could not be claimed")
 	}
 }
+
+// TestLongCustomID checks that a custom_id at the length limit, escaped to more than a name
+// segment may hold, still gets a result object of its own (not a storage error retried forever).
+func TestLongCustomID(t *testing.T) {
+	s := batchtest.NewMemStore()
+	c := &batchtest.Completer{}
+	r := batch.NewRunner(c, s.Bucket, testConfig, batchtest.Logger(t))
+	long1, long2 := strings.Repeat("/", 512), strings.Repeat("/", 511)+"x"
+	for i, id := range []string{long1, long2} {
+		if err := r.RunMessage(t.Context(), "m", message(id, "u")); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if names := s.Names("output/messages/"); len(names) != 2 || names[0] == names[1] || !strings.HasPrefix(names[0], "output/messages/~h") {
+		t.Errorf("objects = %v, want two hashed names", names)
+	}
+}

@@ -180,9 +180,25 @@ const workDirName = ".work/"
 
 // MessageResultName returns where the result of a queue message lands:
 // OutputPrefix+"messages/"+<custom_id>+"/"+<message id>+".json", each part escaped by
-// store.Segment; a message without a usable custom_id has "~" in its place.
+// store.Segment (one longer than 300 bytes escaped is "~h" and its SHA-256 instead); a message
+// without a usable custom_id has "~" in its place.
 func (r *Runner) MessageResultName(customID, messageID string) string {
-	return r.cfg.OutputPrefix + messagesDir + store.Segment(customID) + "/" + store.Segment(messageID) + ".json"
+	return r.cfg.OutputPrefix + messagesDir + segment(customID) + "/" + segment(messageID) + ".json"
+}
+
+// maxSegment bounds one escaped name segment, so that names stay under the 1,024 bytes both
+// clouds allow whatever the prefix.
+const maxSegment = 300
+
+// segment is store.Segment(s), or for a value whose escaped form is longer than maxSegment,
+// "~h" and the hex SHA-256 of s: a form store.Segment never produces ('h' is not a hex
+// digit), so distinct values still never share a name.
+func segment(s string) string {
+	if seg := store.Segment(s); len(seg) <= maxSegment {
+		return seg
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "~h" + hex.EncodeToString(sum[:])
 }
 
 // RunMessage runs one batch line from a Pub/Sub or SQS message whose id is messageID and
@@ -203,7 +219,7 @@ func (r *Runner) RunMessage(ctx context.Context, messageID string, msg []byte) e
 	var key [sha256.Size]byte
 	h.Sum(key[:0])
 	if messageID == "" { // every platform sets one; a message without is named by its content
-		messageID = "sha256-" + hex.EncodeToString(key[:16])
+		messageID = "content-" + hex.EncodeToString(key[:16])
 	}
 	j := parseLine(key[:], 0, msg)
 	name := r.MessageResultName(j.customID, messageID)
@@ -222,7 +238,7 @@ func (r *Runner) RunMessage(ctx context.Context, messageID string, msg []byte) e
 	}
 	res := j.done
 	if res == nil {
-		claimName := r.cfg.OutputPrefix + workDirName + messagesDir + store.Segment(j.customID) + "/" + store.Segment(messageID) + ".claim"
+		claimName := r.cfg.OutputPrefix + workDirName + messagesDir + segment(j.customID) + "/" + segment(messageID) + ".claim"
 		st, err := r.claim(ctx, claimName, name, messageID)
 		switch {
 		case err != nil:
