@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"strconv"
 
@@ -53,6 +54,12 @@ func (s *Store) Replace(ctx context.Context, name, version string, r io.Reader) 
 func (s *Store) write(ctx context.Context, o *storage.ObjectHandle, name string, r io.Reader) error {
 	w := o.NewWriter(ctx)
 	w.ContentType = batch.ContentType(name)
+	// The client buffers a whole chunk (16 MiB by default) to be able to retry it: an object
+	// known to be smaller gets a buffer its size (rounded up to 256 KiB by the client), so
+	// that concurrent small writes — a batch run's claims and results — do not take 16 MiB each.
+	if n, ok := size(r); ok && n < defaultChunkSize {
+		w.ChunkSize = int(n) + 1
+	}
 	if _, err := io.Copy(w, r); err != nil {
 		w.Close()
 		return fmt.Errorf("gs://%s/%s: writing: %w", s.name, name, err)
@@ -61,6 +68,22 @@ func (s *Store) write(ctx context.Context, o *storage.ObjectHandle, name string,
 		return fmt.Errorf("gs://%s/%s: writing: %w", s.name, name, err)
 	}
 	return nil
+}
+
+// defaultChunkSize is the client's default Writer.ChunkSize.
+const defaultChunkSize = 16 << 20
+
+// size returns how many bytes r holds, when it can tell: a bytes or strings reader, a file.
+func size(r io.Reader) (int64, bool) {
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		return int64(v.Len()), true
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
+			return fi.Size(), true
+		}
+	}
+	return 0, false
 }
 
 func preconditionFailed(err error) bool {

@@ -4,18 +4,18 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/geminigateway/gateway/adapters/s3store"
-	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/batch/batchtest"
+	"github.com/geminigateway/gateway/shared/store"
 	"github.com/geminigateway/gateway/shared/store/storetest"
 )
 
@@ -45,11 +45,14 @@ func newStore(t *testing.T) (*s3store.Store, *s3.Client) {
 	return s3store.New(client, bucket), client
 }
 
-// TestStore checks the batch.Store contract through the real client.
-func TestStore(t *testing.T) {
+// TestContentType checks that what S3 holds is what was written, with the content type set
+// from the name.
+func TestContentType(t *testing.T) {
 	s, client := newStore(t)
-	batchtest.TestStore(t, s)
-	head, err := client.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("conformance/empty.jsonl")})
+	if err := s.Create(t.Context(), "out/empty.jsonl", strings.NewReader("")); err != nil {
+		t.Fatal(err)
+	}
+	head, err := client.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("out/empty.jsonl")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,15 +61,12 @@ func TestStore(t *testing.T) {
 	}
 }
 
-// TestNotFoundIsTyped checks that only a missing key is batch.ErrNotExist (through the SDK's
-// typed NoSuchKey): a 403 must not look like "no result yet", or the runner would run a line
-// again.
+// TestNotFoundIsTyped checks that only a missing key is store.ErrNotExist: a 403 must not
+// look like "no result yet", or the runner would run a line again.
 func TestNotFoundIsTyped(t *testing.T) {
 	s, _ := newStore(t)
-	_, err := s.Get(t.Context(), "missing.json")
-	var nsk *types.NoSuchKey
-	if !errors.Is(err, batch.ErrNotExist) || !errors.As(err, &nsk) {
-		t.Errorf("Get(missing) = %v, want both ErrNotExist and *types.NoSuchKey", err)
+	if _, _, err := s.Open(t.Context(), "missing.json"); !errors.Is(err, store.ErrNotExist) {
+		t.Errorf("Open(missing) = %v, want ErrNotExist", err)
 	}
 
 	denied := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -76,12 +76,21 @@ func TestNotFoundIsTyped(t *testing.T) {
 	}))
 	defer denied.Close()
 	s = s3store.New(newClient(denied.URL), bucket)
-	if _, err := s.Get(t.Context(), "a.json"); err == nil || errors.Is(err, batch.ErrNotExist) {
-		t.Errorf("Get on 403 = %v, want an error that is not ErrNotExist", err)
+	if _, _, err := s.Open(t.Context(), "a.json"); err == nil || errors.Is(err, store.ErrNotExist) {
+		t.Errorf("Open on 403 = %v, want an error that is not ErrNotExist", err)
 	}
-	if err := s.Put(t.Context(), "a.json", []byte("x")); err == nil {
-		t.Error("Put on 403 succeeded")
+	if err := s.Create(t.Context(), "a.json", strings.NewReader("x")); err == nil || errors.Is(err, store.ErrExists) {
+		t.Errorf("Create on 403 = %v, want an error that is not ErrExists", err)
 	}
+}
+
+// TestConcurrentDeliveries delivers a 200-line file twice at once, and 50 messages twice at
+// once, through the real client against gofakes3 (which enforces If-None-Match: *): each
+// line and message reaches the model once.
+func TestConcurrentDeliveries(t *testing.T) {
+	s, _ := newStore(t)
+	files, messages := batchtest.TestConcurrentDeliveries(t, s)
+	t.Logf("model calls: 200-line file delivered twice at once: %d; 50 messages delivered twice at once: %d", files, messages)
 }
 
 // TestOutageRedelivery runs the 1,000-line outage-and-redelivery scenario on S3.

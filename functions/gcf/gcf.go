@@ -21,6 +21,7 @@ import (
 	"github.com/geminigateway/gateway/shared/app"
 	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/config"
+	"github.com/geminigateway/gateway/shared/store"
 )
 
 func init() { adapter.New(build).Register() }
@@ -36,14 +37,14 @@ func build(ctx context.Context) (*adapter.Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	var open func(string) batch.Store
+	var open func(string) store.Store
 	if cfg.Batch.OutputBucket != "" {
 		client, err := storage.NewClient(ctx)
 		if err != nil {
 			a.Close()
 			return nil, fmt.Errorf("creating the Cloud Storage client: %w", err)
 		}
-		open = func(bucket string) batch.Store { return gcsstore.New(client, bucket) }
+		open = func(bucket string) store.Store { return gcsstore.New(client, bucket) }
 	}
 	return &adapter.Deps{Handler: a.Handler, Jobs: batch.NewRunner(a.Handler, open, cfg.Batch, a.Logger), Logger: a.Logger}, nil
 }

@@ -10,13 +10,15 @@
 // buffered. SQS and S3 jobs run when GATEWAY_OUTPUT_BUCKET is set.
 //
 // Besides the settings it reads what Lambda itself sets: AWS_LAMBDA_RUNTIME_API, and the
-// region and execution-role credentials for the S3 client.
+// region and execution-role credentials for the S3 client, and the SDK's standard S3 endpoint
+// override (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, path-style) for a local or compatible S3.
 package main
 
 import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -27,6 +29,7 @@ import (
 	"github.com/geminigateway/gateway/shared/app"
 	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/config"
+	"github.com/geminigateway/gateway/shared/store"
 )
 
 func main() { lambda.Start(os.Getenv("AWS_LAMBDA_RUNTIME_API"), build) }
@@ -40,14 +43,14 @@ func build(ctx context.Context) (lambda.Config, error) {
 	if err != nil {
 		return lambda.Config{}, err
 	}
-	var open func(string) batch.Store
+	var open func(string) store.Store
 	if cfg.Batch.OutputBucket != "" {
-		client, err := s3Client()
+		client, err := s3Client(os.Getenv)
 		if err != nil {
 			a.Close()
 			return lambda.Config{}, err
 		}
-		open = func(bucket string) batch.Store { return s3store.New(client, bucket) }
+		open = func(bucket string) store.Store { return s3store.New(client, bucket) }
 	}
 	return lambda.Config{Handler: a.Handler, Mode: lambda.Mode(cfg.LambdaMode), Jobs: batch.NewRunner(a.Handler, open, cfg.Batch, a.Logger),
 		Concurrency: cfg.Batch.Concurrency, Logger: a.Logger, Close: a.Close}, nil
@@ -55,13 +58,29 @@ func build(ctx context.Context) (lambda.Config, error) {
 
 // s3Client builds the S3 client from what Lambda puts in the environment: the region and the
 // execution role's credentials. This skips the SDK's config package (shared config files, SSO,
-// IMDS), which Lambda does not need and which would grow the binary.
-func s3Client() (*s3.Client, error) {
-	region := os.Getenv("AWS_REGION")
-	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+// IMDS), which Lambda does not need and which would grow the binary. It honours the standard
+// endpoint override as that package would (AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL), with
+// path-style addressing, so the job paths run against a local S3 or an S3-compatible store.
+func s3Client(getenv func(string) string) (*s3.Client, error) {
+	region := getenv("AWS_REGION")
+	id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
 	if region == "" || id == "" || secret == "" {
 		return nil, errors.New("GATEWAY_OUTPUT_BUCKET is set but AWS_REGION, AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is not (Lambda sets them)")
 	}
-	creds := credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
-	return s3.New(s3.Options{Region: region, Credentials: aws.NewCredentialsCache(creds)}), nil
+	creds := credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN"))
+	opts := s3.Options{Region: region, Credentials: aws.NewCredentialsCache(creds)}
+	if ep := s3Endpoint(getenv); ep != "" {
+		opts.BaseEndpoint, opts.UsePathStyle = aws.String(ep), true
+	}
+	return s3.New(opts), nil
+}
+
+// s3Endpoint is the S3 endpoint override the SDK's config loader reads: the service-specific
+// AWS_ENDPOINT_URL_S3 first, then the global AWS_ENDPOINT_URL ("" when neither is set).
+// https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
+func s3Endpoint(getenv func(string) string) string {
+	if ep := strings.TrimSpace(getenv("AWS_ENDPOINT_URL_S3")); ep != "" {
+		return ep
+	}
+	return strings.TrimSpace(getenv("AWS_ENDPOINT_URL"))
 }

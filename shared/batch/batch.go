@@ -2,10 +2,13 @@
 // gateway in-process. Jobs arrive as cloud events: a *.jsonl object finalized in a bucket
 // (Cloud Storage, S3), or one line per queue message (Pub/Sub, SQS).
 //
-// Delivery is at least once, so everything here is idempotent: ids are derived from the input,
-// never from the clock or a random source; every finished line is persisted as soon as it is
-// done, so a redelivered event re-runs only the lines that have no result yet; the final files
-// are written whole, with the same name and the same content for the same input.
+// Delivery is at least once, and two deliveries of one event may run at the same time, so
+// everything here is idempotent and every write is create-only (store.Store.Create): a line is
+// claimed before it is called and its result is written next to the claim, so no two
+// deliveries bill the same line; ids derive from the input, never from the clock or a random
+// source; the final files are written once. The input is streamed and results go to the store
+// as they finish, so memory is bounded by the concurrency, not the file size. See RunFile and
+// RunMessage for where each object lands.
 //
 // The line format is OpenAI's: https://platform.openai.com/docs/guides/batch and
 // https://platform.openai.com/docs/api-reference/batch/request-output.
@@ -14,8 +17,8 @@ package batch
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"path"
+	"time"
 
 	"github.com/geminigateway/gateway/shared/openai"
 )
@@ -48,14 +51,6 @@ type Embedder interface {
 	Embed(ctx context.Context, body []byte) Completion
 }
 
-// Store is an object store: one Cloud Storage or S3 bucket.
-type Store interface {
-	// Get returns the object's content; the error wraps ErrNotExist when there is no such object.
-	Get(ctx context.Context, name string) ([]byte, error)
-	// Put writes the object whole, replacing any object of the same name.
-	Put(ctx context.Context, name string, data []byte) error
-}
-
 // ContentType is the media type a Store gives the object name: JSON Lines for *.jsonl, JSON
 // for *.json.
 func ContentType(name string) string {
@@ -67,9 +62,6 @@ func ContentType(name string) string {
 	}
 	return "application/octet-stream"
 }
-
-// ErrNotExist is wrapped by the error a Store returns for a missing object.
-var ErrNotExist = errors.New("batch: object does not exist")
 
 // Config is the batch part of the gateway's configuration; shared/config reads it.
 type Config struct {
@@ -83,6 +75,16 @@ type Config struct {
 	// OutputBucket names the bucket results go to. Without it the runner refuses every job
 	// (batch jobs are not configured) and the platform keeps the event.
 	OutputBucket string
+	// MaxLines is the most request lines (non-blank lines) one input file may hold; a larger
+	// file is refused whole, before any call, with one error line in its errors file. Below 1
+	// means DefaultMaxLines.
+	MaxLines int
+	// ClaimLease is how long a line's claim holds off other deliveries when it has no result
+	// yet; an older claim is taken to belong to a worker that died, and its line runs again.
+	// It must be longer than the longest event invocation (15 minutes on Lambda, 9 on Cloud
+	// Functions gen2), so that no line is run twice while its first run may still be going.
+	// Zero means DefaultClaimLease.
+	ClaimLease time.Duration
 }
 
 // The defaults shared/config uses for unset settings, and the largest Concurrency.
@@ -91,4 +93,11 @@ const (
 	DefaultInputPrefix  = "input/"
 	DefaultOutputPrefix = "output/"
 	MaxConcurrency      = 256
+	// DefaultMaxLines is OpenAI's own limit of requests per batch input file.
+	DefaultMaxLines = 50_000
+	// MaxMaxLines is the largest MaxLines shared/config accepts.
+	MaxMaxLines = 1_000_000
+	// DefaultClaimLease outlasts the longest event invocation (Lambda's 15 minutes) with a
+	// margin for the final writes.
+	DefaultClaimLease = 16 * time.Minute
 )

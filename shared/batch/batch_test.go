@@ -16,6 +16,8 @@ import (
 
 	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/batch/batchtest"
+	"github.com/geminigateway/gateway/shared/store"
+	"github.com/geminigateway/gateway/shared/store/storetest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -28,10 +30,8 @@ func runFile(t *testing.T, c batch.Completer, cfg batch.Config, name string, dat
 	t.Helper()
 	s = batchtest.NewMemStore()
 	in := cfg.InputPrefix + name + ".jsonl"
-	if err := s.Put(t.Context(), in, data); err != nil {
-		t.Fatal(err)
-	}
-	r := batch.NewRunner(c, s.Open, cfg, batchtest.Logger(t))
+	s.Put(in, data)
+	r := batch.NewRunner(c, s.Bucket, cfg, batchtest.Logger(t))
 	if err := r.RunFile(t.Context(), s, in); err != nil {
 		t.Fatalf("RunFile: %v", err)
 	}
@@ -157,9 +157,15 @@ func TestOutageRedelivery(t *testing.T) {
 	batchtest.TestOutageRedelivery(t, batchtest.NewMemStore())
 }
 
-// TestMemStore checks the fake against the Store contract that the adapters meet.
+// TestMemStore checks the fake against the store.Store contract that the adapters meet.
 func TestMemStore(t *testing.T) {
-	batchtest.TestStore(t, batchtest.NewMemStore())
+	storetest.Run(t, batchtest.NewMemStore())
+}
+
+// TestConcurrentDeliveries is the duplicate-delivery scenario with the in-memory store.
+func TestConcurrentDeliveries(t *testing.T) {
+	files, messages := batchtest.TestConcurrentDeliveries(t, batchtest.NewMemStore())
+	t.Logf("model calls: 200-line file delivered twice at once: %d; 50 messages delivered twice at once: %d", files, messages)
 }
 
 // TestPersistentOutageStopsEarly pins the breaker: when every call fails, the run stops
@@ -168,9 +174,9 @@ func TestMemStore(t *testing.T) {
 func TestPersistentOutageStopsEarly(t *testing.T) {
 	data, _ := batchtest.File(1000)
 	s := batchtest.NewMemStore()
-	s.Put(t.Context(), "input/down.jsonl", data)
+	s.Put("input/down.jsonl", data)
 	c := &batchtest.Completer{Outage: func(int) bool { return true }}
-	r := batch.NewRunner(c, s.Open, batch.Config{Concurrency: 8, InputPrefix: "input/", OutputPrefix: "output/"}, batchtest.Logger(t))
+	r := batch.NewRunner(c, s.Bucket, batch.Config{Concurrency: 8, InputPrefix: "input/", OutputPrefix: "output/"}, batchtest.Logger(t))
 	err := r.RunFile(t.Context(), s, "input/down.jsonl")
 	if !batch.Transient(err) {
 		t.Fatalf("RunFile = %v, want a transient error", err)
@@ -181,8 +187,10 @@ func TestPersistentOutageStopsEarly(t *testing.T) {
 	if n := c.Total(); n > 64 {
 		t.Errorf("%d calls during a total outage, want the run to stop after a few dozen", n)
 	}
-	if names := s.Names("output/"); len(names) != 0 {
-		t.Errorf("wrote %v during a total outage", names)
+	for _, n := range s.Names("output/") {
+		if !strings.HasPrefix(n, "output/.work/") {
+			t.Errorf("wrote %s during a total outage", n)
+		}
 	}
 }
 
@@ -191,16 +199,16 @@ func TestPersistentOutageStopsEarly(t *testing.T) {
 func TestChangedInput(t *testing.T) {
 	s := batchtest.NewMemStore()
 	c := &batchtest.Completer{}
-	r := batch.NewRunner(c, s.Open, testConfig, batchtest.Logger(t))
+	r := batch.NewRunner(c, s.Bucket, testConfig, batchtest.Logger(t))
 	ctx := t.Context()
 	line := func(id string) string {
 		return fmt.Sprintf(`{"custom_id":%q,"method":"POST","url":"/v1/chat/completions","body":{"user":%q}}`+"\n", id, id)
 	}
-	s.Put(ctx, "input/a.jsonl", []byte(line("a")+line("b")))
+	s.Put("input/a.jsonl", []byte(line("a")+line("b")))
 	if err := r.RunFile(ctx, s, "input/a.jsonl"); err != nil {
 		t.Fatal(err)
 	}
-	s.Put(ctx, "input/a.jsonl", []byte(line("a")+line("c")))
+	s.Put("input/a.jsonl", []byte(line("a")+line("c")))
 	if err := r.RunFile(ctx, s, "input/a.jsonl"); err != nil {
 		t.Fatal(err)
 	}
@@ -235,14 +243,14 @@ func TestDeterministicOutput(t *testing.T) {
 func TestIgnoredNames(t *testing.T) {
 	s := batchtest.NewMemStore()
 	cfg := batch.Config{Concurrency: 2, InputPrefix: "jobs/", OutputPrefix: "jobs/out/"}
-	r := batch.NewRunner(&batchtest.Completer{}, s.Open, cfg, batchtest.Logger(t))
-	for _, name := range []string{"other/a.jsonl", "jobs/a.json", "jobs/a.jsonl.tmp", "jobs/out/a.output.jsonl", "jobs/out/.work/a/1.json"} {
+	r := batch.NewRunner(&batchtest.Completer{}, s.Bucket, cfg, batchtest.Logger(t))
+	for _, name := range []string{"other/a.jsonl", "jobs/a.json", "jobs/a.jsonl.tmp", "jobs/out/a.output.jsonl", "jobs/out/.work/a/1.json", "jobs/.work/x.jsonl", "jobs/a/.hidden.jsonl"} {
 		if err := r.RunFile(t.Context(), s, name); err != nil {
 			t.Errorf("RunFile(%q) = %v", name, err)
 		}
 	}
-	if gets, puts := s.Counts(); gets+puts != 0 {
-		t.Errorf("ignored names caused %d gets and %d puts", gets, puts)
+	if opens, writes := s.Counts(); opens+writes != 0 {
+		t.Errorf("ignored names caused %d opens and %d writes", opens, writes)
 	}
 	if _, _, ok := r.OutputNames("jobs/sub/x.jsonl"); !ok {
 		t.Error("OutputNames refused an input")
@@ -254,7 +262,7 @@ func TestIgnoredNames(t *testing.T) {
 
 // TestInputGone checks that an event for a deleted object is done, not retried.
 func TestInputGone(t *testing.T) {
-	r := batch.NewRunner(&batchtest.Completer{}, batchtest.NewMemStore().Open, testConfig, batchtest.Logger(t))
+	r := batch.NewRunner(&batchtest.Completer{}, batchtest.NewMemStore().Bucket, testConfig, batchtest.Logger(t))
 	if err := r.RunFile(t.Context(), batchtest.NewMemStore(), "input/gone.jsonl"); err != nil {
 		t.Errorf("RunFile = %v, want nil", err)
 	}
@@ -262,95 +270,133 @@ func TestInputGone(t *testing.T) {
 
 var errStorage = errors.New("storage is down")
 
-// TestStorageFailures checks that store failures are transient, and that a line whose
-// persisted result cannot be read is not run (it may be done already).
+// TestStorageFailures checks that store failures are transient, that a line whose claim
+// cannot be made is not run (another delivery may hold it), and that a redelivery after a
+// failed final write makes no call.
 func TestStorageFailures(t *testing.T) {
 	data, _ := batchtest.File(20)
 	t.Run("input", func(t *testing.T) {
 		in := batchtest.NewMemStore()
-		in.Put(t.Context(), "input/a.jsonl", data)
-		in.FailGet = func(string) error { return errStorage }
-		r := batch.NewRunner(&batchtest.Completer{}, batchtest.NewMemStore().Open, testConfig, batchtest.Logger(t))
+		in.Put("input/a.jsonl", data)
+		in.FailOpen = func(string) error { return errStorage }
+		r := batch.NewRunner(&batchtest.Completer{}, batchtest.NewMemStore().Bucket, testConfig, batchtest.Logger(t))
 		if err := r.RunFile(t.Context(), in, "input/a.jsonl"); !batch.Transient(err) || !errors.Is(err, errStorage) {
 			t.Errorf("RunFile = %v, want a transient error wrapping the store's", err)
 		}
 	})
-	t.Run("work results", func(t *testing.T) {
+	t.Run("claims", func(t *testing.T) {
 		s := batchtest.NewMemStore()
-		s.Put(t.Context(), "input/a.jsonl", data)
-		s.FailGet = func(name string) error {
-			if strings.HasSuffix(name, "/3.json") {
+		s.Put("input/a.jsonl", data)
+		s.FailWrite = func(name string) error {
+			if strings.HasSuffix(name, "/3.claim") {
 				return errStorage
 			}
 			return nil
 		}
 		c := &batchtest.Completer{}
-		r := batch.NewRunner(c, s.Open, testConfig, batchtest.Logger(t))
+		r := batch.NewRunner(c, s.Bucket, testConfig, batchtest.Logger(t))
 		if err := r.RunFile(t.Context(), s, "input/a.jsonl"); !batch.Transient(err) {
 			t.Errorf("RunFile = %v, want a transient error", err)
 		}
 		if c.Calls("req-3") != 0 {
-			t.Error("line 3 ran although its result could not be read")
+			t.Error("line 3 ran although it could not be claimed")
+		}
+		s.FailWrite = nil
+		if err := r.RunFile(t.Context(), s, "input/a.jsonl"); err != nil {
+			t.Errorf("redelivery: %v", err)
+		}
+		if c.Calls("req-3") != 1 || c.Calls("req-4") != 1 {
+			t.Errorf("calls: line 3 %d, line 4 %d; want 1 each", c.Calls("req-3"), c.Calls("req-4"))
 		}
 	})
 	t.Run("final files", func(t *testing.T) {
 		s := batchtest.NewMemStore()
-		s.Put(t.Context(), "input/a.jsonl", data)
-		s.FailPut = func(name string) error {
+		s.Put("input/a.jsonl", data)
+		s.FailWrite = func(name string) error {
 			if strings.HasSuffix(name, ".output.jsonl") {
 				return errStorage
 			}
 			return nil
 		}
 		c := &batchtest.Completer{}
-		r := batch.NewRunner(c, s.Open, testConfig, batchtest.Logger(t))
+		r := batch.NewRunner(c, s.Bucket, testConfig, batchtest.Logger(t))
 		if err := r.RunFile(t.Context(), s, "input/a.jsonl"); !batch.Transient(err) {
 			t.Errorf("RunFile = %v, want a transient error", err)
 		}
-		s.FailPut = nil
+		s.FailWrite = nil
 		calls := c.Total()
+		errsV := s.Version("output/a.errors.jsonl")
 		if err := r.RunFile(t.Context(), s, "input/a.jsonl"); err != nil {
 			t.Errorf("redelivery: %v", err)
 		}
 		if c.Total() != calls {
 			t.Errorf("the redelivery made %d calls, want 0", c.Total()-calls)
 		}
+		if s.Version("output/a.errors.jsonl") != errsV {
+			t.Error("the redelivery rewrote the errors file it had written")
+		}
 	})
 	t.Run("persisting a line", func(t *testing.T) {
 		s := batchtest.NewMemStore()
-		s.Put(t.Context(), "input/a.jsonl", data)
-		s.FailPut = func(name string) error {
-			if strings.Contains(name, "/.work/") {
+		s.Put("input/a.jsonl", data)
+		s.FailWrite = func(name string) error {
+			if strings.HasSuffix(name, "/2.json") {
 				return errStorage
 			}
 			return nil
 		}
-		r := batch.NewRunner(&batchtest.Completer{}, s.Open, testConfig, batchtest.Logger(t))
-		if err := r.RunFile(t.Context(), s, "input/a.jsonl"); err != nil {
-			t.Errorf("RunFile = %v, want nil: the results are in hand", err)
+		c := &batchtest.Completer{}
+		r := batch.NewRunner(c, s.Bucket, testConfig, batchtest.Logger(t))
+		if err := r.RunFile(t.Context(), s, "input/a.jsonl"); !batch.Transient(err) {
+			t.Errorf("RunFile = %v, want a transient error: line 2's result is not kept", err)
 		}
-		if _, ok := s.Object("output/a.output.jsonl"); !ok {
-			t.Error("no output file")
+		s.FailWrite = nil
+		// The claim of the billed line holds until its lease runs out: no second call before.
+		// The run waits for it as for another delivery's, until its context ends.
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		defer cancel()
+		if err := r.RunFile(ctx, s, "input/a.jsonl"); !batch.Transient(err) {
+			t.Errorf("redelivery within the lease: %v, want a transient error", err)
+		}
+		if c.Calls("req-2") != 1 {
+			t.Errorf("line 2 called %d times within its claim's lease, want 1", c.Calls("req-2"))
+		}
+		for _, n := range s.Names("output/.work/") {
+			s.Age(n, batch.DefaultClaimLease)
+		}
+		if err := r.RunFile(t.Context(), s, "input/a.jsonl"); err != nil {
+			t.Errorf("redelivery after the lease: %v", err)
+		}
+		if c.Calls("req-2") != 2 {
+			t.Errorf("line 2 called %d times, want 2: its stale claim is taken over", c.Calls("req-2"))
 		}
 	})
 }
 
 // TestUnreadableResultRunsAgain checks that a persisted result that is not a result line is
-// not trusted: the line runs again and the files stay whole.
+// not trusted: it is dropped, the line runs again and the files stay whole.
 func TestUnreadableResultRunsAgain(t *testing.T) {
 	data, lines := batchtest.File(10)
 	s := batchtest.NewMemStore()
-	s.Put(t.Context(), "input/a.jsonl", data)
-	c := &batchtest.Completer{}
-	r := batch.NewRunner(c, s.Open, testConfig, batchtest.Logger(t))
-	if err := r.RunFile(t.Context(), s, "input/a.jsonl"); err != nil {
-		t.Fatal(err)
+	s.Put("input/a.jsonl", data)
+	c := &batchtest.Completer{Outage: func(n int) bool { return n == 9 }} // line 10 fails once
+	r := batch.NewRunner(c, s.Bucket, batch.Config{Concurrency: 1, InputPrefix: "input/", OutputPrefix: "output/"}, batchtest.Logger(t))
+	if err := r.RunFile(t.Context(), s, "input/a.jsonl"); !batch.Transient(err) {
+		t.Fatalf("RunFile = %v, want a transient error", err)
 	}
-	work := s.Names("output/.work/a/")
-	if len(work) != 10 { // lines 1-10, all valid
-		t.Fatalf("work objects = %v, want one per line", work)
+	var first string
+	for _, n := range s.Names("output/.work/") {
+		if strings.HasSuffix(n, "/1.json") {
+			first = n
+		}
 	}
-	s.Put(t.Context(), work[0], []byte("{}")) // 1.json: line 1
+	if first == "" {
+		t.Fatalf("no result for line 1 in %v", s.Names("output/"))
+	}
+	s.Put(first, []byte("{}"))
+	if err := r.RunFile(t.Context(), s, "input/a.jsonl"); !batch.Transient(err) {
+		t.Fatalf("redelivery = %v, want a transient error for the unreadable result", err)
+	}
 	if err := r.RunFile(t.Context(), s, "input/a.jsonl"); err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +414,7 @@ func TestUnreadableResultRunsAgain(t *testing.T) {
 func TestCancelledRun(t *testing.T) {
 	data, lines := batchtest.File(100)
 	s := batchtest.NewMemStore()
-	s.Put(t.Context(), "input/a.jsonl", data)
+	s.Put("input/a.jsonl", data)
 	fake := &batchtest.Completer{Delay: time.Millisecond}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -379,7 +425,7 @@ func TestCancelledRun(t *testing.T) {
 		}
 		return fake.Complete(ctx, body)
 	})
-	r := batch.NewRunner(c, s.Open, testConfig, batchtest.Logger(t))
+	r := batch.NewRunner(c, s.Bucket, testConfig, batchtest.Logger(t))
 	err := r.RunFile(ctx, s, "input/a.jsonl")
 	if !batch.Transient(err) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("RunFile = %v, want a transient cancellation error", err)
@@ -444,12 +490,12 @@ func TestNoContentInLogs(t *testing.T) {
 	var logs bytes.Buffer
 	s := batchtest.NewMemStore()
 	data, _ := batchtest.File(60)
-	s.Put(t.Context(), "input/a.jsonl", data)
+	s.Put("input/a.jsonl", data)
 	c := &batchtest.Completer{Outage: func(n int) bool { return n == 5 }}
-	r := batch.NewRunner(c, s.Open, testConfig, slog.New(slog.NewJSONHandler(&logs, nil)))
+	r := batch.NewRunner(c, s.Bucket, testConfig, slog.New(slog.NewJSONHandler(&logs, nil)))
 	r.RunFile(t.Context(), s, "input/a.jsonl")
 	r.RunFile(t.Context(), s, "input/a.jsonl")
-	r.RunMessage(t.Context(), []byte(`{"custom_id":"m","method":"POST","url":"/v1/chat/completions","body":{"user":"m","messages":[{"role":"user","content":"say secret"}]}}`))
+	r.RunMessage(t.Context(), "msg-1", []byte(`{"custom_id":"m","method":"POST","url":"/v1/chat/completions","body":{"user":"m","messages":[{"role":"user","content":"say secret"}]}}`))
 	for _, secret := range []string{"say ", "echo", "<b>"} {
 		if bytes.Contains(logs.Bytes(), []byte(secret)) {
 			t.Errorf("logs contain %q:\n%s", secret, logs.Bytes())
@@ -462,10 +508,44 @@ func TestNoContentInLogs(t *testing.T) {
 
 // TestTransient pins the classification the adapters use to ask for a redelivery.
 func TestTransient(t *testing.T) {
-	if batch.Transient(nil) || batch.Transient(errors.New("x")) || batch.Transient(batch.ErrNotExist) {
+	if batch.Transient(nil) || batch.Transient(errors.New("x")) || batch.Transient(store.ErrNotExist) {
 		t.Error("Transient is true for nil or a plain error")
 	}
 	if !batch.Transient(fmt.Errorf("x: %w", context.DeadlineExceeded)) || !batch.Transient(context.Canceled) {
 		t.Error("Transient is false for an ended context")
+	}
+}
+
+// TestMaxLines checks the line cap: a file over it runs nothing and records one clear error
+// line (with an empty output file, so the job reads as complete); at the cap it runs.
+func TestMaxLines(t *testing.T) {
+	data, _ := batchtest.File(30) // 30 valid request lines
+	c := &batchtest.Completer{}
+	cfg := testConfig
+	cfg.MaxLines = 29
+	out, errs, s := runFile(t, c, cfg, "big", data)
+	if c.Total() != 0 {
+		t.Errorf("%d calls for a refused file", c.Total())
+	}
+	if len(out) != 0 {
+		t.Errorf("output = %q, want empty", out)
+	}
+	got := batchtest.ParseOutput(t, errs)
+	if len(got) != 1 || got[0].Error == nil || got[0].Error.Code != "invalid_request" ||
+		!strings.Contains(got[0].Error.Message, "more than 29 request lines") || !strings.Contains(got[0].Error.Message, "GATEWAY_BATCH_MAX_LINES") {
+		t.Errorf("errors file = %s", errs)
+	}
+	// A redelivery finds the refusal and writes nothing.
+	_, writes := s.Counts()
+	r := batch.NewRunner(c, s.Bucket, cfg, batchtest.Logger(t))
+	if err := r.RunFile(t.Context(), s, "input/big.jsonl"); err != nil {
+		t.Fatal(err)
+	}
+	if _, w := s.Counts(); w != writes {
+		t.Errorf("the redelivery of a refused file wrote %d objects", w-writes)
+	}
+	cfg.MaxLines = 30
+	if _, _, _ = runFile(t, c, cfg, "big", data); c.Total() != 30 {
+		t.Errorf("at the cap: %d calls, want 30", c.Total())
 	}
 }

@@ -25,8 +25,8 @@ func FuzzRunFile(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbf\r\n\n{}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := batchtest.NewMemStore()
-		s.Put(t.Context(), "input/f.jsonl", data)
-		r := batch.NewRunner(instant{}, s.Open, batch.Config{Concurrency: 2, InputPrefix: "input/", OutputPrefix: "output/"}, nil)
+		s.Put("input/f.jsonl", data)
+		r := batch.NewRunner(instant{}, s.Bucket, batch.Config{Concurrency: 2, InputPrefix: "input/", OutputPrefix: "output/"}, nil)
 		if err := r.RunFile(t.Context(), s, "input/f.jsonl"); err != nil {
 			t.Fatalf("RunFile: %v", err)
 		}

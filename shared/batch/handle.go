@@ -84,7 +84,7 @@ func (r *Runner) Handle(ctx context.Context, j Job) (o Outcome) {
 	if j.Name != "" {
 		err = r.RunFile(ctx, r.open(j.Bucket), j.Name)
 	} else {
-		err = r.RunMessage(ctx, j.Message)
+		err = r.RunMessage(ctx, j.ID, j.Message)
 	}
 	switch {
 	case err == nil:

@@ -41,11 +41,11 @@ func TestHandleOutcomes(t *testing.T) {
 		logged    string // a log message the outcome must leave, "" for none
 	}{
 		{name: "success", c: &batchtest.Completer{}, job: batch.Job{ID: "1", Message: line("ok", "ok")},
-			want: batch.Ack, recorded: "output/ok.json"},
+			want: batch.Ack, recorded: "output/messages/ok/1.json"},
 		{name: "permanent: rejected line is acked and recorded", c: &batchtest.Completer{}, job: batch.Job{ID: "2", Message: line("rej", "reject-1")},
-			want: batch.Ack, recorded: "output/rej.json", errorLine: true},
+			want: batch.Ack, recorded: "output/messages/rej/2.json", errorLine: true},
 		{name: "permanent: malformed line is acked and recorded", c: &batchtest.Completer{}, job: batch.Job{ID: "3", Message: []byte(`{"custom_id":"bad","method":"GET"}`)},
-			want: batch.Ack, recorded: "output/bad.json", errorLine: true},
+			want: batch.Ack, recorded: "output/messages/bad/3.json", errorLine: true},
 		{name: "transient: upstream 503 is redelivered", c: &batchtest.Completer{Outage: func(int) bool { return true }}, job: batch.Job{ID: "4", Message: line("down", "down")},
 			want: batch.Redeliver, logged: "job failed; it will be redelivered"},
 		{name: "transient file: partly done file is redelivered", c: &batchtest.Completer{Outage: func(n int) bool { return n == 1 }},
@@ -62,9 +62,7 @@ func TestHandleOutcomes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := batchtest.NewMemStore()
 			data := append(append(line("a", "a"), '\n'), line("b", "b")...)
-			if err := s.Put(t.Context(), "input/f.jsonl", data); err != nil {
-				t.Fatal(err)
-			}
+			s.Put("input/f.jsonl", data)
 			var logs bytes.Buffer
 			c := cfg
 			if tc.cfg.OutputPrefix != "" {
@@ -74,7 +72,7 @@ func TestHandleOutcomes(t *testing.T) {
 			if ctx == nil {
 				ctx = t.Context()
 			}
-			r := batch.NewRunner(tc.c, s.Open, c, slog.New(slog.NewTextHandler(&logs, nil)))
+			r := batch.NewRunner(tc.c, s.Bucket, c, slog.New(slog.NewTextHandler(&logs, nil)))
 			if got := r.Handle(ctx, tc.job); got != tc.want {
 				t.Errorf("Handle = %v, want %v\nlogs:\n%s", got, tc.want, logs.String())
 			}

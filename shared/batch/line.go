@@ -252,19 +252,19 @@ func (j *job) line(res *result) ([]byte, *result) {
 	return line, res
 }
 
-// isErrorLine reads a persisted result line back and reports which file it goes to. It fails
+// readResult reads a persisted result line back: which file it goes to, and its id. It fails
 // for anything that is not a result line.
-func isErrorLine(b []byte) (bool, error) {
+func readResult(b []byte) (isErr bool, id string, err error) {
 	var r struct { // presence only: the body is not copied
 		ID       string    `json:"id"`
 		Response *struct{} `json:"response"`
 		Error    *struct{} `json:"error"`
 	}
 	if err := json.Unmarshal(b, &r); err != nil {
-		return false, err
+		return false, "", err
 	}
 	if r.ID == "" || (r.Response == nil && r.Error == nil) {
-		return false, errors.New("not a result line")
+		return false, "", errors.New("not a result line")
 	}
-	return r.Error != nil, nil
+	return r.Error != nil, r.ID, nil
 }

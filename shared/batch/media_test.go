@@ -40,13 +40,13 @@ func TestSlowMediaIsAPermanentLineError(t *testing.T) {
 		Fetcher: media.NewFetcher(media.Options{AllowPrivate: true, Timeout: 200 * time.Millisecond})})
 
 	s := batchtest.NewMemStore()
-	r := batch.NewRunner(h, s.Open, testConfig, batchtest.Logger(t))
+	r := batch.NewRunner(h, s.Bucket, testConfig, batchtest.Logger(t))
 	line := `{"custom_id":"slow-1","method":"POST","url":"/v1/chat/completions","body":{"model":"gemini-2.5-flash","messages":[` +
 		`{"role":"user","content":[{"type":"text","text":"what is it"},{"type":"image_url","image_url":{"url":"` + slow.URL + `/cat.png"}}]}]}}`
-	if err := r.RunMessage(t.Context(), []byte(line)); err != nil {
+	if err := r.RunMessage(t.Context(), "m1", []byte(line)); err != nil {
 		t.Fatalf("RunMessage = %v (transient %v), want nil: the line failed for good", err, batch.Transient(err))
 	}
-	out, ok := s.Object("output/slow-1.json")
+	out, ok := s.Object("output/messages/slow-1/m1.json")
 	if !ok {
 		t.Fatalf("no result written; objects: %v", s.Names(""))
 	}

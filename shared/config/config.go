@@ -55,8 +55,8 @@ type Config struct {
 	ExternalAccount string
 	// Keys is GATEWAY_API_KEYS, GATEWAY_KEYS_FILE, GATEWAY_KEYS_SECRET and GATEWAY_KEYS_REFRESH.
 	Keys keys.Config
-	// Batch is GATEWAY_OUTPUT_BUCKET, GATEWAY_INPUT_PREFIX, GATEWAY_OUTPUT_PREFIX and
-	// GATEWAY_BATCH_CONCURRENCY.
+	// Batch is GATEWAY_OUTPUT_BUCKET, GATEWAY_INPUT_PREFIX, GATEWAY_OUTPUT_PREFIX,
+	// GATEWAY_BATCH_CONCURRENCY and GATEWAY_BATCH_MAX_LINES.
 	Batch batch.Config
 	// LambdaMode is GATEWAY_LAMBDA_MODE: "stream" (a RESPONSE_STREAM Function URL, the
 	// default) or "buffered".
@@ -119,6 +119,7 @@ func Load(getenv func(string) string) (Config, error) {
 			InputPrefix:  p.str("GATEWAY_INPUT_PREFIX", batch.DefaultInputPrefix),
 			OutputPrefix: p.str("GATEWAY_OUTPUT_PREFIX", batch.DefaultOutputPrefix),
 			Concurrency:  int(p.int64("GATEWAY_BATCH_CONCURRENCY", batch.DefaultConcurrency)),
+			MaxLines:     int(p.int64("GATEWAY_BATCH_MAX_LINES", batch.DefaultMaxLines)),
 		},
 		LambdaMode:       strings.ToLower(p.str("GATEWAY_LAMBDA_MODE", "stream")),
 		Port:             p.str("PORT", "8080"),
@@ -197,6 +198,8 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("GATEWAY_MEDIA_TIMEOUT must be positive")
 	case c.Batch.Concurrency < 1 || c.Batch.Concurrency > batch.MaxConcurrency:
 		return Config{}, fmt.Errorf("GATEWAY_BATCH_CONCURRENCY must be from 1 to %d", batch.MaxConcurrency)
+	case c.Batch.MaxLines < 1 || c.Batch.MaxLines > batch.MaxMaxLines:
+		return Config{}, fmt.Errorf("GATEWAY_BATCH_MAX_LINES must be from 1 to %d", batch.MaxMaxLines)
 	case strings.HasPrefix(c.Batch.InputPrefix, c.Batch.OutputPrefix):
 		// The runner never takes an object under the output prefix as input (so results cannot
 		// trigger another run); an input prefix under it would ignore every input.

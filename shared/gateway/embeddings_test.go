@@ -652,10 +652,8 @@ func TestBatchEmbeddingLines(t *testing.T) {
 	data := `{"custom_id":"docs","method":"POST","url":"/v1/embeddings","body":{"model":"gemini-embedding-001","input":["a","b"],"dimensions":4,"encoding_format":"base64"}}
 {"custom_id":"tokens","method":"POST","url":"/embeddings","body":{"model":"gemini-embedding-001","input":[[1,2]]}}
 `
-	if err := s.Put(t.Context(), "input/e.jsonl", []byte(data)); err != nil {
-		t.Fatal(err)
-	}
-	r := batch.NewRunner(g.h, s.Open, batch.Config{Concurrency: 2, InputPrefix: "input/", OutputPrefix: "output/"}, nil)
+	s.Put("input/e.jsonl", []byte(data))
+	r := batch.NewRunner(g.h, s.Bucket, batch.Config{Concurrency: 2, InputPrefix: "input/", OutputPrefix: "output/"}, nil)
 	if err := r.RunFile(t.Context(), s, "input/e.jsonl"); err != nil {
 		t.Fatal(err)
 	}

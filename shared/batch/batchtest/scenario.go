@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/geminigateway/gateway/shared/batch"
+	"github.com/geminigateway/gateway/shared/store"
 )
 
 // Kind is what a generated input line is.
@@ -210,22 +213,50 @@ func Logger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-// TestOutageRedelivery runs the scenario every Store must pass with the Runner: a 1,000-line
+// Get reads the whole object name from s, failing the test on an error.
+func Get(t *testing.T, s store.Store, name string) []byte {
+	t.Helper()
+	b, _, err := store.ReadAll(t.Context(), s, name, 0)
+	if err != nil {
+		t.Fatalf("reading %s: %v", name, err)
+	}
+	return b
+}
+
+// version returns the version of name in s, "" when it does not exist.
+func version(t *testing.T, s store.Store, name string) string {
+	t.Helper()
+	rc, obj, err := s.Open(t.Context(), name)
+	if errors.Is(err, store.ErrNotExist) {
+		return ""
+	}
+	if err != nil {
+		t.Fatalf("opening %s: %v", name, err)
+	}
+	rc.Close()
+	return obj.Version
+}
+
+// Config is the runner configuration of the scenarios.
+var Config = batch.Config{Concurrency: 8, InputPrefix: "input/", OutputPrefix: "output/", OutputBucket: "out"}
+
+// TestOutageRedelivery runs the scenario every store must pass with the Runner: a 1,000-line
 // file with malformed lines meets an upstream outage (25 calls answered 503) in the middle.
 // The first delivery must fail transiently without writing the final files; the redelivery
-// must call the Completer only for the 25 failed lines and write the files; a third delivery
-// must call nothing and write the same bytes. No line may be sent again after a 200.
-func TestOutageRedelivery(t *testing.T, s batch.Store) {
+// must call the Completer only for the 25 failed lines, write the files and remove its work
+// objects; a third delivery must call nothing and write nothing (the final files keep their
+// version: no second finalize event). No line may be sent again after a 200.
+func TestOutageRedelivery(t *testing.T, s store.Store) {
 	t.Helper()
 	ctx := t.Context()
 	data, lines := File(1000)
 	const in = "input/jobs/big.jsonl"
-	if err := s.Put(ctx, in, data); err != nil {
-		t.Fatalf("Put(input): %v", err)
+	if err := s.Create(ctx, in, bytes.NewReader(data)); err != nil {
+		t.Fatalf("Create(input): %v", err)
 	}
 	const outageStart, outageLen = 400, 25
 	c := &Completer{Outage: func(n int) bool { return n >= outageStart && n < outageStart+outageLen }}
-	r := batch.NewRunner(c, func(string) batch.Store { return s }, batch.Config{Concurrency: 8, InputPrefix: "input/", OutputPrefix: "output/"}, Logger(t))
+	r := batch.NewRunner(c, func(string) store.Store { return s }, Config, Logger(t))
 	outName, errName, _ := r.OutputNames(in)
 
 	calls := 0 // requests a valid line makes: OK and Rejected
@@ -240,8 +271,8 @@ func TestOutageRedelivery(t *testing.T, s batch.Store) {
 		t.Fatalf("first delivery: RunFile = %v, want a transient error", err)
 	}
 	for _, name := range []string{outName, errName} {
-		if _, err := s.Get(ctx, name); !errors.Is(err, batch.ErrNotExist) {
-			t.Errorf("first delivery wrote %s (err %v): the final files must wait for every line", name, err)
+		if v := version(t, s, name); v != "" {
+			t.Errorf("first delivery wrote %s: the final files must wait for every line", name)
 		}
 	}
 	if got := c.Total(); got != calls {
@@ -254,15 +285,12 @@ func TestOutageRedelivery(t *testing.T, s batch.Store) {
 	if got := c.Total(); got != calls+outageLen {
 		t.Errorf("after the redelivery: %d calls, want %d (only the %d failed lines again)", got, calls+outageLen, outageLen)
 	}
-	output, err := s.Get(ctx, outName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	errs, err := s.Get(ctx, errName)
-	if err != nil {
-		t.Fatal(err)
-	}
+	output, errs := Get(t, s, outName), Get(t, s, errName)
 	CheckResults(t, lines, output, errs)
+	if work, err := s.List(ctx, "output/.work/", "", 0); err != nil || len(work) != 0 {
+		t.Errorf("work objects left after the final files: %d (%v)", len(work), err)
+	}
+	outV, errV := version(t, s, outName), version(t, s, errName)
 
 	if err := r.RunFile(ctx, s, in); err != nil {
 		t.Fatalf("third delivery: RunFile = %v, want nil", err)
@@ -270,10 +298,8 @@ func TestOutageRedelivery(t *testing.T, s batch.Store) {
 	if got := c.Total(); got != calls+outageLen {
 		t.Errorf("the third delivery called the Completer %d times", got-calls-outageLen)
 	}
-	output2, _ := s.Get(ctx, outName)
-	errs2, _ := s.Get(ctx, errName)
-	if !bytes.Equal(output, output2) || !bytes.Equal(errs, errs2) {
-		t.Errorf("the third delivery changed the result files")
+	if version(t, s, outName) != outV || version(t, s, errName) != errV {
+		t.Errorf("the third delivery wrote the final files again")
 	}
 	if resent := c.Resent(); len(resent) > 0 {
 		t.Errorf("lines sent again after a 200: %v", resent)
@@ -283,4 +309,84 @@ func TestOutageRedelivery(t *testing.T, s batch.Store) {
 			t.Errorf("line %d was never sent", l.N)
 		}
 	}
+}
+
+// TestConcurrentDeliveries runs the scenario of two deliveries of the same event at once, on
+// s: a 200-line file delivered twice at the same time, and 50 queue messages each delivered
+// twice at the same time. Every valid line and message must reach the Completer exactly once,
+// and the results must be whole. It returns the calls made, for the report.
+func TestConcurrentDeliveries(t *testing.T, s store.Store) (fileCalls, messageCalls int) {
+	t.Helper()
+	ctx := t.Context()
+	open := func(string) store.Store { return s }
+
+	data, lines := File(200)
+	const in = "input/twice.jsonl"
+	if err := s.Create(ctx, in, bytes.NewReader(data)); err != nil {
+		t.Fatalf("Create(input): %v", err)
+	}
+	c := &Completer{Delay: time.Millisecond}
+	want := 0
+	for _, l := range lines {
+		if l.Kind == OK || l.Kind == Rejected {
+			want++
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range 2 {
+		// Two function instances: each its own Runner.
+		r := batch.NewRunner(c, open, Config, Logger(t))
+		wg.Go(func() { errs[i] = r.RunFile(ctx, s, in) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("delivery %d: RunFile = %v, want nil (the other delivery's lines are waited for)", i, err)
+		}
+	}
+	if got := c.Total(); got != want {
+		t.Errorf("file delivered twice at once: %d calls, want %d (each valid line once)", got, want)
+	}
+	r := batch.NewRunner(c, open, Config, Logger(t))
+	outName, errName, _ := r.OutputNames(in)
+	CheckResults(t, lines, Get(t, s, outName), Get(t, s, errName))
+	fileCalls = c.Total()
+
+	m := &Completer{Delay: time.Millisecond}
+	const n = 50
+	outcomes := make([]batch.Outcome, 2*n)
+	for i := range 2 * n {
+		r := batch.NewRunner(m, open, Config, Logger(t))
+		k := i % n
+		j := batch.Job{ID: fmt.Sprintf("msg-%d", k), Message: []byte(fmt.Sprintf(
+			`{"custom_id":"same","method":"POST","url":"/v1/chat/completions","body":{"model":"gemini-2.5-flash","user":"m-%d","messages":[{"role":"user","content":"hi"}]}}`, k))}
+		wg.Go(func() { outcomes[i] = r.Handle(ctx, j) })
+	}
+	wg.Wait()
+	// A delivery that met the other's live claim asks for a redelivery: deliver those again.
+	for i, o := range outcomes {
+		if o == batch.Redeliver {
+			r := batch.NewRunner(m, open, Config, Logger(t))
+			k := i % n
+			j := batch.Job{ID: fmt.Sprintf("msg-%d", k), Message: []byte(fmt.Sprintf(
+				`{"custom_id":"same","method":"POST","url":"/v1/chat/completions","body":{"model":"gemini-2.5-flash","user":"m-%d","messages":[{"role":"user","content":"hi"}]}}`, k))}
+			if o := r.Handle(ctx, j); o != batch.Ack {
+				t.Errorf("message %d redelivered: %v, want ack", k, o)
+			}
+		}
+	}
+	if got := m.Total(); got != n {
+		t.Errorf("%d messages delivered twice at once: %d calls, want %d", n, got, n)
+	}
+	for k := range n {
+		b := Get(t, s, r.MessageResultName("same", fmt.Sprintf("msg-%d", k)))
+		if !bytes.Contains(b, []byte(fmt.Sprintf("echo <m-%d>", k))) {
+			t.Errorf("message %d: result %s", k, b)
+		}
+	}
+	if work, err := s.List(ctx, "output/.work/", "", 0); err != nil || len(work) != 0 {
+		t.Errorf("work objects left: %v (%v)", work, err)
+	}
+	return fileCalls, m.Total()
 }
