@@ -60,6 +60,7 @@ locals {
         GOOGLE_EXTERNAL_ACCOUNT_JSON = local.google_external_account_json
         GATEWAY_KEYS_SECRET          = local.keys_secret_version_name
         GATEWAY_OUTPUT_BUCKET        = aws_s3_bucket.output.bucket
+        GATEWAY_STORE_BUCKET         = aws_s3_bucket.store.bucket
         GATEWAY_OUTPUT_PREFIX        = var.output_prefix
         GATEWAY_INPUT_PREFIX         = var.input_prefix
         GATEWAY_BATCH_CONCURRENCY    = tostring(var.batch_concurrency)
@@ -184,6 +185,7 @@ resource "aws_lambda_function" "gateway" {
   depends_on = [
     aws_cloudwatch_log_group.lambda,
     aws_iam_role_policy.lambda,
+    aws_iam_role_policy.store,
   ]
 }
 
