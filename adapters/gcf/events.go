@@ -27,8 +27,11 @@ type storageObject struct {
 }
 
 // PubSubJob is the CloudEvent function for google.cloud.pubsub.topic.v1.messagePublished: the
-// message's data is one job line.
+// message's data is one job line, or the scheduled refresh's marker (refresh.go).
 func (f *Functions) PubSubJob(ctx context.Context, e cloudevents.Event) error {
+	if isRefresh(e) {
+		return f.refresh(ctx, e)
+	}
 	var data messagePublished
 	return f.event(ctx, e, PubSubType, &data, func() (batch.Job, bool) {
 		return batch.Job{ID: data.Message.MessageID, Message: data.Message.Data}, true

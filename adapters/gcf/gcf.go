@@ -47,6 +47,9 @@ type Deps struct {
 	Handler http.Handler
 	Jobs    batch.Jobs
 	Logger  *slog.Logger
+	// Refresh, when set, is the scheduled refresh of running batches (the gateway's
+	// RefreshBatches), run for a Pub/Sub message with the refresh marker (refresh.go).
+	Refresh func(context.Context) (int, error)
 }
 
 // retryInitAfter is how long a failed build is reported before it is tried again.

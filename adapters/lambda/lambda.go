@@ -52,6 +52,9 @@ type Config struct {
 	Concurrency int
 	// Logger gets one line per recovered panic and ignored S3 record; nil means slog.Default().
 	Logger *slog.Logger
+	// Refresh, when set, is the scheduled refresh of running batches (the gateway's
+	// RefreshBatches), run for the event {"gateway_task":"refresh_batches"} (refresh.go).
+	Refresh func(context.Context) (int, error)
 	// Close, when set, runs on SIGTERM (sent to the runtime when an extension is registered).
 	Close func()
 }
@@ -89,6 +92,7 @@ const (
 	httpEvent         // Function URL or API Gateway HTTP API, payload format 2.0
 	sqsEvent          // SQS batch
 	s3Event           // S3 event notification
+	taskEvent         // a scheduled task: {"gateway_task": ...} (refresh.go)
 )
 
 // probe holds the few fields that tell the event kinds apart.
@@ -99,6 +103,7 @@ type probe struct {
 	RequestContext struct {
 		HTTP json.RawMessage `json:"http"`
 	} `json:"requestContext"`
+	Task string `json:"gateway_task"`
 }
 
 // kindOf tells which kind of event raw is. Records[0].eventSource names SQS ("aws:sqs") and S3
@@ -120,6 +125,9 @@ func kindOf(raw []byte) kind {
 	}
 	if len(p.RequestContext.HTTP) > 0 && p.RequestContext.HTTP[0] == '{' {
 		return httpEvent
+	}
+	if p.Task != "" {
+		return taskEvent
 	}
 	return unknownEvent
 }
@@ -146,6 +154,14 @@ func (a *adapter) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 			return nil, fmt.Errorf("decoding S3 event: %w", err)
 		}
 		return nil, a.s3(ctx, &ev)
+	case taskEvent:
+		var t struct {
+			Task string `json:"gateway_task"`
+		}
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return nil, fmt.Errorf("decoding task event: %w", err)
+		}
+		return a.refresh(ctx, t.Task)
 	}
 	return nil, fmt.Errorf("%w: not a Function URL/HTTP API v2 request, SQS batch or S3 notification (%.80s)", errUnsupported, raw)
 }

@@ -27,24 +27,38 @@ import (
 func init() { adapter.New(build).Register() }
 
 // build assembles the gateway and the batch runner, which opens Cloud Storage buckets when
-// GATEWAY_OUTPUT_BUCKET is set (without it the runner refuses jobs, which are then redelivered).
+// GATEWAY_OUTPUT_BUCKET is set (without it the runner refuses jobs, which are then redelivered),
+// and the object store when GATEWAY_STORE_BUCKET is set.
 func build(ctx context.Context) (*adapter.Deps, error) {
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return nil, err
 	}
-	a, err := app.New(ctx, cfg)
+	var client *storage.Client
+	if cfg.Batch.OutputBucket != "" || cfg.StoreBucket != "" {
+		if client, err = storage.NewClient(ctx); err != nil {
+			return nil, fmt.Errorf("creating the Cloud Storage client: %w", err)
+		}
+	}
+	return assemble(ctx, cfg, client)
+}
+
+// assemble builds the Deps on client (nil when no bucket is set): the object store on
+// GATEWAY_STORE_BUCKET, which is also Vertex batch prediction's bucket, and the job runner's
+// buckets. Tests call it with a client on a Cloud Storage emulator.
+func assemble(ctx context.Context, cfg config.Config, client *storage.Client) (*adapter.Deps, error) {
+	var o app.Options
+	if cfg.StoreBucket != "" {
+		o = app.Options{Store: gcsstore.New(client, cfg.StoreBucket), VertexBucket: cfg.StoreBucket}
+	}
+	a, err := app.NewWith(ctx, cfg, o)
 	if err != nil {
 		return nil, err
 	}
 	var open func(string) store.Store
 	if cfg.Batch.OutputBucket != "" {
-		client, err := storage.NewClient(ctx)
-		if err != nil {
-			a.Close()
-			return nil, fmt.Errorf("creating the Cloud Storage client: %w", err)
-		}
 		open = func(bucket string) store.Store { return gcsstore.New(client, bucket) }
 	}
-	return &adapter.Deps{Handler: a.Handler, Jobs: batch.NewRunner(a.Handler, open, cfg.Batch, a.Logger), Logger: a.Logger}, nil
+	return &adapter.Deps{Handler: a.Handler, Jobs: batch.NewRunner(a.Handler, open, cfg.Batch, a.Logger), Logger: a.Logger,
+		Refresh: a.Handler.RefreshBatches}, nil
 }

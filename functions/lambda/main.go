@@ -39,21 +39,32 @@ func build(ctx context.Context) (lambda.Config, error) {
 	if err != nil {
 		return lambda.Config{}, err
 	}
-	a, err := app.New(ctx, cfg)
+	var client *s3.Client
+	if cfg.Batch.OutputBucket != "" || cfg.StoreBucket != "" {
+		if client, err = s3Client(os.Getenv); err != nil {
+			return lambda.Config{}, err
+		}
+	}
+	return assemble(ctx, cfg, client)
+}
+
+// assemble builds the Config on client (nil when no bucket is set): the object store on
+// GATEWAY_STORE_BUCKET and the job runner's buckets. Tests call it with a client on an S3 fake.
+func assemble(ctx context.Context, cfg config.Config, client *s3.Client) (lambda.Config, error) {
+	var o app.Options
+	if cfg.StoreBucket != "" {
+		o.Store = s3store.New(client, cfg.StoreBucket)
+	}
+	a, err := app.NewWith(ctx, cfg, o)
 	if err != nil {
 		return lambda.Config{}, err
 	}
 	var open func(string) store.Store
 	if cfg.Batch.OutputBucket != "" {
-		client, err := s3Client(os.Getenv)
-		if err != nil {
-			a.Close()
-			return lambda.Config{}, err
-		}
 		open = func(bucket string) store.Store { return s3store.New(client, bucket) }
 	}
 	return lambda.Config{Handler: a.Handler, Mode: lambda.Mode(cfg.LambdaMode), Jobs: batch.NewRunner(a.Handler, open, cfg.Batch, a.Logger),
-		Concurrency: cfg.Batch.Concurrency, Logger: a.Logger, Close: a.Close}, nil
+		Concurrency: cfg.Batch.Concurrency, Logger: a.Logger, Close: a.Close, Refresh: a.Handler.RefreshBatches}, nil
 }
 
 // s3Client builds the S3 client from what Lambda puts in the environment: the region and the
@@ -65,7 +76,7 @@ func s3Client(getenv func(string) string) (*s3.Client, error) {
 	region := getenv("AWS_REGION")
 	id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
 	if region == "" || id == "" || secret == "" {
-		return nil, errors.New("GATEWAY_OUTPUT_BUCKET is set but AWS_REGION, AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is not (Lambda sets them)")
+		return nil, errors.New("GATEWAY_OUTPUT_BUCKET or GATEWAY_STORE_BUCKET is set but AWS_REGION, AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is not (Lambda sets them)")
 	}
 	creds := credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN"))
 	opts := s3.Options{Region: region, Credentials: aws.NewCredentialsCache(creds)}

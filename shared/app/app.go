@@ -19,6 +19,7 @@ import (
 
 	"github.com/geminigateway/gateway/shared/batch/engine"
 	"github.com/geminigateway/gateway/shared/batch/geminibatch"
+	"github.com/geminigateway/gateway/shared/batch/vertexbatch"
 	"github.com/geminigateway/gateway/shared/config"
 	"github.com/geminigateway/gateway/shared/emulator"
 	"github.com/geminigateway/gateway/shared/gateway"
@@ -42,9 +43,25 @@ type App struct {
 	Close func()
 }
 
+// Options are what an entry point opened itself and hands to NewWith: app does not import the
+// cloud adapters (shared/deps_test.go), so the deployed object store comes in from functions/.
+type Options struct {
+	// Store is the object store on the deployment's bucket (GATEWAY_STORE_BUCKET): Cloud
+	// Storage or S3. Nil means the local folder (GATEWAY_STORE_DIR, `make run`) or none.
+	Store store.Store
+	// VertexBucket names the Cloud Storage bucket that Store is on, for Vertex AI batch
+	// prediction on the vertex backend (gs://VertexBucket/...). Empty keeps the local engine.
+	VertexBucket string
+}
+
 // New builds the gateway from cfg. Errors are one line naming the setting at fault. With
 // cfg.Local (`make run`) a missing client key is generated; the caller prints it (LocalKey).
 func New(ctx context.Context, cfg config.Config) (*App, error) {
+	return NewWith(ctx, cfg, Options{})
+}
+
+// NewWith is New with an object store (and its bucket) the entry point opened.
+func NewWith(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 	if cfg.Keys.Secret != "" {
 		// A bare projects/P/secrets/S means its latest version.
 		_, v, err := secrets.SplitName(cfg.Keys.Secret)
@@ -114,15 +131,15 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 			return fail(err)
 		}
 	}
-	st, err := localStore(cfg.StoreDir, cfg.Local)
-	if err != nil {
-		return fail(fmt.Errorf("GATEWAY_STORE_DIR: %w", err))
-	}
-	var batchEngine engine.Engine // nil: the local engine, for the emulator (and Vertex until a bucket is wired)
-	if st != nil && cfg.Backend == gemini.Developer {
-		if batchEngine, err = geminibatch.New(client, st, 0); err != nil {
-			return fail(err)
+	st := o.Store
+	if st == nil {
+		if st, err = localStore(cfg.StoreDir, cfg.Local); err != nil {
+			return fail(fmt.Errorf("GATEWAY_STORE_DIR: %w", err))
 		}
+	}
+	batchEngine, err := selectEngine(cfg.Backend, client, st, o.VertexBucket)
+	if err != nil {
+		return fail(err)
 	}
 	fetcher := media.NewFetcher(media.Options{MaxBytes: cfg.MediaMaxBytes, Timeout: cfg.MediaTimeout, AllowPrivate: cfg.AllowPrivateFetch,
 		MaxURLs: cfg.MediaMaxURLs, MaxTotalBytes: cfg.MediaMaxTotalBytes, Concurrency: cfg.MediaFetchConcurrency})
@@ -134,6 +151,29 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		EMFNamespace: cfg.MetricsNamespace, Store: st, BatchEngine: batchEngine, SealKey: []byte(cfg.ResponsesKey),
 	})
 	return a, nil
+}
+
+// selectEngine picks the batch engine for the backend: Gemini Batch Mode on the Developer API,
+// Vertex AI batch prediction on the vertex backend when the store is on a Cloud Storage bucket,
+// else nil (the gateway's local engine: the emulator, and Vertex without a bucket — on AWS).
+func selectEngine(backend gemini.Backend, client *gemini.Client, st store.Store, vertexBucket string) (engine.Engine, error) {
+	switch {
+	case st == nil:
+		return nil, nil
+	case backend == gemini.Developer:
+		e, err := geminibatch.New(client, st, 0)
+		if err != nil {
+			return nil, err
+		}
+		return e, nil
+	case backend == gemini.Vertex && vertexBucket != "":
+		e, err := vertexbatch.New(vertexbatch.Options{Client: client, Store: st, Bucket: vertexBucket})
+		if err != nil {
+			return nil, fmt.Errorf("GATEWAY_STORE_BUCKET: %w", err)
+		}
+		return e, nil
+	}
+	return nil, nil
 }
 
 // localStore is the object store on a local folder: dir when set, else under `make run` a

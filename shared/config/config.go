@@ -75,7 +75,11 @@ type Config struct {
 	MetricsNamespace string
 	// StoreDir (GATEWAY_STORE_DIR) is a local folder for the object store (files, batches);
 	// `make run` defaults it under the OS cache folder.
-	StoreDir     string
+	StoreDir string
+	// StoreBucket (GATEWAY_STORE_BUCKET) is the bucket of the object store in a deployment:
+	// Cloud Storage on Google Cloud (functions/gcf), S3 on AWS (functions/lambda). On the vertex
+	// backend on Google Cloud it is also where Vertex batch prediction reads and writes.
+	StoreBucket  string
 	ResponsesKey string // GATEWAY_RESPONSES_KEY: the key of the Responses API's encrypted_content
 }
 
@@ -125,6 +129,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Port:             p.str("PORT", "8080"),
 		EmbedConcurrency: int(p.int64("GATEWAY_EMBED_CONCURRENCY", 8)),
 		StoreDir:         strings.TrimSpace(getenv("GATEWAY_STORE_DIR")),
+		StoreBucket:      strings.TrimSpace(getenv("GATEWAY_STORE_BUCKET")),
 		ResponsesKey:     getenv("GATEWAY_RESPONSES_KEY"),
 	}
 	if fn := strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")); fn != "" {

@@ -60,6 +60,7 @@ locals {
         GOOGLE_EXTERNAL_ACCOUNT_JSON = local.google_external_account_json
         GATEWAY_KEYS_SECRET          = local.keys_secret_version_name
         GATEWAY_OUTPUT_BUCKET        = aws_s3_bucket.output.bucket
+        GATEWAY_STORE_BUCKET         = aws_s3_bucket.store.bucket
         GATEWAY_OUTPUT_PREFIX        = var.output_prefix
         GATEWAY_INPUT_PREFIX         = var.input_prefix
         GATEWAY_BATCH_CONCURRENCY    = tostring(var.batch_concurrency)
@@ -123,7 +124,7 @@ data "aws_iam_policy_document" "lambda" {
   # object from a forbidden one) instead of running and billing the request again.
   statement {
     sid       = "WriteResults"
-    actions   = ["s3:GetObject", "s3:PutObject"]
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] # DeleteObject: release claims and remove work objects once the final files exist
     resources = ["${aws_s3_bucket.output.arn}/${var.output_prefix}*"]
   }
 
@@ -184,6 +185,7 @@ resource "aws_lambda_function" "gateway" {
   depends_on = [
     aws_cloudwatch_log_group.lambda,
     aws_iam_role_policy.lambda,
+    aws_iam_role_policy.store,
   ]
 }
 

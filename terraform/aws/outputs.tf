@@ -28,6 +28,11 @@ output "input_bucket" {
   value       = aws_s3_bucket.input.bucket
 }
 
+output "store_bucket" {
+  description = "S3 bucket of the gateway's object store (GATEWAY_STORE_BUCKET): files, batches, stored responses."
+  value       = aws_s3_bucket.store.bucket
+}
+
 output "output_bucket" {
   description = "S3 bucket the function writes job results to (under output_prefix)."
   value       = aws_s3_bucket.output.bucket

@@ -234,6 +234,23 @@ variable "work_retention_days" {
   default     = 7
 }
 
+variable "store_retention_days" {
+  description = "Days the object store (GATEWAY_STORE_BUCKET) keeps uploaded files, batches, their output files and stored responses before its lifecycle rule deletes them."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.store_retention_days >= 1 && var.store_retention_days <= 3650 && floor(var.store_retention_days) == var.store_retention_days
+    error_message = "store_retention_days must be a whole number of days from 1 to 3650."
+  }
+}
+
+variable "batch_refresh" {
+  description = "Whether an EventBridge Scheduler schedule invokes the function with the batch refresh marker every 5 minutes, so that ended batches get their output files without being polled."
+  type        = bool
+  default     = true
+}
+
 # ---------------------------------------------------------------------------------------------
 # Usage and health (usage.tf). The metrics themselves come from the request log lines, which
 # carry CloudWatch embedded metric format on Lambda: there are no metric filters to keep.

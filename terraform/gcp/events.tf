@@ -150,6 +150,7 @@ resource "google_cloudfunctions2_function" "pubsub_job" {
     google_secret_manager_secret_iam_member.runtime_gemini_api_key,
     google_secret_manager_secret_iam_member.runtime_extra,
     google_storage_bucket_iam_member.runtime_output_user,
+    google_storage_bucket_iam_member.runtime_store_user,
   ]
 }
 

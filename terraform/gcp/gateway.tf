@@ -71,6 +71,7 @@ resource "google_cloudfunctions2_function" "gateway" {
     google_secret_manager_secret_iam_member.runtime_gemini_api_key,
     google_secret_manager_secret_iam_member.runtime_extra,
     google_secret_manager_secret_version.client_keys_initial,
+    google_storage_bucket_iam_member.runtime_store_user,
   ]
 }
 

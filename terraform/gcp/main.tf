@@ -25,6 +25,7 @@ locals {
   services = setunion([
     "aiplatform.googleapis.com",
     "artifactregistry.googleapis.com",
+    "cloudscheduler.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
     "eventarc.googleapis.com",
@@ -55,6 +56,7 @@ locals {
         GATEWAY_KEYS_SECRET       = local.keys_secret_version_name
         GEMINI_API_KEY            = local.gemini_api_key_reference
         GATEWAY_OUTPUT_BUCKET     = google_storage_bucket.output.name
+        GATEWAY_STORE_BUCKET      = google_storage_bucket.store.name
         GATEWAY_OUTPUT_PREFIX     = var.output_prefix
         GATEWAY_INPUT_PREFIX      = var.input_prefix
         GATEWAY_BATCH_CONCURRENCY = tostring(var.batch_concurrency)

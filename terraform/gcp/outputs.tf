@@ -52,6 +52,11 @@ output "input_bucket" {
   value       = google_storage_bucket.input.name
 }
 
+output "store_bucket" {
+  description = "Cloud Storage bucket of the gateway's object store (GATEWAY_STORE_BUCKET): files, batches, stored responses."
+  value       = google_storage_bucket.store.name
+}
+
 output "output_bucket" {
   description = "Cloud Storage bucket the job functions write results to (under output_prefix)."
   value       = google_storage_bucket.output.name

@@ -18,6 +18,11 @@ output "input_bucket" {
   value       = module.gateway.input_bucket
 }
 
+output "store_bucket" {
+  description = "S3 bucket of the object store: files, batches and stored responses."
+  value       = module.gateway.store_bucket
+}
+
 output "output_bucket" {
   description = "S3 bucket the function writes results to."
   value       = module.gateway.output_bucket

@@ -14,6 +14,12 @@ provider "google" {
   region  = var.region
 }
 
+# For the Vertex AI service agent (google_project_service_identity is a beta resource).
+provider "google-beta" {
+  project = var.project_id
+  region  = var.region
+}
+
 module "gateway" {
   source = "../../gcp"
 

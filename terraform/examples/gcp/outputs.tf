@@ -18,6 +18,11 @@ output "input_bucket" {
   value       = module.gateway.input_bucket
 }
 
+output "store_bucket" {
+  description = "Bucket of the object store: files, batches and stored responses."
+  value       = module.gateway.store_bucket
+}
+
 output "output_bucket" {
   description = "Bucket the job functions write results to."
   value       = module.gateway.output_bucket

@@ -142,3 +142,51 @@ run "function_url_auth_rejects_unknown" {
   }
   expect_failures = [var.function_url_auth_type]
 }
+
+run "store_defaults_keep_thirty_days_and_refresh" {
+  command = plan
+
+  assert {
+    condition     = var.store_retention_days == 30 && var.batch_refresh
+    error_message = "The store keeps objects 30 days and the batch refresh is on by default."
+  }
+}
+
+run "store_retention_accepts_one_day" {
+  command = plan
+
+  variables {
+    store_retention_days = 1
+    batch_refresh        = false
+  }
+}
+
+run "store_retention_rejects_zero" {
+  command = plan
+
+  variables {
+    store_retention_days = 0
+  }
+
+  expect_failures = [var.store_retention_days]
+}
+
+run "store_retention_rejects_a_fraction" {
+  command = plan
+
+  variables {
+    store_retention_days = 1.5
+  }
+
+  expect_failures = [var.store_retention_days]
+}
+
+run "store_retention_rejects_beyond_ten_years" {
+  command = plan
+
+  variables {
+    store_retention_days = 3651
+  }
+
+  expect_failures = [var.store_retention_days]
+}
