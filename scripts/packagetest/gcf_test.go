@@ -224,9 +224,9 @@ func TestGCFBuildpack(t *testing.T) {
 		if status/100 != 2 {
 			t.Fatalf("PubSubJob answered %d %s", status, body)
 		}
-		got := gcs.object(t, "gateway-out", "results/pubsub-1.json")
+		got := gcs.object(t, "gateway-out", "results/messages/pubsub-1/1234567890.json" /* <output prefix>messages/<custom_id>/<messageId>.json */)
 		if !strings.Contains(got, `"custom_id":"pubsub-1"`) || !strings.Contains(got, `chat.completion`) {
-			t.Errorf("results/pubsub-1.json = %s", got)
+			t.Errorf("results/messages/pubsub-1/1234567890.json = %s", got)
 		}
 	})
 
