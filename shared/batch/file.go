@@ -628,7 +628,7 @@ func (f *fileRun) writeFinal(ctx context.Context, name string, file *os.File, fi
 func (f *fileRun) refuse(ctx context.Context) error {
 	res := &result{ID: lineID(f.sc.key[:], 0), Error: &lineError{Code: openai.CodeInvalidRequest,
 		Message: fmt.Sprintf("the file has more than %d request lines, the limit of this gateway (GATEWAY_BATCH_MAX_LINES); nothing was run: split it into smaller files", f.r.cfg.MaxLines)}}
-	line, err := res.encode()
+	line, err := encode(res)
 	if err != nil {
 		return transient(err)
 	}

@@ -14,37 +14,18 @@ import (
 	"github.com/geminigateway/gateway/shared/openai"
 )
 
-// request is one input line: https://platform.openai.com/docs/api-reference/batch/request-input.
-// custom_id is raw so that a line with another bad field still reports its custom_id.
-type request struct {
-	CustomID json.RawMessage `json:"custom_id"`
-	Method   string          `json:"method"`
-	URL      string          `json:"url"`
-	Body     json.RawMessage `json:"body"`
-}
-
-// result is one output line: https://platform.openai.com/docs/api-reference/batch/request-output.
-// A line with a non-nil Error goes to the errors file, the others to the output file.
-type result struct {
-	ID       string     `json:"id"`
-	CustomID *string    `json:"custom_id"`
-	Response *response  `json:"response"`
-	Error    *lineError `json:"error"`
-}
-
-type response struct {
-	StatusCode int             `json:"status_code"`
-	RequestID  string          `json:"request_id"`
-	Body       json.RawMessage `json:"body"`
-}
-
-// lineError is the "error" of an output line. Line is the 1-based input line number of a
-// malformed line (as in OpenAI's batch validation errors); it is left out otherwise.
-type lineError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Line    int    `json:"line,omitempty"`
-}
+// The line formats are OpenAI's, one definition in shared/openai: an input line
+// (https://platform.openai.com/docs/api-reference/batch/request-input; custom_id is raw so that a
+// line with another bad field still reports its custom_id) and an output line
+// (https://platform.openai.com/docs/api-reference/batch/request-output; a line with a non-nil
+// Error goes to the errors file, the others to the output file; Line is the 1-based input line
+// of a malformed line, left out otherwise).
+type (
+	request   = openai.BatchInputLine
+	result    = openai.BatchOutputLine
+	response  = openai.BatchResponse
+	lineError = openai.BatchLineError
+)
 
 // chatURLs are the request URLs a line may name: the routes the gateway serves chat
 // completions on (DESIGN §2).
@@ -227,7 +208,7 @@ func lineID(key []byte, n int) string {
 
 // encode returns r as one JSON line with its newline. Bodies are copied as they are (only
 // compacted): HTML characters are not escaped. It fails only for a body that is not JSON.
-func (r *result) encode() ([]byte, error) {
+func encode(r *result) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -239,7 +220,7 @@ func (r *result) encode() ([]byte, error) {
 
 // line encodes res, the result of j; a body that is not JSON becomes a notJSON result. It returns the line and the result it holds.
 func (j *job) line(res *result) ([]byte, *result) {
-	line, err := res.encode()
+	line, err := encode(res)
 	if err == nil {
 		return line, res
 	}
@@ -248,7 +229,7 @@ func (j *job) line(res *result) ([]byte, *result) {
 		status = res.Response.StatusCode
 	}
 	res = j.notJSON(status)
-	line, _ = res.encode() // only strings left
+	line, _ = encode(res) // only strings left
 	return line, res
 }
 
