@@ -120,26 +120,37 @@ func TestRequestGolden(t *testing.T) {
 	}
 }
 
+// recordedResponses are the recorded generateContent bodies the response goldens translate,
+// chat's and the Responses API's alike.
+var recordedResponses = []string{
+	"01-generateContent-thoughts-usage.mldev.response.derived.json",
+	"04-generateContent-functionCall-thoughtSignature.mldev.response.derived.json",
+	"07-generateContent-responseJsonSchema-cachedTokens.mldev.response.derived.json",
+	"10-generateContent-nonstream.vertex.response.derived.json",
+	"11-generateContent-promptFeedback-blockReason-SAFETY-no-candidates.mldev.json",
+	"16-generateContent-MALFORMED_FUNCTION_CALL-empty-content.mldev.json",
+	"18-generateContent-image-signatures.constructed.json",
+}
+
+// readWireResponse decodes the recorded generateContent body testdata/wire/name.
+func readWireResponse(t *testing.T, name string) gemini.Response {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/wire/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r gemini.Response
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // TestResponseGolden translates recorded generateContent bodies.
 func TestResponseGolden(t *testing.T) {
-	for _, name := range []string{
-		"01-generateContent-thoughts-usage.mldev.response.derived.json",
-		"04-generateContent-functionCall-thoughtSignature.mldev.response.derived.json",
-		"07-generateContent-responseJsonSchema-cachedTokens.mldev.response.derived.json",
-		"10-generateContent-nonstream.vertex.response.derived.json",
-		"11-generateContent-promptFeedback-blockReason-SAFETY-no-candidates.mldev.json",
-		"16-generateContent-MALFORMED_FUNCTION_CALL-empty-content.mldev.json",
-		"18-generateContent-image-signatures.constructed.json",
-	} {
+	for _, name := range recordedResponses {
 		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile("testdata/wire/" + name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var r gemini.Response
-			if err := json.Unmarshal(raw, &r); err != nil {
-				t.Fatal(err)
-			}
+			r := readWireResponse(t, name)
 			resp, err := ResponseFromGemini(&r, testMeta())
 			var out any = resp
 			if err != nil {

@@ -82,24 +82,9 @@ var goldenRequest = &openai.ResponsesRequest{Model: "client-model", Input: opena
 // output items in part order, encrypted_content with the turn's signatures, usage with chat's
 // formula, incomplete and failed answers.
 func TestResponsesOutputGolden(t *testing.T) {
-	for _, name := range []string{
-		"01-generateContent-thoughts-usage.mldev.response.derived.json",
-		"04-generateContent-functionCall-thoughtSignature.mldev.response.derived.json",
-		"07-generateContent-responseJsonSchema-cachedTokens.mldev.response.derived.json",
-		"10-generateContent-nonstream.vertex.response.derived.json",
-		"11-generateContent-promptFeedback-blockReason-SAFETY-no-candidates.mldev.json",
-		"16-generateContent-MALFORMED_FUNCTION_CALL-empty-content.mldev.json",
-		"18-generateContent-image-signatures.constructed.json",
-	} {
+	for _, name := range recordedResponses {
 		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile("testdata/wire/" + name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var r gemini.Response
-			if err := json.Unmarshal(raw, &r); err != nil {
-				t.Fatal(err)
-			}
+			r := readWireResponse(t, name)
 			m := testResponsesMeta(goldenRequest)
 			m.Encrypted = true
 			resp, _, err := ResponsesFromGemini(&r, m)
