@@ -286,6 +286,12 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte) (*http
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return c.do(ctx, req)
+}
+
+// do sends req once with the client's credentials (a Vertex OAuth token or the Developer API
+// key); an answer other than 200 is read (up to 64 KiB) and returned as Google's error.
+func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, error) {
 	switch c.o.Backend {
 	case Vertex:
 		tok, err := c.o.Tokens.Token(ctx)

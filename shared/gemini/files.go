@@ -115,17 +115,5 @@ func (c *Client) raw(ctx context.Context, method, u string, headers map[string]s
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	if c.o.APIKey != "" {
-		req.Header.Set("x-goog-api-key", c.o.APIKey)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, c.transportError(ctx, err)
-	}
-	if resp.StatusCode == http.StatusOK {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return nil, ParseError(resp.StatusCode, resp.Header, b)
+	return c.do(ctx, req)
 }
