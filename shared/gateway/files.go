@@ -260,16 +260,24 @@ func (h *Handler) file(ctx context.Context, own, id string) (*openai.FileObject,
 	return &f, nil
 }
 
-// getFile serves GET /v1/files/{id}.
-func (h *Handler) getFile(w http.ResponseWriter, r *http.Request, rs *reqState, id string) error {
+// ownFile authenticates the request and finds file id among its key's files: the start of
+// every route on one file. It returns the key's owner segment and the file object.
+func (h *Handler) ownFile(r *http.Request, rs *reqState, id string) (string, *openai.FileObject, error) {
 	key, err := h.authenticate(r, rs)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	if err := h.needStore(); err != nil {
-		return err
+		return "", nil, err
 	}
-	f, err := h.file(r.Context(), owner(key), id)
+	own := owner(key)
+	f, err := h.file(r.Context(), own, id)
+	return own, f, err
+}
+
+// getFile serves GET /v1/files/{id}.
+func (h *Handler) getFile(w http.ResponseWriter, r *http.Request, rs *reqState, id string) error {
+	_, f, err := h.ownFile(r, rs, id)
 	if err != nil {
 		return err
 	}
@@ -278,15 +286,8 @@ func (h *Handler) getFile(w http.ResponseWriter, r *http.Request, rs *reqState, 
 
 // fileContent serves GET /v1/files/{id}/content, streamed from the store.
 func (h *Handler) fileContent(w http.ResponseWriter, r *http.Request, rs *reqState, id string) error {
-	key, err := h.authenticate(r, rs)
+	own, _, err := h.ownFile(r, rs, id)
 	if err != nil {
-		return err
-	}
-	if err := h.needStore(); err != nil {
-		return err
-	}
-	own := owner(key)
-	if _, err := h.file(r.Context(), own, id); err != nil {
 		return err
 	}
 	rc, obj, err := h.o.Store.Open(r.Context(), fileDataName(own, id))
@@ -307,15 +308,8 @@ func (h *Handler) fileContent(w http.ResponseWriter, r *http.Request, rs *reqSta
 // deleteFile serves DELETE /v1/files/{id}: the content first, then the file object, so that a
 // file that lists is never one without content for long.
 func (h *Handler) deleteFile(w http.ResponseWriter, r *http.Request, rs *reqState, id string) error {
-	key, err := h.authenticate(r, rs)
+	own, _, err := h.ownFile(r, rs, id)
 	if err != nil {
-		return err
-	}
-	if err := h.needStore(); err != nil {
-		return err
-	}
-	own := owner(key)
-	if _, err := h.file(r.Context(), own, id); err != nil {
 		return err
 	}
 	if err := h.o.Store.Delete(r.Context(), fileDataName(own, id)); err != nil {
