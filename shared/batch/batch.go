@@ -85,7 +85,22 @@ type Config struct {
 	// Functions gen2), so that no line is run twice while its first run may still be going.
 	// Zero means DefaultClaimLease.
 	ClaimLease time.Duration
+	// BucketEngine says which engine runs a bucket file (GATEWAY_BATCH_BUCKET_ENGINE): BucketAuto
+	// (the default: online up to OnlineMaxLines request lines, the batch engine above), BucketOnline
+	// or BucketBatch. Queue messages always run online.
+	BucketEngine string
+	// OnlineMaxLines is the most request lines a bucket file may hold to run online when
+	// BucketEngine is BucketAuto (GATEWAY_BATCH_ONLINE_MAX_LINES); a larger file goes to the batch
+	// engine. Below 1 means DefaultOnlineMaxLines.
+	OnlineMaxLines int
 }
+
+// The values of Config.BucketEngine.
+const (
+	BucketAuto   = "auto"   // by size: online up to OnlineMaxLines, the batch engine above
+	BucketOnline = "online" // every file runs online, line by line, in the event's invocation
+	BucketBatch  = "batch"  // every file is submitted to the batch engine
+)
 
 // The defaults shared/config uses for unset settings, and the largest Concurrency.
 const (
@@ -100,4 +115,8 @@ const (
 	// DefaultClaimLease outlasts the longest event invocation (Lambda's 15 minutes) with a
 	// margin for the final writes.
 	DefaultClaimLease = 16 * time.Minute
+	// DefaultOnlineMaxLines keeps a file online while it fits one event invocation with room:
+	// 500 lines at 8 at once and a few seconds a line take a few minutes, within Cloud
+	// Functions' 9 and Lambda's 15.
+	DefaultOnlineMaxLines = 500
 )

@@ -166,56 +166,27 @@ func (f *fileRun) pass(ctx context.Context, want bitset) error {
 			}
 		})
 	}
-	// The custom_ids seen so far, by a hash: the one per-line cost of a run, bounded by MaxLines.
-	seen := make(map[[16]byte]int32)
-	lr := newLineReader(rc)
-	var readErr error
-	for {
-		n, raw, long, err := lr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			readErr = fmt.Errorf("reading the input: %w", err)
-			break
-		}
-		if raw == nil && !long {
-			continue
-		}
-		var j job
-		if long {
-			j = job{n: n, id: lineID(f.sc.key[:], n)}
-			j = j.invalid("the line is longer than %d bytes", maxLineBytes)
-		} else {
-			j = parseLine(f.sc.key[:], n, raw)
-		}
-		if j.customID != "" {
-			h := sha256.Sum256([]byte(j.customID))
-			k := [16]byte(h[:16])
-			if first, dup := seen[k]; dup {
-				j.body = nil
-				j = j.invalid("custom_id %q is a duplicate of line %d's", j.customID, first)
-			} else {
-				seen[k] = int32(n)
-			}
-		}
+	readErr := eachJob(rc, f.sc.key[:], func(j job) error {
 		f.mu.Lock()
-		skip := f.results.has(n) || (want != nil && !want.has(n))
+		skip := f.results.has(j.n) || (want != nil && !want.has(j.n))
 		f.mu.Unlock()
 		if skip {
-			continue
+			return nil
 		}
 		if f.broken.Load() || f.finalized.Load() {
 			f.stopped.Store(true)
-			break
+			return errStop
 		}
 		select {
 		case next <- j:
-			continue
+			return nil
 		case <-ctx.Done():
 			f.stopped.Store(true)
 		}
-		break
+		return errStop
+	})
+	if errors.Is(readErr, errStop) {
+		readErr = nil
 	}
 	close(next)
 	wg.Wait()
@@ -228,6 +199,51 @@ func (f *fileRun) pass(ctx context.Context, want bitset) error {
 		return f.linesNotDone(ctx, "lines left out")
 	}
 	return nil
+}
+
+// errStop ends eachJob early without an error of its own.
+var errStop = errors.New("stop")
+
+// eachJob reads the input lines from r and calls fn with each non-blank one parsed, in input
+// order, until fn returns an error (returned as it is). It parses every line, so that a
+// custom_id seen on an earlier line makes a later line with the same one malformed, whichever
+// lines the caller then runs; the custom_ids seen so far are kept by a hash, the one per-line
+// cost of a pass, bounded by MaxLines.
+func eachJob(r io.Reader, key []byte, fn func(job) error) error {
+	seen := make(map[[16]byte]int32)
+	lr := newLineReader(r)
+	for {
+		n, raw, long, err := lr.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the input: %w", err)
+		}
+		if raw == nil && !long {
+			continue
+		}
+		var j job
+		if long {
+			j = job{n: n, id: lineID(key, n)}
+			j = j.invalid("the line is longer than %d bytes", maxLineBytes)
+		} else {
+			j = parseLine(key, n, raw)
+		}
+		if j.customID != "" {
+			h := sha256.Sum256([]byte(j.customID))
+			k := [16]byte(h[:16])
+			if first, dup := seen[k]; dup {
+				j.body = nil
+				j = j.invalid("custom_id %q is a duplicate of line %d's", j.customID, first)
+			} else {
+				seen[k] = int32(n)
+			}
+		}
+		if err := fn(j); err != nil {
+			return err
+		}
+	}
 }
 
 // runLine records a malformed line's result, or claims the line, runs it and persists its

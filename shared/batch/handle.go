@@ -82,7 +82,7 @@ func (r *Runner) Handle(ctx context.Context, j Job) (o Outcome) {
 	}()
 	var err error
 	if j.Name != "" {
-		err = r.RunFile(ctx, r.open(j.Bucket), j.Name)
+		err = r.runFile(ctx, j.Bucket, r.open(j.Bucket), j.Name)
 	} else {
 		err = r.RunMessage(ctx, j.ID, j.Message)
 	}

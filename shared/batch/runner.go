@@ -24,6 +24,8 @@ type Runner struct {
 	out  store.Store
 	cfg  Config
 	log  *slog.Logger
+	// files, when set, takes bucket files above the online threshold (WithFileEngine).
+	files FileEngine
 }
 
 // NewRunner returns a Runner that sends requests to c and writes results to the bucket
@@ -39,6 +41,9 @@ func NewRunner(c Completer, open func(bucket string) store.Store, cfg Config, lo
 	}
 	if cfg.ClaimLease <= 0 {
 		cfg.ClaimLease = DefaultClaimLease
+	}
+	if cfg.OnlineMaxLines < 1 {
+		cfg.OnlineMaxLines = DefaultOnlineMaxLines
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -352,7 +357,15 @@ func (r *Runner) workDir(key [sha256.Size]byte) string {
 // has one, and the work objects are then deleted. Until then RunFile returns a transient
 // error, after running all the lines it could. A delivery that finds the final files of this
 // input version writes nothing.
+//
+// A Runner with a FileEngine (WithFileEngine) hands a file above its online threshold to it
+// instead (see FileEngine): RunFile then returns once the file's jobs are submitted.
 func (r *Runner) RunFile(ctx context.Context, in store.Store, name string) error {
+	return r.runFile(ctx, "", in, name)
+}
+
+// runFile is RunFile for the object name in bucket, opened as in.
+func (r *Runner) runFile(ctx context.Context, bucket string, in store.Store, name string) error {
 	start := time.Now()
 	base, ok := r.inputBase(name)
 	if !ok {
@@ -370,6 +383,11 @@ func (r *Runner) RunFile(ctx context.Context, in store.Store, name string) error
 		err = transient(fmt.Errorf("batch: reading %s: %w", name, err))
 		r.log.LogAttrs(ctx, slog.LevelWarn, "batch file failed", slog.String("name", name), slog.String("error", err.Error()))
 		return err
+	}
+	if r.onEngine(sc) {
+		if err := r.submitFile(ctx, bucket, in, name, sc); !errors.Is(err, ErrRunOnline) {
+			return err
+		}
 	}
 	f := newFileRun(r, in, name, base, sc)
 	err = f.runAll(ctx)
