@@ -19,7 +19,6 @@ import (
 	adapter "github.com/geminigateway/gateway/adapters/gcf"
 	"github.com/geminigateway/gateway/adapters/gcsstore"
 	"github.com/geminigateway/gateway/shared/app"
-	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/config"
 	"github.com/geminigateway/gateway/shared/store"
 )
@@ -51,14 +50,12 @@ func assemble(ctx context.Context, cfg config.Config, client *storage.Client) (*
 	if cfg.StoreBucket != "" {
 		o = app.Options{Store: gcsstore.New(client, cfg.StoreBucket), VertexBucket: cfg.StoreBucket}
 	}
+	if cfg.Batch.OutputBucket != "" {
+		o.Open = func(bucket string) store.Store { return gcsstore.New(client, bucket) }
+	}
 	a, err := app.NewWith(ctx, cfg, o)
 	if err != nil {
 		return nil, err
 	}
-	var open func(string) store.Store
-	if cfg.Batch.OutputBucket != "" {
-		open = func(bucket string) store.Store { return gcsstore.New(client, bucket) }
-	}
-	return &adapter.Deps{Handler: a.Handler, Jobs: batch.NewRunner(a.Handler, open, cfg.Batch, a.Logger), Logger: a.Logger,
-		Refresh: a.Handler.RefreshBatches}, nil
+	return &adapter.Deps{Handler: a.Handler, Jobs: a.Jobs, Logger: a.Logger, Refresh: a.Refresh}, nil
 }

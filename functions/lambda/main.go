@@ -27,7 +27,6 @@ import (
 	"github.com/geminigateway/gateway/adapters/lambda"
 	"github.com/geminigateway/gateway/adapters/s3store"
 	"github.com/geminigateway/gateway/shared/app"
-	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/config"
 	"github.com/geminigateway/gateway/shared/store"
 )
@@ -55,16 +54,15 @@ func assemble(ctx context.Context, cfg config.Config, client *s3.Client) (lambda
 	if cfg.StoreBucket != "" {
 		o.Store = s3store.New(client, cfg.StoreBucket)
 	}
+	if cfg.Batch.OutputBucket != "" {
+		o.Open = func(bucket string) store.Store { return s3store.New(client, bucket) }
+	}
 	a, err := app.NewWith(ctx, cfg, o)
 	if err != nil {
 		return lambda.Config{}, err
 	}
-	var open func(string) store.Store
-	if cfg.Batch.OutputBucket != "" {
-		open = func(bucket string) store.Store { return s3store.New(client, bucket) }
-	}
-	return lambda.Config{Handler: a.Handler, Mode: lambda.Mode(cfg.LambdaMode), Jobs: batch.NewRunner(a.Handler, open, cfg.Batch, a.Logger),
-		Concurrency: cfg.Batch.Concurrency, Logger: a.Logger, Close: a.Close, Refresh: a.Handler.RefreshBatches}, nil
+	return lambda.Config{Handler: a.Handler, Mode: lambda.Mode(cfg.LambdaMode), Jobs: a.Jobs,
+		Concurrency: cfg.Batch.Concurrency, Logger: a.Logger, Close: a.Close, Refresh: a.Refresh}, nil
 }
 
 // s3Client builds the S3 client from what Lambda puts in the environment: the region and the

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/batch/engine"
 	"github.com/geminigateway/gateway/shared/batch/geminibatch"
 	"github.com/geminigateway/gateway/shared/batch/vertexbatch"
@@ -41,6 +42,12 @@ type App struct {
 	LocalKey string
 	// Close stops background work (key refresh, the emulator).
 	Close func()
+	// Jobs runs the batch jobs events deliver (queue messages, bucket files); it refuses them
+	// when GATEWAY_OUTPUT_BUCKET is not set or Options.Open is nil.
+	Jobs *batch.Runner
+	// Refresh is the scheduled refresh: the Batches API's batches and, with an output bucket,
+	// the bucket jobs running on the batch engine.
+	Refresh func(context.Context) (int, error)
 }
 
 // Options are what an entry point opened itself and hands to NewWith: app does not import the
@@ -52,6 +59,9 @@ type Options struct {
 	// VertexBucket names the Cloud Storage bucket that Store is on, for Vertex AI batch
 	// prediction on the vertex backend (gs://VertexBucket/...). Empty keeps the local engine.
 	VertexBucket string
+	// Open opens a bucket by name (Cloud Storage or S3): the job runner's input buckets and the
+	// output bucket (GATEWAY_OUTPUT_BUCKET). Nil turns batch jobs off.
+	Open func(bucket string) store.Store
 }
 
 // New builds the gateway from cfg. Errors are one line naming the setting at fault. With
@@ -150,7 +160,30 @@ func NewWith(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project, EmbedConcurrency: cfg.EmbedConcurrency,
 		EMFNamespace: cfg.MetricsNamespace, Store: st, BatchEngine: batchEngine, SealKey: []byte(cfg.ResponsesKey),
 	})
+	if err := a.jobs(cfg.Batch, o.Open, st); err != nil {
+		return fail(err)
+	}
 	return a, nil
+}
+
+// jobs builds the job runner and the scheduled refresh. With an output bucket and an object
+// store, bucket files above the online threshold (or all, GATEWAY_BATCH_BUCKET_ENGINE=batch)
+// run on the batch engine as bucket jobs, which the refresh finalizes.
+func (a *App) jobs(cfg batch.Config, open func(string) store.Store, st store.Store) error {
+	if cfg.OutputBucket == "" {
+		open = nil
+	}
+	a.Jobs = batch.NewRunner(a.Handler, open, cfg, a.Logger)
+	a.Refresh = a.Handler.RefreshBatches
+	switch {
+	case open != nil && st != nil:
+		bj := gateway.NewBucketJobs(a.Handler, open(cfg.OutputBucket))
+		a.Jobs.WithFileEngine(bj)
+		a.Refresh = bj.Refresh
+	case open != nil && cfg.BucketEngine == batch.BucketBatch:
+		return errors.New("GATEWAY_BATCH_BUCKET_ENGINE=batch needs an object store for the batch engine's files: set GATEWAY_STORE_BUCKET")
+	}
+	return nil
 }
 
 // selectEngine picks the batch engine for the backend: Gemini Batch Mode on the Developer API,

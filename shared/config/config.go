@@ -56,7 +56,8 @@ type Config struct {
 	// Keys is GATEWAY_API_KEYS, GATEWAY_KEYS_FILE, GATEWAY_KEYS_SECRET and GATEWAY_KEYS_REFRESH.
 	Keys keys.Config
 	// Batch is GATEWAY_OUTPUT_BUCKET, GATEWAY_INPUT_PREFIX, GATEWAY_OUTPUT_PREFIX,
-	// GATEWAY_BATCH_CONCURRENCY and GATEWAY_BATCH_MAX_LINES.
+	// GATEWAY_BATCH_CONCURRENCY, GATEWAY_BATCH_MAX_LINES, GATEWAY_BATCH_BUCKET_ENGINE and
+	// GATEWAY_BATCH_ONLINE_MAX_LINES.
 	Batch batch.Config
 	// LambdaMode is GATEWAY_LAMBDA_MODE: "stream" (a RESPONSE_STREAM Function URL, the
 	// default) or "buffered".
@@ -119,11 +120,13 @@ func Load(getenv func(string) string) (Config, error) {
 			Refresh: p.duration("GATEWAY_KEYS_REFRESH", keys.DefaultRefresh),
 		},
 		Batch: batch.Config{
-			OutputBucket: strings.TrimSpace(getenv("GATEWAY_OUTPUT_BUCKET")),
-			InputPrefix:  p.str("GATEWAY_INPUT_PREFIX", batch.DefaultInputPrefix),
-			OutputPrefix: p.str("GATEWAY_OUTPUT_PREFIX", batch.DefaultOutputPrefix),
-			Concurrency:  int(p.int64("GATEWAY_BATCH_CONCURRENCY", batch.DefaultConcurrency)),
-			MaxLines:     int(p.int64("GATEWAY_BATCH_MAX_LINES", batch.DefaultMaxLines)),
+			OutputBucket:   strings.TrimSpace(getenv("GATEWAY_OUTPUT_BUCKET")),
+			InputPrefix:    p.str("GATEWAY_INPUT_PREFIX", batch.DefaultInputPrefix),
+			OutputPrefix:   p.str("GATEWAY_OUTPUT_PREFIX", batch.DefaultOutputPrefix),
+			Concurrency:    int(p.int64("GATEWAY_BATCH_CONCURRENCY", batch.DefaultConcurrency)),
+			MaxLines:       int(p.int64("GATEWAY_BATCH_MAX_LINES", batch.DefaultMaxLines)),
+			BucketEngine:   strings.ToLower(p.str("GATEWAY_BATCH_BUCKET_ENGINE", batch.BucketAuto)),
+			OnlineMaxLines: int(p.int64("GATEWAY_BATCH_ONLINE_MAX_LINES", batch.DefaultOnlineMaxLines)),
 		},
 		LambdaMode:       strings.ToLower(p.str("GATEWAY_LAMBDA_MODE", "stream")),
 		Port:             p.str("PORT", "8080"),
@@ -167,6 +170,11 @@ func Load(getenv func(string) string) (Config, error) {
 		p.fail("GATEWAY_BACKEND", b, "vertex, gemini or emulator")
 	}
 	c.FetchHTTPMedia = p.bool("GATEWAY_FETCH_HTTP_MEDIA", c.Backend != gemini.Vertex)
+	switch c.Batch.BucketEngine {
+	case batch.BucketAuto, batch.BucketOnline, batch.BucketBatch:
+	default:
+		p.fail("GATEWAY_BATCH_BUCKET_ENGINE", c.Batch.BucketEngine, "auto, online or batch")
+	}
 	if c.LambdaMode != "stream" && c.LambdaMode != "buffered" {
 		p.fail("GATEWAY_LAMBDA_MODE", c.LambdaMode, "stream or buffered")
 	}
@@ -205,6 +213,8 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("GATEWAY_BATCH_CONCURRENCY must be from 1 to %d", batch.MaxConcurrency)
 	case c.Batch.MaxLines < 1 || c.Batch.MaxLines > batch.MaxMaxLines:
 		return Config{}, fmt.Errorf("GATEWAY_BATCH_MAX_LINES must be from 1 to %d", batch.MaxMaxLines)
+	case c.Batch.OnlineMaxLines < 1 || c.Batch.OnlineMaxLines > batch.MaxMaxLines:
+		return Config{}, fmt.Errorf("GATEWAY_BATCH_ONLINE_MAX_LINES must be from 1 to %d", batch.MaxMaxLines)
 	case strings.HasPrefix(c.Batch.InputPrefix, c.Batch.OutputPrefix):
 		// The runner never takes an object under the output prefix as input (so results cannot
 		// trigger another run); an input prefix under it would ignore every input.
