@@ -366,7 +366,9 @@ func TestBucketJobConcurrentDeliveries(t *testing.T) {
 	outcomes := make([]batch.Outcome, 8)
 	for i := range outcomes {
 		r := rig.runner(t, batch.BucketAuto)
-		wg.Go(func() { outcomes[i] = r.Handle(context.WithoutCancel(t.Context()), batch.Job{ID: "ev", Bucket: "in", Name: name}) })
+		wg.Go(func() {
+			outcomes[i] = r.Handle(context.WithoutCancel(t.Context()), batch.Job{ID: "ev", Bucket: "in", Name: name})
+		})
 	}
 	wg.Wait()
 	for i, o := range outcomes {
