@@ -127,7 +127,7 @@ func (r *Runner) submitFile(ctx context.Context, bucket string, in store.Store, 
 	err := r.files.SubmitFile(ctx, fj)
 	switch {
 	case err == nil:
-		r.log.LogAttrs(ctx, slog.LevelInfo, "batch file submitted to the batch engine",
+		r.log.LogAttrs(ctx, slog.LevelInfo, "batch file on the batch engine",
 			append(attrs, slog.Duration("elapsed", time.Since(start)))...)
 		return nil
 	case errors.Is(err, ErrRunOnline):
