@@ -160,7 +160,7 @@ func NewWith(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 		KeepAlive: cfg.KeepAlive, Logger: logger, TraceProject: cfg.Project, EmbedConcurrency: cfg.EmbedConcurrency,
 		EMFNamespace: cfg.MetricsNamespace, Store: st, BatchEngine: batchEngine, SealKey: []byte(cfg.ResponsesKey),
 	})
-	if err := a.jobs(cfg.Batch, o.Open, st); err != nil {
+	if err := a.jobs(cfg.Batch, o.Open, st, batchEngine != nil || cfg.Backend == gemini.Emulator); err != nil {
 		return fail(err)
 	}
 	return a, nil
@@ -168,8 +168,12 @@ func NewWith(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 
 // jobs builds the job runner and the scheduled refresh. With an output bucket and an object
 // store, bucket files above the online threshold (or all, GATEWAY_BATCH_BUCKET_ENGINE=batch)
-// run on the batch engine as bucket jobs, which the refresh finalizes.
-func (a *App) jobs(cfg batch.Config, open func(string) store.Store, st store.Store) error {
+// run on the batch engine as bucket jobs, which the refresh finalizes. batchByDefault says
+// whether auto may choose the batch engine: a cloud engine (Vertex batch prediction, Batch
+// Mode), or the local engine on the emulator (`make run`); the local engine in front of a real
+// backend (vertex on AWS) runs inside one function instance, which the platform freezes
+// between invocations, so there auto keeps files online and only batch forces it.
+func (a *App) jobs(cfg batch.Config, open func(string) store.Store, st store.Store, batchByDefault bool) error {
 	if cfg.OutputBucket == "" {
 		open = nil
 	}
@@ -178,8 +182,10 @@ func (a *App) jobs(cfg batch.Config, open func(string) store.Store, st store.Sto
 	switch {
 	case open != nil && st != nil:
 		bj := gateway.NewBucketJobs(a.Handler, open(cfg.OutputBucket))
-		a.Jobs.WithFileEngine(bj)
-		a.Refresh = bj.Refresh
+		if batchByDefault || cfg.BucketEngine == batch.BucketBatch {
+			a.Jobs.WithFileEngine(bj)
+		}
+		a.Refresh = bj.Refresh // jobs submitted earlier end whatever the setting is now
 	case open != nil && cfg.BucketEngine == batch.BucketBatch:
 		return errors.New("GATEWAY_BATCH_BUCKET_ENGINE=batch needs an object store for the batch engine's files: set GATEWAY_STORE_BUCKET")
 	}

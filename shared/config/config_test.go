@@ -76,7 +76,7 @@ func TestBadSettings(t *testing.T) {
 // re-reading off) and the refusals.
 func TestKeysBatchAndPlatformSettings(t *testing.T) {
 	defKeys := keys.Config{Refresh: time.Minute}
-	defBatch := batch.Config{Concurrency: 8, InputPrefix: "input/", OutputPrefix: "output/", MaxLines: 50000}
+	defBatch := batch.Config{Concurrency: 8, InputPrefix: "input/", OutputPrefix: "output/", MaxLines: 50000, BucketEngine: "auto", OnlineMaxLines: 500}
 	for _, tc := range []struct {
 		name    string
 		env     map[string]string
@@ -94,15 +94,23 @@ func TestKeysBatchAndPlatformSettings(t *testing.T) {
 			keys: keys.Config{File: "k.json"}, batch: defBatch, mode: "stream"},
 		{name: "batch and buffered", env: map[string]string{"GATEWAY_BATCH_CONCURRENCY": " 32 ", "GATEWAY_INPUT_PREFIX": "jobs/in/",
 			"GATEWAY_OUTPUT_PREFIX": "jobs/out/", "GATEWAY_OUTPUT_BUCKET": "results", "GATEWAY_LAMBDA_MODE": "buffered", "GATEWAY_BATCH_MAX_LINES": "1000"},
-			keys: defKeys, batch: batch.Config{Concurrency: 32, InputPrefix: "jobs/in/", OutputPrefix: "jobs/out/", OutputBucket: "results", MaxLines: 1000}, mode: "buffered"},
+			keys: defKeys, batch: batch.Config{Concurrency: 32, InputPrefix: "jobs/in/", OutputPrefix: "jobs/out/", OutputBucket: "results", MaxLines: 1000,
+				BucketEngine: "auto", OnlineMaxLines: 500}, mode: "buffered"},
+		{name: "bucket engine forced", env: map[string]string{"GATEWAY_BATCH_BUCKET_ENGINE": " Batch ", "GATEWAY_BATCH_ONLINE_MAX_LINES": "2000"},
+			keys: defKeys, batch: batch.Config{Concurrency: 8, InputPrefix: "input/", OutputPrefix: "output/", MaxLines: 50000,
+				BucketEngine: "batch", OnlineMaxLines: 2000}, mode: "stream"},
 		{name: "output under input is fine", env: map[string]string{"GATEWAY_INPUT_PREFIX": "jobs/", "GATEWAY_OUTPUT_PREFIX": "jobs/out/"},
-			keys: defKeys, batch: batch.Config{Concurrency: 8, InputPrefix: "jobs/", OutputPrefix: "jobs/out/", MaxLines: 50000}, mode: "stream"},
+			keys: defKeys, batch: batch.Config{Concurrency: 8, InputPrefix: "jobs/", OutputPrefix: "jobs/out/", MaxLines: 50000,
+				BucketEngine: "auto", OnlineMaxLines: 500}, mode: "stream"},
 		{name: "two key sources", env: map[string]string{"GATEWAY_KEYS_FILE": "k.json", "GATEWAY_API_KEYS": "gk-aaaaaaaa"}, wantErr: "set only one of"},
 		{name: "negative refresh", env: map[string]string{"GATEWAY_KEYS_REFRESH": "-1s"}, wantErr: "GATEWAY_KEYS_REFRESH"},
 		{name: "too many", env: map[string]string{"GATEWAY_BATCH_CONCURRENCY": "100000"}, wantErr: "GATEWAY_BATCH_CONCURRENCY"},
 		{name: "not a number", env: map[string]string{"GATEWAY_BATCH_CONCURRENCY": "eight"}, wantErr: "GATEWAY_BATCH_CONCURRENCY"},
 		{name: "no lines", env: map[string]string{"GATEWAY_BATCH_MAX_LINES": "0"}, wantErr: "GATEWAY_BATCH_MAX_LINES"},
 		{name: "too many lines", env: map[string]string{"GATEWAY_BATCH_MAX_LINES": "1000001"}, wantErr: "GATEWAY_BATCH_MAX_LINES"},
+		{name: "unknown bucket engine", env: map[string]string{"GATEWAY_BATCH_BUCKET_ENGINE": "vertex"}, wantErr: "GATEWAY_BATCH_BUCKET_ENGINE"},
+		{name: "no online lines", env: map[string]string{"GATEWAY_BATCH_ONLINE_MAX_LINES": "0"}, wantErr: "GATEWAY_BATCH_ONLINE_MAX_LINES"},
+		{name: "online lines not a number", env: map[string]string{"GATEWAY_BATCH_ONLINE_MAX_LINES": "many"}, wantErr: "GATEWAY_BATCH_ONLINE_MAX_LINES"},
 		{name: "input under output", env: map[string]string{"GATEWAY_INPUT_PREFIX": "out/in/", "GATEWAY_OUTPUT_PREFIX": "out/"}, wantErr: "GATEWAY_INPUT_PREFIX"},
 		{name: "lambda mode", env: map[string]string{"GATEWAY_LAMBDA_MODE": "streaming"}, wantErr: "GATEWAY_LAMBDA_MODE"},
 	} {

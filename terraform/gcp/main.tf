@@ -65,6 +65,11 @@ locals {
         GATEWAY_MAX_BODY_BYTES    = var.max_body_bytes == null ? null : tostring(var.max_body_bytes)
         GATEWAY_UPSTREAM_TIMEOUT  = var.upstream_timeout
       },
+      {
+        # Which engine runs a bucket file: online, or the batch engine above the threshold.
+        GATEWAY_BATCH_BUCKET_ENGINE    = var.batch_bucket_engine
+        GATEWAY_BATCH_ONLINE_MAX_LINES = tostring(var.batch_online_max_lines)
+      },
       var.extra_environment_variables,
     ) : key => value if value != null && value != ""
   }

@@ -129,6 +129,28 @@ variable "batch_concurrency" {
   }
 }
 
+variable "batch_bucket_engine" {
+  description = "Which engine runs a batch file dropped in the bucket (GATEWAY_BATCH_BUCKET_ENGINE): auto (online up to batch_online_max_lines request lines, the batch engine above), online, or batch."
+  type        = string
+  default     = "auto"
+
+  validation {
+    condition     = contains(["auto", "online", "batch"], var.batch_bucket_engine)
+    error_message = "batch_bucket_engine must be auto, online or batch."
+  }
+}
+
+variable "batch_online_max_lines" {
+  description = "Request lines a bucket batch file may hold and still run online, inside its event, when batch_bucket_engine is auto (GATEWAY_BATCH_ONLINE_MAX_LINES); a larger file goes to the batch engine."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.batch_online_max_lines >= 1 && var.batch_online_max_lines <= 1000000 && floor(var.batch_online_max_lines) == var.batch_online_max_lines
+    error_message = "batch_online_max_lines must be a whole number from 1 to 1000000."
+  }
+}
+
 variable "extra_environment_variables" {
   description = "More plain environment variables for every function, merged over the ones this module sets. Never put a secret here; use secret_environment_variables."
   type        = map(string)

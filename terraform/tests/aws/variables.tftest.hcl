@@ -190,3 +190,44 @@ run "store_retention_rejects_beyond_ten_years" {
 
   expect_failures = [var.store_retention_days]
 }
+
+run "batch_bucket_engine_defaults_to_auto_at_500_lines" {
+  command = plan
+
+  assert {
+    condition     = var.batch_bucket_engine == "auto" && var.batch_online_max_lines == 500
+    error_message = "Bucket files run online up to 500 request lines, on the batch engine above, by default."
+  }
+}
+
+run "batch_bucket_engine_accepts_online_and_batch" {
+  command = plan
+  variables {
+    batch_bucket_engine    = "batch"
+    batch_online_max_lines = 1000000
+  }
+}
+
+run "batch_bucket_engine_rejects_unknown" {
+  command = plan
+  variables {
+    batch_bucket_engine = "vertex"
+  }
+  expect_failures = [var.batch_bucket_engine]
+}
+
+run "batch_online_max_lines_rejects_zero" {
+  command = plan
+  variables {
+    batch_online_max_lines = 0
+  }
+  expect_failures = [var.batch_online_max_lines]
+}
+
+run "batch_online_max_lines_rejects_a_fraction" {
+  command = plan
+  variables {
+    batch_online_max_lines = 10.5
+  }
+  expect_failures = [var.batch_online_max_lines]
+}
