@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/batch/batchtest"
+	"github.com/geminigateway/gateway/shared/batch/engine"
+	"github.com/geminigateway/gateway/shared/batch/localbatch"
 	"github.com/geminigateway/gateway/shared/gateway"
 	"github.com/geminigateway/gateway/shared/store"
 )
@@ -42,10 +45,21 @@ const bucketValid = 5
 // request is a translated generateContent.
 func echoUpstream(t *testing.T) *upstream {
 	return newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, ":batchEmbedContents") {
+			var req struct {
+				Requests []json.RawMessage `json:"requests"`
+			}
+			if err := json.Unmarshal(b, &req); err != nil || len(req.Requests) == 0 {
+				t.Errorf("upstream got embeddings %s (%v)", b, err)
+			}
+			_, _ = io.WriteString(w, `{"embeddings":[`+strings.Repeat(`{"values":[0.5,0.25]},`, len(req.Requests)-1)+`{"values":[0.5,0.25]}]}`)
+			return
+		}
 		if r.URL.Path != "/v1beta/models/gemini-2.5-flash:generateContent" && r.URL.Path != "/v1beta/models/gemini-2.5-pro:generateContent" {
 			t.Errorf("upstream path %s", r.URL.Path)
 		}
-		b, _ := io.ReadAll(r.Body)
 		var req struct {
 			Contents []struct {
 				Role  string `json:"role"`
@@ -60,7 +74,6 @@ func echoUpstream(t *testing.T) *upstream {
 			return
 		}
 		prompt := req.Contents[0].Parts[0].Text
-		w.Header().Set("Content-Type", "application/json")
 		if strings.Contains(prompt, "reject") {
 			w.WriteHeader(http.StatusBadRequest)
 			_, _ = io.WriteString(w, `{"error":{"code":400,"message":"Request contains an invalid argument.","status":"INVALID_ARGUMENT"}}`)
@@ -88,14 +101,22 @@ func newBucketRig(t *testing.T, h *gateway.Handler, st store.Store) *bucketRig {
 
 // localRig is a bucketRig on the local engine with echoUpstream.
 func localRig(t *testing.T) (*bucketRig, *upstream) {
-	up := echoUpstream(t)
 	st, err := store.NewDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return localRigWith(t, st, nil)
+}
+
+// localRigWith is localRig on the store st, with the options changed by mod.
+func localRigWith(t *testing.T, st store.Store, mod func(*gateway.Options)) (*bucketRig, *upstream) {
+	up := echoUpstream(t)
 	var h *gateway.Handler
 	newGateway(t, up, func(o *gateway.Options) {
 		o.Store = st
+		if mod != nil {
+			mod(o)
+		}
 		h = gateway.New(*o)
 	})
 	return newBucketRig(t, h, st), up
@@ -404,5 +425,98 @@ func TestBucketJobConcurrentDeliveries(t *testing.T) {
 	out, _ = rig.results(t, r, name)
 	if got := normalized(t, out); len(got) != 5 || got[4]["custom_id"] != "e-12" {
 		t.Errorf("the new version's output: %s", out)
+	}
+}
+
+// crashingEngine is the local engine behind a Submit that panics the first crashes times (an
+// instance killed while it submits) and may say it runs no embeddings (as Vertex and Batch
+// Mode do today); it counts the jobs it submitted.
+type crashingEngine struct {
+	*localbatch.Engine
+	crashes  atomic.Int32
+	noEmbeds bool
+	submits  atomic.Int32
+}
+
+func (e *crashingEngine) Submit(ctx context.Context, j engine.Job) (string, error) {
+	if e.crashes.Add(-1) >= 0 {
+		panic("instance killed while submitting")
+	}
+	e.submits.Add(1)
+	return e.Engine.Submit(ctx, j)
+}
+
+func (e *crashingEngine) Embeds() bool { return !e.noEmbeds }
+
+// crashingRig is a localRig on an in-memory store whose engine is a crashingEngine.
+func crashingRig(t *testing.T, crashes int32, noEmbeds bool) (*bucketRig, *upstream, *crashingEngine, *batchtest.MemStore) {
+	st := batchtest.NewMemStore()
+	eng := &crashingEngine{noEmbeds: noEmbeds}
+	eng.crashes.Store(crashes)
+	rig, up := localRigWith(t, st, func(o *gateway.Options) {
+		eng.Engine = localbatch.New(st, o.Client, 4)
+		o.BatchEngine = eng
+	})
+	return rig, up, eng, st
+}
+
+// TestBucketJobTakenOverAfterTheLease pins the claim of a delivery that died while submitting:
+// its record holds the file off other deliveries (they ask for a redelivery) while its lease
+// runs; after the lease a delivery takes it over, submits once, and the refresh ends the job.
+func TestBucketJobTakenOverAfterTheLease(t *testing.T) {
+	rig, _, eng, st := crashingRig(t, 1, false)
+	const name = "input/crash.jsonl"
+	rig.bucket.Put(name, []byte(bucketInput))
+	r := rig.runner(t, batch.BucketAuto)
+	job := batch.Job{ID: "ev", Bucket: "in", Name: name}
+	if o := r.Handle(t.Context(), job); o != batch.Redeliver {
+		t.Fatalf("the delivery that crashed: %v, want redeliver", o)
+	}
+	if o := r.Handle(t.Context(), job); o != batch.Redeliver {
+		t.Fatalf("a delivery during the dead one's lease: %v, want redeliver", o)
+	}
+	records := st.Names("bucketjobs/")
+	var record string
+	for _, n := range records {
+		if !strings.HasPrefix(n, "bucketjobs/work/") {
+			record = n
+		}
+	}
+	if record == "" || eng.submits.Load() != 0 {
+		t.Fatalf("after the crash: objects %v, %d submits; want the claim left and nothing submitted", records, eng.submits.Load())
+	}
+	st.Age(record, batch.DefaultClaimLease+time.Minute)
+	rig.deliver(t, r, name)
+	rig.deliver(t, r, name) // and a redelivery finds the job
+	if n := eng.submits.Load(); n != 2 {
+		t.Fatalf("%d engine jobs submitted, want 2 (one per model, once)", n)
+	}
+	rig.refreshUntilEnded(t)
+	if out, _ := rig.results(t, r, name); len(normalized(t, out)) != 4 {
+		t.Errorf("output: %s", out)
+	}
+}
+
+// TestBucketJobEmbeddingsRunOnline pins the fallback: a file above the threshold with an
+// embeddings line, on an engine that runs no embeddings batches, runs online inside its event
+// (results at once, every line called once), and a redelivery neither submits nor calls again.
+func TestBucketJobEmbeddingsRunOnline(t *testing.T) {
+	rig, up, eng, _ := crashingRig(t, 0, true)
+	const name = "input/mixed.jsonl"
+	input := bucketInput + `{"custom_id":"e-12","method":"POST","url":"/v1/embeddings","body":{"model":"gemini-embedding-001","input":"hello"}}` + "\n"
+	rig.bucket.Put(name, []byte(input))
+	r := rig.runner(t, batch.BucketAuto)
+	rig.deliver(t, r, name)
+	out, errs := rig.results(t, r, name)
+	if got := normalized(t, out); len(got) != 5 || got[4]["custom_id"] != "e-12" || errs == nil {
+		t.Fatalf("output %s, errors %v; want the file run online with the embeddings line answered", out, errs != nil)
+	}
+	calls := up.calls.Load()
+	if eng.submits.Load() != 0 || calls != bucketValid+1 {
+		t.Errorf("%d submits, %d calls; want none and %d", eng.submits.Load(), calls, bucketValid+1)
+	}
+	rig.deliver(t, r, name)
+	if eng.submits.Load() != 0 || up.calls.Load() != calls {
+		t.Error("the redelivery submitted or called again")
 	}
 }
