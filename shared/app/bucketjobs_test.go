@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +67,44 @@ func TestBucketEngineBatchNeedsStore(t *testing.T) {
 	_, err = app.NewWith(t.Context(), cfg, app.Options{Open: batchtest.NewMemStore().Bucket})
 	if err == nil || !strings.Contains(err.Error(), "GATEWAY_BATCH_BUCKET_ENGINE") || !strings.Contains(err.Error(), "GATEWAY_STORE_BUCKET") {
 		t.Fatalf("NewWith = %v", err)
+	}
+}
+
+// BenchmarkBucketJob1000OnEmulator measures a 1,000-line bucket file on the emulator, from the
+// event to the output object: on the local batch engine (written by the refresh) and online
+// (GATEWAY_BATCH_BUCKET_ENGINE=online, written by the event).
+func BenchmarkBucketJob1000OnEmulator(b *testing.B) {
+	for _, mode := range []string{"batch", "online"} {
+		b.Run(mode, func(b *testing.B) {
+			cfg, err := config.Load(env(map[string]string{"GATEWAY_BACKEND": "emulator", "GATEWAY_API_KEYS": "test-key-123456",
+				"GATEWAY_STORE_DIR": b.TempDir(), "GATEWAY_OUTPUT_BUCKET": "jobs", "GATEWAY_BATCH_BUCKET_ENGINE": mode}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			bucket := batchtest.NewMemStore()
+			a, err := app.NewWith(b.Context(), cfg, app.Options{Open: bucket.Bucket})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(a.Close)
+			input := []byte(batchLines(1000))
+			b.ResetTimer()
+			for i := range b.N {
+				name := fmt.Sprintf("input/run-%d.jsonl", i)
+				bucket.Put(name, input)
+				if o := a.Jobs.Handle(b.Context(), batch.Job{ID: "ev", Bucket: "jobs", Name: name}); o != batch.Ack {
+					b.Fatalf("Handle = %v", o)
+				}
+				for {
+					if _, ok := bucket.Object(fmt.Sprintf("output/run-%d.output.jsonl", i)); ok {
+						break
+					}
+					if _, err := a.Refresh(b.Context()); err != nil {
+						b.Fatal(err)
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+		})
 	}
 }
