@@ -8,7 +8,8 @@
 // deliveries bill the same line; ids derive from the input, never from the clock or a random
 // source; the final files are written once. The input is streamed and results go to the store
 // as they finish, so memory is bounded by the concurrency, not the file size. See RunFile and
-// RunMessage for where each object lands.
+// RunMessage for where each object lands. A bucket file above the online threshold goes to a
+// batch engine instead (FileEngine), which writes the same files later.
 //
 // The line format is OpenAI's: https://platform.openai.com/docs/guides/batch and
 // https://platform.openai.com/docs/api-reference/batch/request-output.

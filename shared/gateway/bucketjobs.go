@@ -418,6 +418,8 @@ func (b *BucketJobs) refresh(ctx context.Context, key string) (bool, error) {
 		b.h.o.Logger.Warn("bucket job index marker not removed; the next sweep does", "job", key, "error", err.Error())
 	}
 	b.removeWork(ctx, bucketWork(key))
+	b.h.o.Logger.Info("bucket job done", "job", key, "input", rec.Bucket+"/"+rec.Name, "output", rec.Output,
+		"requests", rec.Requests, "invalid", rec.Invalid, "engine_jobs", len(rec.Jobs))
 	return true, nil
 }
 
