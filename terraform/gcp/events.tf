@@ -221,6 +221,8 @@ resource "google_cloudfunctions2_function" "storage_job" {
     google_secret_manager_secret_iam_member.runtime_extra,
     google_storage_bucket_iam_member.runtime_input_reader,
     google_storage_bucket_iam_member.runtime_output_user,
+    # Bucket jobs keep their records and the batch engine's files in the store bucket.
+    google_storage_bucket_iam_member.runtime_store_user,
   ]
 }
 
