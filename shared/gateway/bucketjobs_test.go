@@ -520,3 +520,31 @@ func TestBucketJobEmbeddingsRunOnline(t *testing.T) {
 		t.Error("the redelivery submitted or called again")
 	}
 }
+
+// TestBucketJobEmbeddingsOnLocalEngine pins an embeddings line on an engine that runs
+// embeddings batches: its own engine job beside the chat one, and the same output as online.
+func TestBucketJobEmbeddingsOnLocalEngine(t *testing.T) {
+	rig, up := localRig(t)
+	const name = "input/embed.jsonl"
+	input := strings.SplitAfter(bucketInput, "\n")[0] +
+		`{"custom_id":"e-2","method":"POST","url":"/v1/embeddings","body":{"model":"gemini-embedding-001","input":["hello","world"]}}` + "\n"
+	rig.bucket.Put(name, []byte(input))
+	r := rig.runner(t, batch.BucketBatch)
+	rig.deliver(t, r, name)
+	rig.refreshUntilEnded(t)
+	out, errs := rig.results(t, r, name)
+	if up.calls.Load() != 2 {
+		t.Errorf("%d model calls, want 2", up.calls.Load())
+	}
+	online := newBucketRig(t, rig.h, rig.st)
+	online.bucket.Put(name, []byte(input))
+	or := online.runner(t, batch.BucketOnline)
+	online.deliver(t, or, name)
+	wantOut, wantErrs := online.results(t, or, name)
+	if d := jsonDiff(normalized(t, wantOut), normalized(t, out)); d != "" || len(normalized(t, out)) != 2 {
+		t.Errorf("output object differs from the online path's (-online +bucket job):\n%s", d)
+	}
+	if d := jsonDiff(normalized(t, wantErrs), normalized(t, errs)); d != "" {
+		t.Errorf("errors object differs from the online path's (-online +bucket job):\n%s", d)
+	}
+}
