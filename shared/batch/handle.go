@@ -60,7 +60,9 @@ var errNotConfigured = errors.New("batch jobs are not configured in this functio
 // short or that never started, a panic (a poison message then ends in the dead-letter queue
 // or topic, not silently dropped), or a function without batch jobs configured (the event is
 // kept, not lost). Otherwise it is Ack: the job finished, and a line that failed for good (a
-// malformed line, a request Gemini rejects) is recorded in the results. Each Redeliver and
+// malformed line, a request Gemini rejects) is recorded in the results, or the file is
+// submitted to the batch engine (FileEngine), whose results the scheduled refresh writes; a
+// delivery that finds another one submitting the same file is Redeliver. Each Redeliver and
 // each permanent failure is logged once, here.
 func (r *Runner) Handle(ctx context.Context, j Job) (o Outcome) {
 	log := func(level slog.Level, msg string, attrs ...slog.Attr) {
