@@ -44,7 +44,7 @@ func parsePartKey(k string) (part, bool) {
 	}
 	c, i, ok1 := pair(pos)
 	n, calls, ok2 := pair(shape)
-	if !ok1 || !ok2 || c >= calls || i >= n {
+	if !ok1 || !ok2 || n == 0 || calls == 0 || c >= calls || i >= n {
 		return part{}, false
 	}
 	return part{line: k[:h], c: c, i: i, n: n, calls: calls}, true
@@ -54,7 +54,7 @@ func pair(s string) (int, int, bool) {
 	a, b, ok := strings.Cut(s, ".")
 	x, err1 := strconv.Atoi(a)
 	y, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || x < 0 || y <= 0 || y > 1<<20 {
+	if !ok || err1 != nil || err2 != nil || x < 0 || y < 0 || x > 1<<20 || y > 1<<20 {
 		return 0, 0, false
 	}
 	return x, y, true

@@ -493,3 +493,8 @@ func (e *Engine) inputKeys(ctx context.Context, input string) ([]string, error) 
 }
 
 var _ engine.Engine = (*Engine)(nil)
+
+// Embeds implements engine.Embedder: embeddings jobs run on asyncBatchEmbedContent.
+func (e *Engine) Embeds() bool { return true }
+
+var _ engine.Embedder = (*Engine)(nil)

@@ -481,3 +481,9 @@ func statusError(status string) *gemini.APIError {
 }
 
 var _ engine.Engine = (*Engine)(nil)
+
+// Embeds implements engine.Embedder: embeddings jobs run as batch prediction jobs of the
+// embedding model.
+func (e *Engine) Embeds() bool { return true }
+
+var _ engine.Embedder = (*Engine)(nil)
