@@ -215,10 +215,12 @@ func (e *Engine) explode(ctx context.Context, j engine.Job) (string, int, error)
 
 // upload streams the job's input object to the Files API and returns the file's name.
 func (e *Engine) upload(ctx context.Context, j engine.Job) (string, error) {
-	_, obj, err := e.st.Open(ctx, j.Input)
+	rc, obj, err := e.st.Open(ctx, j.Input)
 	if err != nil {
 		return "", err
 	}
+	rc.Close() // opened for its size; the upload opens it again, and after a failed chunk at the
+	// offset the session has (skipping to it: the store reads no ranges)
 	open := func(ctx context.Context, offset int64) (io.ReadCloser, error) {
 		rc, _, err := e.st.Open(ctx, j.Input)
 		if err != nil {
