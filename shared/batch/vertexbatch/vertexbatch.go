@@ -15,8 +15,8 @@
 // put back into one answer per line by an engine.Assembler.
 //
 // When the staging bucket is not the store (the gateway on AWS), the objects the engine put in
-// the staging bucket and the job's outputs there are deleted once the answers were read, or
-// once the job failed.
+// the staging bucket and the job's outputs there are deleted by Cleanup, which the gateway
+// calls once the batch's final record is stored.
 package vertexbatch
 
 import (
@@ -304,7 +304,6 @@ func (e *Engine) Poll(ctx context.Context, ref string) (engine.Status, error) {
 		if j.Error != nil {
 			st.Message = j.Error.Message
 		}
-		e.unstage(ctx, j) // a failed job's answers are not read
 		return st, nil
 	case "JOB_STATE_CANCELLED":
 		return engine.Status{State: engine.Cancelled}, nil
@@ -341,8 +340,7 @@ type outputLine struct {
 }
 
 // Results implements engine.Engine: every predictions*.jsonl under the job's output directory.
-// An embeddings job's answers are put back together per line. Once read, the staged objects
-// are deleted.
+// An embeddings job's answers are put back together per line.
 func (e *Engine) Results(ctx context.Context, ref string, fn func(engine.Result) error) error {
 	_, embed, err := splitRef(ref)
 	if err != nil {
@@ -372,11 +370,8 @@ func (e *Engine) Results(ctx context.Context, ref string, fn func(engine.Result)
 		}
 	}
 	if asm != nil {
-		if err := asm.Flush(fn); err != nil {
-			return err
-		}
+		return asm.Flush(fn)
 	}
-	e.unstage(ctx, j)
 	return nil
 }
 
@@ -393,14 +388,21 @@ func (e *Engine) outputs(ctx context.Context, j *job) ([]store.Object, error) {
 	return e.o.Staging.List(ctx, strings.TrimSuffix(dir, "/")+"/", "", 0)
 }
 
-// unstage deletes, when the staging bucket is not the store, the job's input there and its
-// outputs. A failure is left to the bucket's lifecycle expiry.
-func (e *Engine) unstage(ctx context.Context, j *job) {
+// Cleanup implements engine.Cleaner: when the staging bucket is not the store, it deletes the
+// job's input there and its outputs. (Not in Results: a refresh racing the one that stores
+// the batch's final record may still read them.)
+func (e *Engine) Cleanup(ctx context.Context, ref string) error {
 	if e.o.Staging == e.o.Store {
-		return
+		return nil
 	}
-	ctx = context.WithoutCancel(ctx)
-	objs, _ := e.outputs(ctx, j)
+	j, err := e.get(ctx, ref)
+	if err != nil {
+		return err
+	}
+	objs, err := e.outputs(ctx, j)
+	if err != nil {
+		return err
+	}
 	if j.InputConfig != nil {
 		for _, u := range j.InputConfig.GcsSource.URIs {
 			if name, ok := strings.CutPrefix(u, "gs://"+e.o.Bucket+"/"); ok {
@@ -408,9 +410,11 @@ func (e *Engine) unstage(ctx context.Context, j *job) {
 			}
 		}
 	}
+	var errs []error
 	for _, o := range objs {
-		_ = e.o.Staging.Delete(ctx, o.Name)
+		errs = append(errs, e.o.Staging.Delete(ctx, o.Name))
 	}
+	return errors.Join(errs...)
 }
 
 func (e *Engine) readOutput(ctx context.Context, name string, embed bool, fn func(engine.Result) error) error {
@@ -486,4 +490,7 @@ var _ engine.Engine = (*Engine)(nil)
 // embedding model.
 func (e *Engine) Embeds() bool { return true }
 
-var _ engine.Embedder = (*Engine)(nil)
+var (
+	_ engine.Embedder = (*Engine)(nil)
+	_ engine.Cleaner  = (*Engine)(nil)
+)

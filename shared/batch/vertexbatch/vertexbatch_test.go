@@ -179,8 +179,8 @@ func TestSubmitCopiesToStaging(t *testing.T) {
 // TestEmbeddingsJobStaged pins an embeddings job from AWS: the calls of each line exploded into
 // the documented instance lines with our key (keyField) in the staging bucket, the calls'
 // parameters once in modelParameters, output lines of the documented shape (the key in place
-// of the instance) put back per line in call order, and every staged object — input and
-// outputs — deleted once the answers were read, the store's own objects left alone.
+// of the instance) put back per line in call order, readable again, and every staged object —
+// input and outputs — deleted by Cleanup, the store's own objects left alone.
 func TestEmbeddingsJobStaged(t *testing.T) {
 	doc, err := os.ReadFile("testdata/embeddings-output.documented.jsonl")
 	if err != nil {
@@ -283,9 +283,17 @@ func TestEmbeddingsJobStaged(t *testing.T) {
 	if r := got["b"]; r.Error == nil || r.Error.HTTPStatus != 400 || r.Error.Message != "Text too long." {
 		t.Errorf("line b = %+v", r)
 	}
+	// A second read (a refresh racing the one that stores the final record) gets the same.
+	n := 0
+	if err := e.Results(ctx, ref, func(engine.Result) error { n++; return nil }); err != nil || n != 2 {
+		t.Errorf("second Results: %d answers, %v", n, err)
+	}
+	if err := e.Cleanup(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
 	left, _ := staging.List(ctx, "", "", 0)
 	if len(left) != 0 {
-		t.Errorf("staged objects left after the answers were read: %v", left)
+		t.Errorf("staged objects left after Cleanup: %v", left)
 	}
 	if _, _, err := main.Open(ctx, "in.jsonl"); err != nil {
 		t.Errorf("the store's input: %v", err)
