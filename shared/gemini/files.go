@@ -66,8 +66,9 @@ func (c *Client) hostRoot() string {
 }
 
 // UploadFile uploads u as a new file and returns its name ("files/…"). A chunk that fails in
-// transport or with a 5xx, 408 or 429 answer is resumed: the session is asked how many bytes it
-// has (X-Goog-Upload-Command: query) and the upload goes on from there.
+// transport or with a 5xx, 408 or 429 answer is resumed after the retry policy's backoff: the
+// session is asked how many bytes it has (X-Goog-Upload-Command: query) and the upload goes on
+// from there.
 func (c *Client) UploadFile(ctx context.Context, u Upload) (string, error) {
 	if c.o.Backend == Vertex {
 		return "", errors.New("gemini: the Files API is a Developer API service")
@@ -139,6 +140,9 @@ func (c *Client) UploadFile(ctx context.Context, u Upload) (string, error) {
 			continue
 		}
 		if failures++; failures >= uploadAttempts || !resumable(err) || ctx.Err() != nil {
+			return "", err
+		}
+		if serr := c.sleep(ctx, c.backoff(failures)); serr != nil {
 			return "", err
 		}
 		// Where is the server? Resume from there, reading the file again from that offset.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // uploadSession is the upload side of the Files API for one session: it keeps what it
@@ -65,7 +66,7 @@ func uploadOf(t *testing.T, s *uploadSession, body string) (string, error) {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(srv.Close)
-	c, err := New(Options{Backend: Developer, BaseURL: srv.URL, APIKey: "k"})
+	c, err := New(Options{Backend: Developer, BaseURL: srv.URL, APIKey: "k", Retry: RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}

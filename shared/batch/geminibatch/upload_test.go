@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/geminigateway/gateway/shared/batch/engine"
 	"github.com/geminigateway/gateway/shared/gemini"
@@ -200,7 +201,8 @@ func TestFileInputBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.answers = answers
-	c, err := gemini.New(gemini.Options{Backend: gemini.Developer, BaseURL: f.srv.URL, APIKey: "k"})
+	c, err := gemini.New(gemini.Options{Backend: gemini.Developer, BaseURL: f.srv.URL, APIKey: "k",
+		Retry: gemini.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
