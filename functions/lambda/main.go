@@ -7,7 +7,10 @@
 // phase; a bad setting is reported to the Runtime API's /runtime/init/error and the process
 // exits. Function URL responses are streamed (invoke mode RESPONSE_STREAM) unless
 // GATEWAY_LAMBDA_MODE=buffered (a BUFFERED URL); API Gateway HTTP API responses are always
-// buffered. SQS and S3 jobs run when GATEWAY_OUTPUT_BUCKET is set.
+// buffered. SQS and S3 jobs run when GATEWAY_OUTPUT_BUCKET is set. On the vertex backend,
+// GATEWAY_VERTEX_STAGING_BUCKET names the Cloud Storage bucket Vertex AI batch prediction reads
+// and writes, opened with the function's federated Google credentials (the ones Vertex calls
+// use), so batches run on Vertex rather than on the function.
 //
 // Besides the settings it reads what Lambda itself sets: AWS_LAMBDA_RUNTIME_API, and the
 // region and execution-role credentials for the S3 client, and the SDK's standard S3 endpoint
@@ -20,10 +23,14 @@ import (
 	"os"
 	"strings"
 
+	"cloud.google.com/go/auth"
+	"cloud.google.com/go/storage"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"google.golang.org/api/option"
 
+	"github.com/geminigateway/gateway/adapters/gcsstore"
 	"github.com/geminigateway/gateway/adapters/lambda"
 	"github.com/geminigateway/gateway/adapters/s3store"
 	"github.com/geminigateway/gateway/shared/app"
@@ -48,14 +55,23 @@ func build(ctx context.Context) (lambda.Config, error) {
 }
 
 // assemble builds the Config on client (nil when no bucket is set): the object store on
-// GATEWAY_STORE_BUCKET and the job runner's buckets. Tests call it with a client on an S3 fake.
-func assemble(ctx context.Context, cfg config.Config, client *s3.Client) (lambda.Config, error) {
+// GATEWAY_STORE_BUCKET, the job runner's buckets and, when Vertex batch prediction needs it, the
+// Cloud Storage staging bucket (GATEWAY_VERTEX_STAGING_BUCKET) through a Cloud Storage client
+// made with gcsOpts besides the credentials. Tests call it with clients on an S3 and a GCS fake.
+func assemble(ctx context.Context, cfg config.Config, client *s3.Client, gcsOpts ...option.ClientOption) (lambda.Config, error) {
 	var o app.Options
 	if cfg.StoreBucket != "" {
 		o.Store = s3store.New(client, cfg.StoreBucket)
 	}
 	if cfg.Batch.OutputBucket != "" {
 		o.Open = func(bucket string) store.Store { return s3store.New(client, bucket) }
+	}
+	o.OpenStaging = func(ctx context.Context, creds *auth.Credentials, bucket string) (store.Store, func(), error) {
+		gcs, err := storage.NewClient(ctx, append([]option.ClientOption{option.WithAuthCredentials(creds)}, gcsOpts...)...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return gcsstore.New(gcs, bucket), func() { _ = gcs.Close() }, nil
 	}
 	a, err := app.NewWith(ctx, cfg, o)
 	if err != nil {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"cloud.google.com/go/auth"
+
 	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/batch/engine"
 	"github.com/geminigateway/gateway/shared/batch/geminibatch"
@@ -62,6 +64,10 @@ type Options struct {
 	// Open opens a bucket by name (Cloud Storage or S3): the job runner's input buckets and the
 	// output bucket (GATEWAY_OUTPUT_BUCKET). Nil turns batch jobs off.
 	Open func(bucket string) store.Store
+	// OpenStaging opens a Cloud Storage bucket with the gateway's Google credentials, for
+	// GATEWAY_VERTEX_STAGING_BUCKET when Store is not on Cloud Storage (Lambda); the func it
+	// returns releases the client. Nil: the entry point cannot open one.
+	OpenStaging func(ctx context.Context, creds *auth.Credentials, bucket string) (store.Store, func(), error)
 }
 
 // New builds the gateway from cfg. Errors are one line naming the setting at fault. With
@@ -147,7 +153,12 @@ func NewWith(ctx context.Context, cfg config.Config, o Options) (*App, error) {
 			return fail(fmt.Errorf("GATEWAY_STORE_DIR: %w", err))
 		}
 	}
-	batchEngine, err := selectEngine(cfg.Backend, client, st, o.VertexBucket)
+	staging, closeStaging, err := openStaging(ctx, cfg, o, sec.creds, st != nil)
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, closeStaging)
+	batchEngine, err := selectEngine(cfg.Backend, client, st, o.VertexBucket, staging, cfg.VertexStagingBucket)
 	if err != nil {
 		return fail(err)
 	}
@@ -192,10 +203,28 @@ func (a *App) jobs(cfg batch.Config, open func(string) store.Store, st store.Sto
 	return nil
 }
 
+// openStaging opens GATEWAY_VERTEX_STAGING_BUCKET when Vertex batch prediction needs it: on the
+// vertex backend with a store that is not on Cloud Storage. Otherwise it returns no store.
+func openStaging(ctx context.Context, cfg config.Config, o Options, creds *auth.Credentials, haveStore bool) (store.Store, func(), error) {
+	if cfg.Backend != gemini.Vertex || o.VertexBucket != "" || cfg.VertexStagingBucket == "" || !haveStore {
+		return nil, func() {}, nil
+	}
+	if o.OpenStaging == nil {
+		return nil, nil, errors.New("GATEWAY_VERTEX_STAGING_BUCKET: this entry point does not open Cloud Storage buckets (it is for Lambda)")
+	}
+	st, closeStaging, err := o.OpenStaging(ctx, creds, cfg.VertexStagingBucket)
+	if err != nil {
+		return nil, nil, fmt.Errorf("GATEWAY_VERTEX_STAGING_BUCKET: %w", err)
+	}
+	return st, closeStaging, nil
+}
+
 // selectEngine picks the batch engine for the backend: Gemini Batch Mode on the Developer API,
-// Vertex AI batch prediction on the vertex backend when the store is on a Cloud Storage bucket,
-// else nil (the gateway's local engine: the emulator, and Vertex without a bucket — on AWS).
-func selectEngine(backend gemini.Backend, client *gemini.Client, st store.Store, vertexBucket string) (engine.Engine, error) {
+// Vertex AI batch prediction on the vertex backend when the store is on a Cloud Storage bucket
+// (vertexBucket) or a Cloud Storage staging bucket is open (staging, named stagingBucket: on
+// AWS), else nil (the gateway's local engine: the emulator, and Vertex on AWS without staging).
+func selectEngine(backend gemini.Backend, client *gemini.Client, st store.Store, vertexBucket string,
+	staging store.Store, stagingBucket string) (engine.Engine, error) {
 	switch {
 	case st == nil:
 		return nil, nil
@@ -209,6 +238,12 @@ func selectEngine(backend gemini.Backend, client *gemini.Client, st store.Store,
 		e, err := vertexbatch.New(vertexbatch.Options{Client: client, Store: st, Bucket: vertexBucket})
 		if err != nil {
 			return nil, fmt.Errorf("GATEWAY_STORE_BUCKET: %w", err)
+		}
+		return e, nil
+	case backend == gemini.Vertex && staging != nil:
+		e, err := vertexbatch.New(vertexbatch.Options{Client: client, Store: st, Staging: staging, Bucket: stagingBucket})
+		if err != nil {
+			return nil, fmt.Errorf("GATEWAY_VERTEX_STAGING_BUCKET: %w", err)
 		}
 		return e, nil
 	}

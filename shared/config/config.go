@@ -82,6 +82,11 @@ type Config struct {
 	// backend on Google Cloud it is also where Vertex batch prediction reads and writes.
 	StoreBucket  string
 	ResponsesKey string // GATEWAY_RESPONSES_KEY: the key of the Responses API's encrypted_content
+	// VertexStagingBucket (GATEWAY_VERTEX_STAGING_BUCKET) is a Cloud Storage bucket for Vertex AI
+	// batch prediction when the store is not on Cloud Storage (AWS: S3): each job's input is
+	// staged there, reached with the gateway's Google credentials, and Vertex writes its outputs
+	// there.
+	VertexStagingBucket string
 }
 
 // FromEnv reads the configuration from the process environment: the entry point of a
@@ -134,6 +139,8 @@ func Load(getenv func(string) string) (Config, error) {
 		StoreDir:         strings.TrimSpace(getenv("GATEWAY_STORE_DIR")),
 		StoreBucket:      strings.TrimSpace(getenv("GATEWAY_STORE_BUCKET")),
 		ResponsesKey:     getenv("GATEWAY_RESPONSES_KEY"),
+
+		VertexStagingBucket: strings.TrimSpace(getenv("GATEWAY_VERTEX_STAGING_BUCKET")),
 	}
 	if fn := strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")); fn != "" {
 		c.MetricsNamespace = "GeminiGateway/" + fn

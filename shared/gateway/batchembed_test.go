@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -158,29 +157,6 @@ func TestBatchEmbeddingsOneModel(t *testing.T) {
 	errs := fileLines(t, g.client, b.ErrorFileID)
 	if e, _ := errs["b"]["error"].(map[string]any); e == nil || !strings.Contains(fmt.Sprint(e["message"]), "one model") {
 		t.Errorf("b: %v", errs["b"])
-	}
-}
-
-// TestBatchEmbeddingsRefusedOnCloudEngines pins that Vertex batch prediction and Batch Mode,
-// which this gateway does not run embeddings on, refuse an embeddings batch at create with a
-// 400 api_not_implemented, and submit nothing.
-func TestBatchEmbeddingsRefusedOnCloudEngines(t *testing.T) {
-	for _, kind := range []string{"vertex", "gemini"} {
-		t.Run(kind, func(t *testing.T) {
-			g, fake := newEngineGateway(t, kind)
-			f := upload(t, g.client, "embed.jsonl", embedBatchLine(t, "a", "/v1/embeddings", map[string]any{"model": "gemini-embedding-001", "input": "a"}))
-			_, err := g.client.Batches.New(t.Context(), oai.BatchNewParams{InputFileID: f.ID, Endpoint: oai.BatchNewParamsEndpointV1Embeddings,
-				CompletionWindow: oai.BatchNewParamsCompletionWindow24h})
-			var ae *oai.Error
-			if !errors.As(err, &ae) || ae.StatusCode != http.StatusBadRequest || ae.Code != "api_not_implemented" || ae.Param != "endpoint" {
-				t.Fatalf("Batches.New: %v, want 400 api_not_implemented on endpoint", err)
-			}
-			fake.mu.Lock()
-			defer fake.mu.Unlock()
-			if len(fake.jobs) != 0 {
-				t.Errorf("the engine got %d jobs", len(fake.jobs))
-			}
-		})
 	}
 }
 

@@ -60,6 +60,7 @@ type batchFake struct {
 	// uploads the declared length of each open upload session.
 	files   map[string][]byte
 	uploads map[string]int64
+	deleted []string // files deleted through the Files API
 }
 
 type fakeJob struct {
@@ -118,6 +119,19 @@ func (f *batchFake) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/octet-stream")
 		_, _ = w.Write(b)
+	case f.kind == "gemini" && strings.HasPrefix(p, "/v1beta/files/") && r.Method == http.MethodDelete:
+		name := strings.TrimPrefix(p, "/v1beta/")
+		f.mu.Lock()
+		_, found := f.files[name]
+		delete(f.files, name)
+		f.deleted = append(f.deleted, name)
+		f.mu.Unlock()
+		if !found {
+			w.WriteHeader(404)
+			fmt.Fprintf(w, `{"error":{"code":404,"message":"File %s does not exist.","status":"NOT_FOUND"}}`, name)
+			return
+		}
+		_, _ = io.WriteString(w, "{}")
 	case strings.HasSuffix(p, ":cancel") && r.Method == http.MethodPost:
 		f.mu.Lock()
 		j := f.jobs[f.jobName(strings.TrimSuffix(p, ":cancel"))]
@@ -655,7 +669,8 @@ func TestRefreshBatchesFinalizesUnasked(t *testing.T) {
 // TestBatchGeminiFileInput pins Batch Mode for a batch over the inline limit end to end through
 // the official client: the translated requests uploaded with the resumable protocol, the batch
 // created from the file, the answers (out of order) read from the responses file by key, and
-// the output bodies what the online endpoint answers.
+// the output bodies what the online endpoint answers, and the uploaded file deleted once they
+// were read.
 func TestBatchGeminiFileInput(t *testing.T) {
 	g, f, _ := newEngineHandlerLimit(t, "gemini", 256)
 	b := createBatch(t, g.client, batchInput)
@@ -693,5 +708,15 @@ func TestBatchGeminiFileInput(t *testing.T) {
 	errs := fileLines(t, g.client, b.ErrorFileID)
 	if resp, _ := errs["upstream-400"]["response"].(map[string]any); resp == nil || resp["status_code"] != float64(400) {
 		t.Errorf("engine-rejected line: %v", errs["upstream-400"])
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.deleted) == 0 || f.deleted[0] != "files/up1" {
+		t.Errorf("Files API deletes %v, want the uploaded input files/up1", f.deleted)
+	}
+	for name := range f.files {
+		if strings.HasPrefix(name, "files/up") {
+			t.Errorf("uploaded file %s left behind", name)
+		}
 	}
 }

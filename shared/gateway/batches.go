@@ -521,6 +521,11 @@ func (h *Handler) refresh(ctx context.Context, own string, rec *batchRecord, ver
 			if err := h.o.Store.Delete(ctx, batchIndexName(own, next.Batch.ID)); err != nil {
 				h.o.Logger.Warn("batch index marker not removed; the next sweep retries", "batch", next.Batch.ID, "error", err.Error())
 			}
+			if c, ok := h.engine.(engine.Cleaner); ok {
+				if err := c.Cleanup(ctx, next.Ref); err != nil {
+					h.o.Logger.Warn("batch engine objects not removed; the bucket's lifecycle expires them", "batch", next.Batch.ID, "error", err.Error())
+				}
+			}
 			return &next, nil
 		}
 		if rec, version, err = h.batch(ctx, own, rec.Batch.ID); err != nil {

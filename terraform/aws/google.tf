@@ -10,6 +10,7 @@ locals {
     "iamcredentials.googleapis.com",
     "secretmanager.googleapis.com",
     "sts.googleapis.com",
+    "storage.googleapis.com",
   ])
 }
 

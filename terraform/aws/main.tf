@@ -54,20 +54,21 @@ locals {
   environment_variables = {
     for key, value in merge(
       {
-        GATEWAY_BACKEND              = "vertex"
-        GOOGLE_CLOUD_PROJECT         = var.google_project_id
-        GOOGLE_CLOUD_LOCATION        = var.vertex_location
-        GOOGLE_EXTERNAL_ACCOUNT_JSON = local.google_external_account_json
-        GATEWAY_KEYS_SECRET          = local.keys_secret_version_name
-        GATEWAY_OUTPUT_BUCKET        = aws_s3_bucket.output.bucket
-        GATEWAY_STORE_BUCKET         = aws_s3_bucket.store.bucket
-        GATEWAY_OUTPUT_PREFIX        = var.output_prefix
-        GATEWAY_INPUT_PREFIX         = var.input_prefix
-        GATEWAY_BATCH_CONCURRENCY    = tostring(var.batch_concurrency)
-        GATEWAY_MODEL_ALIASES        = length(var.model_aliases) > 0 ? jsonencode(var.model_aliases) : null
-        GATEWAY_CORS_ORIGINS         = join(",", var.cors_origins)
-        GATEWAY_MAX_BODY_BYTES       = var.max_body_bytes == null ? null : tostring(var.max_body_bytes)
-        GATEWAY_UPSTREAM_TIMEOUT     = var.upstream_timeout
+        GATEWAY_BACKEND               = "vertex"
+        GOOGLE_CLOUD_PROJECT          = var.google_project_id
+        GOOGLE_CLOUD_LOCATION         = var.vertex_location
+        GOOGLE_EXTERNAL_ACCOUNT_JSON  = local.google_external_account_json
+        GATEWAY_KEYS_SECRET           = local.keys_secret_version_name
+        GATEWAY_OUTPUT_BUCKET         = aws_s3_bucket.output.bucket
+        GATEWAY_STORE_BUCKET          = aws_s3_bucket.store.bucket
+        GATEWAY_VERTEX_STAGING_BUCKET = var.vertex_staging ? google_storage_bucket.vertex_staging[0].name : null
+        GATEWAY_OUTPUT_PREFIX         = var.output_prefix
+        GATEWAY_INPUT_PREFIX          = var.input_prefix
+        GATEWAY_BATCH_CONCURRENCY     = tostring(var.batch_concurrency)
+        GATEWAY_MODEL_ALIASES         = length(var.model_aliases) > 0 ? jsonencode(var.model_aliases) : null
+        GATEWAY_CORS_ORIGINS          = join(",", var.cors_origins)
+        GATEWAY_MAX_BODY_BYTES        = var.max_body_bytes == null ? null : tostring(var.max_body_bytes)
+        GATEWAY_UPSTREAM_TIMEOUT      = var.upstream_timeout
       },
       {
         # Which engine runs a bucket file: online, or the batch engine above the threshold.

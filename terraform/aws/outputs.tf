@@ -72,3 +72,8 @@ output "usage_dashboard_name" {
   description = "CloudWatch dashboard of usage and health, or null when usage_dashboard is off."
   value       = var.usage_dashboard ? aws_cloudwatch_dashboard.usage[0].dashboard_name : null
 }
+
+output "vertex_staging_bucket" {
+  description = "The Cloud Storage bucket Vertex AI batch prediction reads and writes (GATEWAY_VERTEX_STAGING_BUCKET); null when vertex_staging is off."
+  value       = var.vertex_staging ? google_storage_bucket.vertex_staging[0].name : null
+}

@@ -267,6 +267,23 @@ variable "store_retention_days" {
   }
 }
 
+variable "vertex_staging" {
+  description = "Whether the module creates a Cloud Storage staging bucket for Vertex AI batch prediction (GATEWAY_VERTEX_STAGING_BUCKET, granted to the function's Google service account and to the Vertex AI service agent), so that batches run on Vertex at batch prices. Off, batches run on the function itself (the local engine)."
+  type        = bool
+  default     = true
+}
+
+variable "vertex_staging_location" {
+  description = "Cloud Storage location of the Vertex staging bucket: a region (us-central1) or a multi-region (US, EU). Use one that holds vertex_location when that is a region."
+  type        = string
+  default     = "US"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$", var.vertex_staging_location))
+    error_message = "vertex_staging_location must be a Cloud Storage location such as US, EU or us-central1."
+  }
+}
+
 variable "batch_refresh" {
   description = "Whether an EventBridge Scheduler schedule invokes the function with the batch refresh marker every 5 minutes, so that ended batches get their output files without being polled."
   type        = bool

@@ -39,6 +39,14 @@ type Embedder interface {
 	Embeds() bool
 }
 
+// Cleaner is implemented by an engine that keeps objects of its own for a job after the job
+// ended (a staged copy of the input, the engine's output files). The gateway calls Cleanup once
+// the batch's final record is stored, when no read of the answers can come any more; a
+// failure is left to the bucket's lifecycle expiry.
+type Cleaner interface {
+	Cleanup(ctx context.Context, ref string) error
+}
+
 // InputLine is one line of a job's input.
 type InputLine struct {
 	Key     string          `json:"key"`

@@ -99,3 +99,65 @@ func TestPollStateNames(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbedResultsFromDocumentedOperation pins how an embeddings batch's answers are read: the
+// documented inlinedEmbedContentResponses found in metadata.output, each EmbedContentResponse's
+// embedding put back into its line in call order whatever the answer order, and an input's
+// google.rpc error failing its line.
+func TestEmbedResultsFromDocumentedOperation(t *testing.T) {
+	op, err := os.ReadFile("testdata/operation-embed-succeeded.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.URL.Path != "/v1beta/batches/emb42" {
+			t.Errorf("got %s %s", r.Method, r.URL.Path)
+		}
+		_, _ = w.Write(op)
+	}))
+	defer srv.Close()
+	c, _ := gemini.New(gemini.Options{Backend: gemini.Developer, BaseURL: srv.URL, APIKey: "k"})
+	st, _ := store.NewDir(t.TempDir())
+	e, _ := New(c, st, 0)
+	ref := "batches/emb42 w/embed-requests.jsonl embed"
+	got := map[string]engine.Result{}
+	if err := e.Results(t.Context(), ref, func(r engine.Result) error { got[r.Key] = r; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if s := string(got["a"].Response); s != `[{"embeddings":[{"values": [0.1, 0.2]}]},{"embeddings":[{"values": [0.3, -0.4]}]}]` {
+		t.Errorf("line a = %s", s)
+	}
+	if r := got["b"]; r.Error == nil || r.Error.HTTPStatus != http.StatusBadRequest || r.Response != nil {
+		t.Errorf("line b = %+v", r)
+	}
+}
+
+// TestEndedJobDeletesUpload pins that a job that ends without answers to read (failed,
+// cancelled, expired) has its uploaded input file deleted when its end is seen, a 404 from an
+// earlier delete tolerated; a running job's file is kept.
+func TestEndedJobDeletesUpload(t *testing.T) {
+	for state, deletes := range map[string]int{"BATCH_STATE_RUNNING": 0, "BATCH_STATE_FAILED": 1, "BATCH_STATE_CANCELLED": 1, "BATCH_STATE_EXPIRED": 1} {
+		var deleted int
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case r.Method == http.MethodGet && r.URL.Path == "/v1beta/batches/9":
+				_, _ = w.Write([]byte(`{"name":"batches/9","metadata":{"state":"` + state + `"}}`))
+			case r.Method == http.MethodDelete && r.URL.Path == "/v1beta/files/up9":
+				deleted++
+				fakeError(w, 404, "NOT_FOUND", "gone") // already deleted: tolerated
+			default:
+				t.Errorf("unexpected %s %s", r.Method, r.URL)
+			}
+		}))
+		c, _ := gemini.New(gemini.Options{Backend: gemini.Developer, BaseURL: srv.URL, APIKey: "k"})
+		st, _ := store.NewDir(t.TempDir())
+		e, _ := New(c, st, 0)
+		if _, err := e.Poll(t.Context(), "batches/9 in.jsonl files/up9"); err != nil {
+			t.Errorf("%s: Poll: %v", state, err)
+		}
+		if deleted != deletes {
+			t.Errorf("%s: %d deletes, want %d", state, deleted, deletes)
+		}
+		srv.Close()
+	}
+}

@@ -3,10 +3,25 @@
 // Storage, one {"key", "request"} line each, and Vertex writes its answers under an output
 // prefix in the same bucket, one line per request carrying the key back, in no set order.
 // https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/batch-prediction-from-cloud-storage
+//
+// An embeddings job runs as a batch prediction job of the embedding model: each line's predict
+// calls are exploded into one instance per input ({"content", "task_type", "title"}, the
+// instance JSONL of "Get batch text embeddings predictions",
+// https://cloud.google.com/vertex-ai/generative-ai/docs/embeddings/batch-prediction-genai-embeddings),
+// each with a "key" field that instanceConfig.keyField names, so Vertex sends the instance
+// without it and writes it back as the output line's "key"; the calls' parameters
+// (outputDimensionality, autoTruncate) go once in the job's modelParameters, so every line of
+// one job must ask for the same ones. Output lines carry "predictions" ([{"embeddings": …}]),
+// put back into one answer per line by an engine.Assembler.
+//
+// When the staging bucket is not the store (the gateway on AWS), the objects the engine put in
+// the staging bucket and the job's outputs there are deleted by Cleanup, which the gateway
+// calls once the batch's final record is stored.
 package vertexbatch
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,13 +73,15 @@ func (e *Engine) gs(name string) string { return "gs://" + e.o.Bucket + "/" + na
 // job is the part of a BatchPredictionJob the engine writes and reads:
 // https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.batchPredictionJobs
 type job struct {
-	Name         string        `json:"name,omitempty"`
-	DisplayName  string        `json:"displayName"`
-	Model        string        `json:"model"`
-	InputConfig  *inputConfig  `json:"inputConfig,omitempty"`
-	OutputConfig *outputConfig `json:"outputConfig,omitempty"`
-	State        string        `json:"state,omitempty"`
-	Error        *struct {
+	Name            string          `json:"name,omitempty"`
+	DisplayName     string          `json:"displayName"`
+	Model           string          `json:"model"`
+	InputConfig     *inputConfig    `json:"inputConfig,omitempty"`
+	InstanceConfig  *instanceConfig `json:"instanceConfig,omitempty"`
+	ModelParameters json.RawMessage `json:"modelParameters,omitempty"`
+	OutputConfig    *outputConfig   `json:"outputConfig,omitempty"`
+	State           string          `json:"state,omitempty"`
+	Error           *struct {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
 	} `json:"error,omitempty"`
@@ -80,6 +97,12 @@ type inputConfig struct {
 	} `json:"gcsSource"`
 }
 
+// instanceConfig names the field of each input line that is its key: Vertex leaves it out of
+// the instance sent to the model and writes it as the output line's "key".
+type instanceConfig struct {
+	KeyField string `json:"keyField"`
+}
+
 type outputConfig struct {
 	PredictionsFormat string `json:"predictionsFormat"`
 	GcsDestination    struct {
@@ -87,17 +110,26 @@ type outputConfig struct {
 	} `json:"gcsDestination"`
 }
 
-// Submit implements engine.Engine: it creates the job and returns its resource name.
+// Submit implements engine.Engine: it creates the job and returns its resource name (with
+// " embed" after it for an embeddings job).
 func (e *Engine) Submit(ctx context.Context, j engine.Job) (string, error) {
+	req := job{DisplayName: "gateway-" + j.ID, Model: "publishers/google/models/" + j.Model,
+		InputConfig: &inputConfig{InstancesFormat: "jsonl"}, OutputConfig: &outputConfig{PredictionsFormat: "jsonl"}}
 	input := j.Input
-	if e.o.Staging != e.o.Store {
+	switch {
+	case j.Embed:
+		input = j.Work + "embed-instances.jsonl"
+		params, err := e.explode(ctx, j.Input, input)
+		if err != nil {
+			return "", err
+		}
+		req.InstanceConfig, req.ModelParameters = &instanceConfig{KeyField: "key"}, params
+	case e.o.Staging != e.o.Store:
 		input = j.Work + "input.jsonl"
 		if err := e.copyInput(ctx, j.Input, input); err != nil {
 			return "", err
 		}
 	}
-	req := job{DisplayName: "gateway-" + j.ID, Model: "publishers/google/models/" + j.Model,
-		InputConfig: &inputConfig{InstancesFormat: "jsonl"}, OutputConfig: &outputConfig{PredictionsFormat: "jsonl"}}
 	req.InputConfig.GcsSource.URIs = []string{e.gs(input)}
 	req.OutputConfig.GcsDestination.OutputURIPrefix = e.gs(j.Work + "output/")
 	body, err := json.Marshal(req)
@@ -111,7 +143,116 @@ func (e *Engine) Submit(ctx context.Context, j engine.Job) (string, error) {
 	if created.Name == "" {
 		return "", &gemini.MalformedError{Err: errors.New("batchPredictionJobs.create answered without a job name")}
 	}
+	if j.Embed {
+		return created.Name + " embed", nil
+	}
 	return created.Name, nil
+}
+
+// explode writes the instances of an embeddings job to the staging bucket, one per input with
+// its part key, streaming from the store, and returns the calls' parameters, which must be
+// the same for every call (a job has one modelParameters).
+func (e *Engine) explode(ctx context.Context, from, to string) (json.RawMessage, error) {
+	rc, _, err := e.o.Store.Open(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var (
+		params json.RawMessage
+		first  = true
+		n      int
+	)
+	split := func(call json.RawMessage) ([]json.RawMessage, error) {
+		var body struct {
+			Instances  []json.RawMessage `json:"instances"`
+			Parameters json.RawMessage   `json:"parameters"`
+		}
+		if err := json.Unmarshal(call, &body); err != nil || len(body.Instances) == 0 {
+			return nil, fmt.Errorf("an embedding call is not a predict body: %.200s", call)
+		}
+		p, err := compact(body.Parameters)
+		if err != nil {
+			return nil, err
+		}
+		if first {
+			params, first = p, false
+		} else if !bytes.Equal(p, params) {
+			return nil, errMixedParameters
+		}
+		return body.Instances, nil
+	}
+	encode := func(key string, instance json.RawMessage) ([]byte, error) {
+		inst := bytes.TrimSpace(instance)
+		if len(inst) < 2 || inst[0] != '{' {
+			return nil, fmt.Errorf("an embedding instance is not an object: %.200s", instance)
+		}
+		k, err := json.Marshal(key)
+		if err != nil {
+			return nil, err
+		}
+		rest := bytes.TrimSpace(inst[1:])
+		b := append([]byte(`{"key":`), k...)
+		if rest[0] != '}' {
+			b = append(b, ',')
+		}
+		return append(b, rest...), nil
+	}
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pw.CloseWithError(engine.ExplodeEmbed(rc, pw, split, encode, &n))
+	}()
+	err = e.o.Staging.Create(ctx, to, pr)
+	pr.CloseWithError(err)
+	<-done
+	if errors.Is(err, store.ErrExists) {
+		return e.storedParameters(ctx, from)
+	}
+	if errors.Is(err, errMixedParameters) {
+		return nil, &gemini.APIError{HTTPStatus: http.StatusBadRequest, Status: "INVALID_ARGUMENT",
+			Message: "Vertex AI batch prediction takes one set of embedding parameters per job: every line of an embeddings batch must ask for the same dimensions (and google.auto_truncate)"}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vertexbatch: %s: %w", from, err)
+	}
+	return params, nil
+}
+
+var errMixedParameters = errors.New("vertexbatch: embedding calls with different parameters")
+
+// storedParameters reads the parameters of the first call of an embeddings job's input, for a
+// Submit retried after its instances were written.
+func (e *Engine) storedParameters(ctx context.Context, input string) (json.RawMessage, error) {
+	rc, _, err := e.o.Store.Open(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var in engine.InputLine
+	if err := json.NewDecoder(rc).Decode(&in); err != nil {
+		return nil, fmt.Errorf("vertexbatch: %s: %w", input, err)
+	}
+	var calls []struct {
+		Parameters json.RawMessage `json:"parameters"`
+	}
+	if err := json.Unmarshal(in.Request, &calls); err != nil || len(calls) == 0 {
+		return nil, fmt.Errorf("vertexbatch: %s: an embeddings request is not an array of calls", input)
+	}
+	return compact(calls[0].Parameters)
+}
+
+// compact returns p without insignificant space, or nil for no parameters.
+func compact(p json.RawMessage) (json.RawMessage, error) {
+	if len(bytes.TrimSpace(p)) == 0 || string(bytes.TrimSpace(p)) == "null" {
+		return nil, nil
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, p); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 func (e *Engine) copyInput(ctx context.Context, from, to string) error {
@@ -126,12 +267,22 @@ func (e *Engine) copyInput(ctx context.Context, from, to string) error {
 	return nil
 }
 
+// splitRef returns the job name of ref and whether it is an embeddings job.
+func splitRef(ref string) (name string, embed bool, err error) {
+	name, flag, _ := strings.Cut(ref, " ")
+	if !strings.Contains(name, "/batchPredictionJobs/") || (flag != "" && flag != "embed") {
+		return "", false, fmt.Errorf("vertexbatch: %q is not a batch prediction job name", ref)
+	}
+	return name, flag == "embed", nil
+}
+
 func (e *Engine) get(ctx context.Context, ref string) (*job, error) {
-	if !strings.Contains(ref, "/batchPredictionJobs/") {
-		return nil, fmt.Errorf("vertexbatch: %q is not a batch prediction job name", ref)
+	name, _, err := splitRef(ref)
+	if err != nil {
+		return nil, err
 	}
 	var j job
-	if err := e.o.Client.Get(ctx, e.o.Client.ResourceURL(ref), &j); err != nil {
+	if err := e.o.Client.Get(ctx, e.o.Client.ResourceURL(name), &j); err != nil {
 		return nil, err
 	}
 	return &j, nil
@@ -167,17 +318,21 @@ func (e *Engine) Cancel(ctx context.Context, ref string) error {
 	if _, err := e.get(ctx, ref); err != nil {
 		return err
 	}
-	return e.o.Client.Call(ctx, http.MethodPost, e.o.Client.ResourceURL(ref)+":cancel", []byte("{}"), true, nil)
+	name, _, _ := splitRef(ref)
+	return e.o.Client.Call(ctx, http.MethodPost, e.o.Client.ResourceURL(name)+":cancel", []byte("{}"), true, nil)
 }
 
 // outputLine is one line Vertex writes: the key we sent, the request echoed, and the
 // GenerateContentResponse or the failure ("status" as Vertex's Gemini output has it, or the
-// PredictionResult "error" object).
+// PredictionResult "error" object). An embedding model's line has "predictions" (the
+// documented output lines) or "prediction" (PredictionResult) instead of "response".
 type outputLine struct {
-	Key      string          `json:"key"`
-	Response json.RawMessage `json:"response"`
-	Status   string          `json:"status"`
-	Error    *struct {
+	Key         string            `json:"key"`
+	Response    json.RawMessage   `json:"response"`
+	Predictions []json.RawMessage `json:"predictions"`
+	Prediction  json.RawMessage   `json:"prediction"`
+	Status      string            `json:"status"`
+	Error       *struct {
 		Code    int    `json:"code"`
 		Status  string `json:"status"`
 		Message string `json:"message"`
@@ -185,19 +340,23 @@ type outputLine struct {
 }
 
 // Results implements engine.Engine: every predictions*.jsonl under the job's output directory.
+// An embeddings job's answers are put back together per line.
 func (e *Engine) Results(ctx context.Context, ref string, fn func(engine.Result) error) error {
+	_, embed, err := splitRef(ref)
+	if err != nil {
+		return err
+	}
 	j, err := e.get(ctx, ref)
 	if err != nil {
 		return err
 	}
-	if j.OutputInfo == nil || j.OutputInfo.GcsOutputDirectory == "" {
-		return nil // nothing was written (a job cancelled before it ran)
+	emit := fn
+	var asm *engine.Assembler
+	if embed {
+		asm = engine.NewAssembler(true)
+		emit = func(r engine.Result) error { return asm.Add(r.Key, r.Response, r.Error) }
 	}
-	dir, ok := strings.CutPrefix(j.OutputInfo.GcsOutputDirectory, "gs://"+e.o.Bucket+"/")
-	if !ok {
-		return fmt.Errorf("vertexbatch: output %s is not in bucket %s", j.OutputInfo.GcsOutputDirectory, e.o.Bucket)
-	}
-	objs, err := e.o.Staging.List(ctx, strings.TrimSuffix(dir, "/")+"/", "", 0)
+	objs, err := e.outputs(ctx, j)
 	if err != nil {
 		return err
 	}
@@ -206,14 +365,59 @@ func (e *Engine) Results(ctx context.Context, ref string, fn func(engine.Result)
 		if !strings.HasPrefix(base, "predictions") || !strings.HasSuffix(base, ".jsonl") {
 			continue
 		}
-		if err := e.readOutput(ctx, o.Name, fn); err != nil {
+		if err := e.readOutput(ctx, o.Name, embed, emit); err != nil {
 			return err
 		}
+	}
+	if asm != nil {
+		return asm.Flush(fn)
 	}
 	return nil
 }
 
-func (e *Engine) readOutput(ctx context.Context, name string, fn func(engine.Result) error) error {
+// outputs lists the objects under the job's output directory (none for a job cancelled before
+// it ran).
+func (e *Engine) outputs(ctx context.Context, j *job) ([]store.Object, error) {
+	if j.OutputInfo == nil || j.OutputInfo.GcsOutputDirectory == "" {
+		return nil, nil
+	}
+	dir, ok := strings.CutPrefix(j.OutputInfo.GcsOutputDirectory, "gs://"+e.o.Bucket+"/")
+	if !ok {
+		return nil, fmt.Errorf("vertexbatch: output %s is not in bucket %s", j.OutputInfo.GcsOutputDirectory, e.o.Bucket)
+	}
+	return e.o.Staging.List(ctx, strings.TrimSuffix(dir, "/")+"/", "", 0)
+}
+
+// Cleanup implements engine.Cleaner: when the staging bucket is not the store, it deletes the
+// job's input there and its outputs. (Not in Results: a refresh racing the one that stores
+// the batch's final record may still read them.)
+func (e *Engine) Cleanup(ctx context.Context, ref string) error {
+	if e.o.Staging == e.o.Store {
+		return nil
+	}
+	j, err := e.get(ctx, ref)
+	if err != nil {
+		return err
+	}
+	objs, err := e.outputs(ctx, j)
+	if err != nil {
+		return err
+	}
+	if j.InputConfig != nil {
+		for _, u := range j.InputConfig.GcsSource.URIs {
+			if name, ok := strings.CutPrefix(u, "gs://"+e.o.Bucket+"/"); ok {
+				objs = append(objs, store.Object{Name: name})
+			}
+		}
+	}
+	var errs []error
+	for _, o := range objs {
+		errs = append(errs, e.o.Staging.Delete(ctx, o.Name))
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) readOutput(ctx context.Context, name string, embed bool, fn func(engine.Result) error) error {
 	rc, _, err := e.o.Staging.Open(ctx, name)
 	if err != nil {
 		return err
@@ -222,7 +426,7 @@ func (e *Engine) readOutput(ctx context.Context, name string, fn func(engine.Res
 	br := bufio.NewReaderSize(rc, 64<<10)
 	for {
 		line, rerr := br.ReadBytes('\n')
-		if len(strings.TrimSpace(string(line))) > 0 {
+		if len(bytes.TrimSpace(line)) > 0 {
 			var l outputLine
 			if err := json.Unmarshal(line, &l); err != nil {
 				return fmt.Errorf("vertexbatch: %s: %w", name, err)
@@ -230,14 +434,21 @@ func (e *Engine) readOutput(ctx context.Context, name string, fn func(engine.Res
 			if l.Key == "" {
 				continue // not ours to map back; its request counts as unanswered
 			}
+			answer := l.Response
+			if embed {
+				answer = l.Prediction
+				if len(l.Predictions) > 0 {
+					answer = l.Predictions[0]
+				}
+			}
 			res := engine.Result{Key: l.Key}
 			switch {
 			case l.Error != nil:
 				res.Error = engine.RPCError(l.Error.Code, l.Error.Status, l.Error.Message)
-			case l.Status != "" || len(l.Response) == 0 || string(l.Response) == "null":
+			case l.Status != "" || len(answer) == 0 || string(answer) == "null":
 				res.Error = statusError(l.Status)
 			default:
-				res.Response = l.Response
+				res.Response = answer
 			}
 			if err := fn(res); err != nil {
 				return err
@@ -274,3 +485,12 @@ func statusError(status string) *gemini.APIError {
 }
 
 var _ engine.Engine = (*Engine)(nil)
+
+// Embeds implements engine.Embedder: embeddings jobs run as batch prediction jobs of the
+// embedding model.
+func (e *Engine) Embeds() bool { return true }
+
+var (
+	_ engine.Embedder = (*Engine)(nil)
+	_ engine.Cleaner  = (*Engine)(nil)
+)

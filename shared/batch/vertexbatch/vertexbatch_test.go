@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
 	"cloud.google.com/go/auth"
@@ -172,5 +173,146 @@ func TestSubmitCopiesToStaging(t *testing.T) {
 	b, _, err := store.ReadAll(t.Context(), staging, "batches/k/work/b/engine/input.jsonl", 0)
 	if err != nil || string(b) != input {
 		t.Errorf("staged copy = %q, %v", b, err)
+	}
+}
+
+// TestEmbeddingsJobStaged pins an embeddings job from AWS: the calls of each line exploded into
+// the documented instance lines with our key (keyField) in the staging bucket, the calls'
+// parameters once in modelParameters, output lines of the documented shape (the key in place
+// of the instance) put back per line in call order, readable again, and every staged object —
+// input and outputs — deleted by Cleanup, the store's own objects left alone.
+func TestEmbeddingsJobStaged(t *testing.T) {
+	doc, err := os.ReadFile("testdata/embeddings-output.documented.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docLines := bytes.Split(bytes.TrimSpace(doc), []byte("\n"))
+	const name = "projects/p/locations/l/batchPredictionJobs/9"
+	main, _ := store.NewDir(t.TempDir())
+	staging, _ := store.NewDir(t.TempDir())
+	var created map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost:
+			_ = json.NewDecoder(r.Body).Decode(&created)
+			_, _ = w.Write([]byte(`{"name":"` + name + `","state":"JOB_STATE_PENDING"}`))
+		case r.URL.Path == "/v1/"+name:
+			_, _ = w.Write([]byte(`{"name":"` + name + `","state":"JOB_STATE_SUCCEEDED",` +
+				`"inputConfig":{"instancesFormat":"jsonl","gcsSource":{"uris":["gs://staging-bucket/w/embed-instances.jsonl"]}},` +
+				`"outputInfo":{"gcsOutputDirectory":"gs://staging-bucket/w/output/prediction-x"}}`))
+		default:
+			t.Errorf("unexpected %s %s", r.Method, r.URL)
+		}
+	}))
+	defer srv.Close()
+	c, _ := gemini.New(gemini.Options{Backend: gemini.Vertex, BaseURL: srv.URL, Project: "p", Location: "l", Tokens: token{}})
+	e, err := New(Options{Client: c, Store: main, Staging: staging, Bucket: "staging-bucket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	// Line "a": two calls of one instance each (one instance per predict call online); line "b": one.
+	input := `{"key":"a","request":[{"instances":[{"content":"Give a short description of a machine learning model:","task_type":"RETRIEVAL_DOCUMENT","title":"ML"}],"parameters":{"outputDimensionality":2}},{"instances":[{"content":"Best recipe for banana bread:"}],"parameters":{"outputDimensionality": 2}}]}
+{"key":"b","request":[{"instances":[{"content":"third"}],"parameters":{"outputDimensionality":2}}]}
+`
+	if err := main.Create(ctx, "in.jsonl", strings.NewReader(input)); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := e.Submit(ctx, engine.Job{ID: "batch_e", Model: "gemini-embedding-001", Input: "in.jsonl", Work: "w/", Embed: true})
+	if err != nil || ref != name+" embed" {
+		t.Fatalf("Submit = %q, %v", ref, err)
+	}
+	cb, _ := json.Marshal(created)
+	for _, want := range []string{`"instanceConfig":{"keyField":"key"}`, `"modelParameters":{"outputDimensionality":2}`,
+		`"uris":["gs://staging-bucket/w/embed-instances.jsonl"]`, `"model":"publishers/google/models/gemini-embedding-001"`} {
+		if !strings.Contains(string(cb), want) {
+			t.Errorf("create body %s lacks %s", cb, want)
+		}
+	}
+	staged, _, err := store.ReadAll(ctx, staging, "w/embed-instances.jsonl", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for line := range bytes.SplitSeq(bytes.TrimSpace(staged), []byte("\n")) {
+		var inst struct {
+			Key      string `json:"key"`
+			Content  string `json:"content"`
+			TaskType string `json:"task_type"`
+			Title    string `json:"title"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&inst); err != nil || inst.Content == "" {
+			t.Errorf("instance %s: %v", line, err)
+		}
+		keys = append(keys, inst.Key)
+	}
+	if strings.Join(keys, " ") != "a#0.0/1.2 a#1.0/1.2 b#0.0/1.1" {
+		t.Fatalf("instance keys %v", keys)
+	}
+	// Vertex's output: the documented lines with the key in place of the instance, out of
+	// order; line b's input failed.
+	var out bytes.Buffer
+	for i, k := range []string{"a#1.0/1.2", "a#0.0/1.2"} {
+		var l map[string]any
+		_ = json.Unmarshal(docLines[1-i], &l)
+		delete(l, "instance")
+		l["key"] = k
+		b, _ := json.Marshal(l)
+		out.Write(append(b, '\n'))
+	}
+	out.WriteString(`{"key":"b#0.0/1.1","status":"Bad Request: {\"error\": {\"code\": 400, \"message\": \"Text too long.\", \"status\": \"INVALID_ARGUMENT\"}}"}` + "\n")
+	if err := staging.Create(ctx, "w/output/prediction-x/predictions_00001.jsonl", &out); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]engine.Result{}
+	if err := e.Results(ctx, ref, func(r engine.Result) error { got[r.Key] = r; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var resps []*gemini.EmbedResponse
+	if err := json.Unmarshal(got["a"].Response, &resps); err != nil || len(resps) != 2 {
+		t.Fatalf("line a = %s: %v", got["a"].Response, err)
+	}
+	if v := string(resps[0].Predictions[0].Embeddings.Values); v != "[0.2,0.5]" || resps[0].Predictions[0].Embeddings.Statistics.Tokens() != 8 {
+		t.Errorf("line a call 0 = %s", got["a"].Response)
+	}
+	if v := string(resps[1].Predictions[0].Embeddings.Values); v != "[0.1,0.7]" {
+		t.Errorf("line a call 1 = %s", got["a"].Response)
+	}
+	if r := got["b"]; r.Error == nil || r.Error.HTTPStatus != 400 || r.Error.Message != "Text too long." {
+		t.Errorf("line b = %+v", r)
+	}
+	// A second read (a refresh racing the one that stores the final record) gets the same.
+	n := 0
+	if err := e.Results(ctx, ref, func(engine.Result) error { n++; return nil }); err != nil || n != 2 {
+		t.Errorf("second Results: %d answers, %v", n, err)
+	}
+	if err := e.Cleanup(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := staging.List(ctx, "", "", 0)
+	if len(left) != 0 {
+		t.Errorf("staged objects left after Cleanup: %v", left)
+	}
+	if _, _, err := main.Open(ctx, "in.jsonl"); err != nil {
+		t.Errorf("the store's input: %v", err)
+	}
+}
+
+// TestDocumentedEmbeddingInstances pins that the documented embeddings input lines are the
+// instances the engine writes, without the key.
+func TestDocumentedEmbeddingInstances(t *testing.T) {
+	b, err := os.ReadFile("testdata/embeddings-input.documented.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range bytes.SplitSeq(bytes.TrimSpace(b), []byte("\n")) {
+		var inst gemini.EmbedInstance
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&inst); err != nil || inst.Content == "" {
+			t.Errorf("%s: %v", line, err)
+		}
 	}
 }

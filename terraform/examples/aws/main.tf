@@ -18,6 +18,12 @@ provider "google" {
   project = var.google_project_id
 }
 
+# For the Vertex AI service agent the staging bucket is granted to (google_project_service_identity
+# is a beta resource).
+provider "google-beta" {
+  project = var.google_project_id
+}
+
 module "gateway" {
   source = "../../aws"
 

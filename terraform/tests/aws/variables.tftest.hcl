@@ -231,3 +231,37 @@ run "batch_online_max_lines_rejects_a_fraction" {
   }
   expect_failures = [var.batch_online_max_lines]
 }
+
+# Vertex batches from AWS: the staging bucket is on by default, in a multi-region or a region.
+run "vertex_staging_is_on_by_default" {
+  command = plan
+
+  assert {
+    condition     = var.vertex_staging && var.vertex_staging_location == "US"
+    error_message = "The Vertex staging bucket must be on by default, in US."
+  }
+}
+
+run "vertex_staging_accepts_a_region_and_off" {
+  command = plan
+  variables {
+    vertex_staging          = false
+    vertex_staging_location = "europe-west4"
+  }
+}
+
+run "vertex_staging_rejects_an_empty_location" {
+  command = plan
+  variables {
+    vertex_staging_location = ""
+  }
+  expect_failures = [var.vertex_staging_location]
+}
+
+run "vertex_staging_rejects_a_bucket_url" {
+  command = plan
+  variables {
+    vertex_staging_location = "gs://my-bucket"
+  }
+  expect_failures = [var.vertex_staging_location]
+}
