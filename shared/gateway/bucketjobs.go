@@ -14,6 +14,7 @@ import (
 
 	"github.com/geminigateway/gateway/shared/batch"
 	"github.com/geminigateway/gateway/shared/batch/engine"
+	"github.com/geminigateway/gateway/shared/gemini"
 	"github.com/geminigateway/gateway/shared/store"
 )
 
@@ -133,6 +134,19 @@ func (b *BucketJobs) SubmitFile(ctx context.Context, f *batch.FileJob) error {
 		if err != nil {
 			b.cancel(ctx, rec.Jobs[:i])
 			b.removeWork(ctx, work)
+			if refused(err) {
+				// The engine will never take this file (say, Vertex's one set of embedding
+				// parameters per job): a redelivery would be refused again, so it runs online,
+				// where each line gets its own answer.
+				h.o.Logger.Warn("bucket job refused by the batch engine; running it online",
+					"bucket", f.Bucket, "name", f.Name, "model", j.Model, "error", err.Error())
+				next := *rec
+				next.Jobs, next.Status = nil, bucketOnline
+				if _, rerr := b.replace(ctx, name, version, &next); rerr != nil {
+					return rerr
+				}
+				return fmt.Errorf("%w: the %s job was refused: %v", batch.ErrRunOnline, j.Model, err)
+			}
 			_ = h.o.Store.Delete(ctx, name)
 			return fmt.Errorf("submitting the %s job: %w", j.Model, err)
 		}
@@ -160,6 +174,13 @@ func (b *BucketJobs) SubmitFile(ctx context.Context, f *batch.FileJob) error {
 		b.removeWork(ctx, work)
 	}
 	return err
+}
+
+// refused reports whether an engine's Submit error is a refusal of the job itself (400
+// INVALID_ARGUMENT), which no redelivery changes, rather than a failure worth retrying.
+func refused(err error) bool {
+	var ae *gemini.APIError
+	return errors.As(err, &ae) && ae.HTTPStatus == http.StatusBadRequest
 }
 
 // claim creates the record, or reads the one another delivery created. It returns the version

@@ -18,6 +18,7 @@ import (
 	"github.com/geminigateway/gateway/shared/batch/engine"
 	"github.com/geminigateway/gateway/shared/batch/localbatch"
 	"github.com/geminigateway/gateway/shared/gateway"
+	"github.com/geminigateway/gateway/shared/gemini"
 	"github.com/geminigateway/gateway/shared/store"
 )
 
@@ -435,12 +436,16 @@ type crashingEngine struct {
 	*localbatch.Engine
 	crashes  atomic.Int32
 	noEmbeds bool
+	refuse   string // a model whose jobs Submit refuses, as an engine refuses a job it cannot run
 	submits  atomic.Int32
 }
 
 func (e *crashingEngine) Submit(ctx context.Context, j engine.Job) (string, error) {
 	if e.crashes.Add(-1) >= 0 {
 		panic("instance killed while submitting")
+	}
+	if j.Model == e.refuse {
+		return "", &gemini.APIError{HTTPStatus: http.StatusBadRequest, Status: "INVALID_ARGUMENT", Message: "this engine does not take the job"}
 	}
 	e.submits.Add(1)
 	return e.Engine.Submit(ctx, j)
@@ -546,5 +551,33 @@ func TestBucketJobEmbeddingsOnLocalEngine(t *testing.T) {
 	}
 	if d := jsonDiff(normalized(t, wantErrs), normalized(t, errs)); d != "" {
 		t.Errorf("errors object differs from the online path's (-online +bucket job):\n%s", d)
+	}
+}
+
+// TestBucketJobRefusedBySubmitRunsOnline pins a job the engine refuses outright (a 400, as
+// Vertex refuses an embeddings job with two parameter sets): the file runs online in the same
+// delivery, with every line answered once and the jobs submitted before it cancelled, and a
+// redelivery neither submits nor calls again.
+func TestBucketJobRefusedBySubmitRunsOnline(t *testing.T) {
+	rig, up, eng, _ := crashingRig(t, 0, false)
+	eng.refuse = "gemini-2.5-pro"
+	const name = "input/refused.jsonl"
+	rig.bucket.Put(name, []byte(bucketInput))
+	r := rig.runner(t, batch.BucketBatch)
+	rig.deliver(t, r, name)
+	out, errs := rig.results(t, r, name)
+	if got := normalized(t, out); len(got) != bucketValid-1 || errs == nil { // r-5's 400 is an error line
+		t.Fatalf("output %s, errors %v; want the file answered online at once", out, errs != nil)
+	}
+	calls := up.calls.Load()
+	if calls != bucketValid {
+		t.Errorf("%d model calls, want %d (each valid line once)", calls, bucketValid)
+	}
+	rig.deliver(t, r, name)
+	if up.calls.Load() != calls {
+		t.Error("the redelivery called the model again")
+	}
+	if n := eng.submits.Load(); n > 1 {
+		t.Errorf("%d jobs submitted; want at most the one before the refusal", n)
 	}
 }
