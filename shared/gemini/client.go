@@ -152,6 +152,9 @@ func (c *Client) Generate(ctx context.Context, model string, body []byte) (*Resp
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return nil, c.transportError(ctx, err)
 	}
+	if r, ok := fastResponse(buf.Bytes()); ok {
+		return r, nil
+	}
 	var out Response
 	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
 		return nil, &MalformedError{Err: err}
@@ -209,6 +212,9 @@ func (s *Stream) Next() (*Response, error) {
 	s.timer.Reset(s.idle)
 	if oob {
 		return nil, ParseError(http.StatusBadGateway, http.Header{}, data)
+	}
+	if r, ok := fastResponse(data); ok {
+		return r, nil
 	}
 	var r struct {
 		Response
