@@ -111,6 +111,10 @@ func (h *Handler) logRequest(r *http.Request, rs *reqState, status int) {
 		attrs = append(attrs, slog.String("stack", string(rs.stack)))
 	}
 	attrs = h.usageAttrs(attrs, rs, worst, lat)
+	if lh, ok := h.o.Logger.Handler().(*lineHandler); ok {
+		lh.logAttrs(level, "request", attrs)
+		return
+	}
 	h.o.Logger.LogAttrs(context.Background(), level, "request", attrs...)
 }
 
@@ -181,7 +185,7 @@ func (h *lineHandler) Handle(ctx context.Context, r slog.Record) error {
 			linePool.Put(bp)
 		}
 	}()
-	b, ok := appendLine((*bp)[:0], r)
+	b, ok := appendLine((*bp)[:0], r.Time, r.Level, r.Message, r.Attrs)
 	*bp = b
 	if !ok {
 		return h.std.Handle(ctx, r)
@@ -190,28 +194,58 @@ func (h *lineHandler) Handle(ctx context.Context, r slog.Record) error {
 	return err
 }
 
-// appendLine appends r as JSONHandler writes it under NewLogger's options, or reports false for
-// a record it leaves to JSONHandler.
-func appendLine(b []byte, r slog.Record) ([]byte, bool) {
+// logAttrs is Logger.LogAttrs without the Record: the request log line's attributes are
+// written from their slice, with no caller's PC looked up (slog looks it up for every line).
+func (h *lineHandler) logAttrs(level slog.Level, msg string, attrs []slog.Attr) {
+	if level < h.level {
+		return
+	}
+	now := time.Now()
+	bp := linePool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			linePool.Put(bp)
+		}
+	}()
+	b, ok := appendLine((*bp)[:0], now, level, msg, func(f func(slog.Attr) bool) {
+		for _, a := range attrs {
+			if !f(a) {
+				return
+			}
+		}
+	})
+	*bp = b
+	if !ok {
+		r := slog.NewRecord(now, level, msg, 0)
+		r.AddAttrs(attrs...)
+		_ = h.std.Handle(context.Background(), r)
+		return
+	}
+	_, _ = h.w.Write(b)
+}
+
+// appendLine appends a record (its time, level, message and attributes) as JSONHandler writes
+// it under NewLogger's options, or reports false for a record it leaves to JSONHandler.
+func appendLine(b []byte, t time.Time, level slog.Level, msg string, attrs func(func(slog.Attr) bool)) ([]byte, bool) {
 	b = append(b, '{')
-	if !r.Time.IsZero() {
-		if y := r.Time.Year(); y < 0 || y >= 10000 {
+	if !t.IsZero() {
+		if y := t.Year(); y < 0 || y >= 10000 {
 			return b, false
 		}
 		b = append(b, `"time":"`...)
-		b = r.Time.AppendFormat(b, time.RFC3339Nano)
+		b = t.AppendFormat(b, time.RFC3339Nano)
 		b = append(b, `",`...)
 	}
 	b = append(b, `"severity":"`...)
-	if r.Level == slog.LevelWarn {
+	if level == slog.LevelWarn {
 		b = append(b, "WARNING"...)
 	} else {
-		b = append(b, r.Level.String()...)
+		b = append(b, level.String()...)
 	}
 	b = append(b, `","message":`...)
-	b = appendLogString(b, r.Message)
+	b = appendLogString(b, msg)
 	ok := true
-	r.Attrs(func(a slog.Attr) bool {
+	attrs(func(a slog.Attr) bool {
 		if a.Key == slog.LevelKey || a.Key == slog.MessageKey { // ReplaceAttr renames these
 			ok = false
 			return false

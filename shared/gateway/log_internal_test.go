@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"math"
 	"testing"
@@ -48,7 +49,7 @@ func TestLineHandlerWritesJSONHandlersBytes(t *testing.T) {
 		lineRecord(-1, -4, "m", "key", "v", 0, -0.000001, false),
 		lineRecord(2, 5, "m", "key", "v", 0, 123456789.125, false),
 	} {
-		if _, ok := appendLine(nil, r); !ok {
+		if _, ok := appendLine(nil, r.Time, r.Level, r.Message, r.Attrs); !ok {
 			t.Errorf("appendLine declined %v", r)
 		}
 		if got, want := both(t, r); got != want {
@@ -70,7 +71,7 @@ func TestLineHandlerFallsBack(t *testing.T) {
 	} {
 		r := slog.NewRecord(time.Unix(1, 0).UTC(), slog.LevelInfo, "m", 0)
 		r.AddAttrs(slog.String("before", "x"), a)
-		if _, ok := appendLine(nil, r); ok {
+		if _, ok := appendLine(nil, r.Time, r.Level, r.Message, r.Attrs); ok {
 			t.Errorf("appendLine took %v", a)
 		}
 		if got, want := both(t, r); got != want {
@@ -93,4 +94,30 @@ func FuzzLineHandler(f *testing.F) {
 			t.Fatalf("line handler wrote\n%s\nJSONHandler writes\n%s", got, want)
 		}
 	})
+}
+
+// The request log line's direct path (logAttrs, no Record) writes what JSONHandler writes for
+// the same attributes at the same time, both when it writes the line itself and when it falls
+// back.
+func TestLineHandlerLogAttrs(t *testing.T) {
+	for _, attrs := range [][]slog.Attr{
+		{slog.String("trace_id", "abc"), slog.Int("status", 200), slog.Float64("latency_ms", 0.25),
+			slog.Attr{Key: "httpRequest", Value: slog.GroupValue(slog.String("requestMethod", "POST"), slog.String("latency", "0.00025s"))}},
+		{slog.String("route", "/v1/x"), slog.Any("_aws", map[string]int{"a": 1})},
+	} {
+		var gb, wb bytes.Buffer
+		NewLogger(&gb, slog.LevelInfo).Handler().(*lineHandler).logAttrs(slog.LevelWarn, "request", attrs)
+		var line struct{ Time time.Time }
+		if err := json.Unmarshal(gb.Bytes(), &line); err != nil {
+			t.Fatalf("%s: %v", gb.Bytes(), err)
+		}
+		r := slog.NewRecord(line.Time, slog.LevelWarn, "request", 0)
+		r.AddAttrs(attrs...)
+		if err := newJSONHandler(&wb, slog.LevelInfo).Handle(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		if gb.String() != wb.String() {
+			t.Errorf("logAttrs wrote\n%s\nJSONHandler writes\n%s", gb.String(), wb.String())
+		}
+	}
 }
