@@ -169,7 +169,16 @@ func (s *sseWriter) done() error {
 	return err
 }
 
-// completed reports whether done wrote the stream's final event; false for a nil writer.
+// end ends a stream whose last event is written (the Responses API's, which has no [DONE])
+// as done does: without a flush, so the last events leave with the end of the body.
+func (s *sseWriter) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.complete = s.begun && s.err == nil && !s.closed
+	s.closeLocked()
+}
+
+// completed reports whether done (or end) wrote the stream's final event; false for a nil writer.
 func (s *sseWriter) completed() bool {
 	if s == nil {
 		return false
