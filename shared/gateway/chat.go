@@ -38,7 +38,7 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request, rs *reqState) err
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, resp)
+	return writeCompletion(w, resp)
 }
 
 // bufferPool holds the buffers of request bodies: with a base64 image they are the largest
