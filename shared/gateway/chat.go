@@ -145,9 +145,14 @@ func translateBody(ctx context.Context, body []byte, l openai.Limits, models *tr
 }
 
 // encodeRequest encodes the Gemini request of tr into a buffer sized once from the body's size,
-// so big media cause no regrowth.
+// so big media cause no regrowth: by appendGeminiRequest when it takes the request's shape, else
+// by encoding/json, with the same bytes (the Encoder's trailing newline included).
 func encodeRequest(tr *translate.Translated, bodySize int) ([]byte, error) {
-	gbody := bytes.NewBuffer(make([]byte, 0, bodySize+1024))
+	buf := make([]byte, 0, bodySize+1024)
+	if b, ok := appendGeminiRequest(buf, tr.Request); ok {
+		return append(b, '\n'), nil
+	}
+	gbody := bytes.NewBuffer(buf)
 	enc := json.NewEncoder(gbody)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(tr.Request); err != nil {
