@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/geminigateway/gateway/shared/gemini"
@@ -154,6 +155,73 @@ func TestAppendGeminiRequestTakesTranslatedRequests(t *testing.T) {
 		}
 		if want := encodeStd(t, tr.Request); !bytes.Equal(append(got, '\n'), want) {
 			t.Errorf("differs from encoding/json:\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+// fill sets every field of the struct v points to (and of the structs it holds) to a non-zero
+// sample value: a field the hand-written encoder does not know of then shows.
+func fill(v reflect.Value, depth int) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(7)
+	case reflect.Float64:
+		v.SetFloat(0.5)
+	case reflect.Pointer:
+		if depth > 0 {
+			v.Set(reflect.New(v.Type().Elem()))
+			fill(v.Elem(), depth-1)
+		}
+	case reflect.Slice:
+		if v.Type() == reflect.TypeFor[json.RawMessage]() {
+			v.SetBytes([]byte(`{"k":1}`))
+		} else if depth > 0 {
+			v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+			fill(v.Index(0), depth-1)
+		}
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		v.SetMapIndex(reflect.ValueOf("k"), reflect.ValueOf("v"))
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i), depth)
+			}
+		}
+	}
+}
+
+// Every field of the request types, set on its own, is encoded as encoding/json encodes it or
+// makes appendGeminiRequest refuse: a field added to gemini.Request, Content, Part,
+// GenerationConfig or ThinkingConfig cannot be dropped silently by the hand-written encoder.
+func TestAppendGeminiRequestKnowsEveryField(t *testing.T) {
+	base := func() *gemini.Request {
+		return &gemini.Request{Contents: []gemini.Content{{Role: "user", Parts: []gemini.Part{{Text: "a"}}}},
+			GenerationConfig: &gemini.GenerationConfig{ThinkingConfig: &gemini.ThinkingConfig{}}}
+	}
+	targets := map[string]func(*gemini.Request) reflect.Value{
+		"Request":          func(r *gemini.Request) reflect.Value { return reflect.ValueOf(r).Elem() },
+		"Content":          func(r *gemini.Request) reflect.Value { return reflect.ValueOf(&r.Contents[0]).Elem() },
+		"Part":             func(r *gemini.Request) reflect.Value { return reflect.ValueOf(&r.Contents[0].Parts[0]).Elem() },
+		"GenerationConfig": func(r *gemini.Request) reflect.Value { return reflect.ValueOf(r.GenerationConfig).Elem() },
+		"ThinkingConfig":   func(r *gemini.Request) reflect.Value { return reflect.ValueOf(r.GenerationConfig.ThinkingConfig).Elem() },
+	}
+	for name, target := range targets {
+		for i := range target(base()).NumField() {
+			r := base()
+			f := target(r).Field(i)
+			fill(f, 2)
+			got, ok := appendGeminiRequest(nil, r)
+			if !ok {
+				continue
+			}
+			if want := encodeStd(t, r); !bytes.Equal(append(got, '\n'), want) {
+				t.Errorf("%s.%s: appendGeminiRequest differs from encoding/json:\n got %s\nwant %s", name, target(r).Type().Field(i).Name, got, want)
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -201,4 +202,98 @@ func TestAppendResponseRefusesOtherShapes(t *testing.T) {
 	if b, ok := AppendResponse([]byte("x"), &Response{Choices: []Choice{{Logprobs: &Logprobs{}}}}); ok || string(b) != "x" {
 		t.Errorf("logprobs: ok=%v, buffer %q", ok, b)
 	}
+}
+
+// fill sets every field of the struct v points to (and of the structs it holds) to a non-zero
+// sample value.
+func fill(v reflect.Value, depth int) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(7)
+	case reflect.Float64:
+		v.SetFloat(0.5)
+	case reflect.Pointer:
+		if depth > 0 {
+			v.Set(reflect.New(v.Type().Elem()))
+			fill(v.Elem(), depth-1)
+		}
+	case reflect.Slice:
+		if v.Type() == reflect.TypeFor[json.RawMessage]() {
+			v.SetBytes([]byte(`{"k":1}`))
+		} else if depth > 0 {
+			v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+			fill(v.Index(0), depth-1)
+		}
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		if v.Type().Key().Kind() == reflect.String && v.Type().Elem().Kind() == reflect.String {
+			v.SetMapIndex(reflect.ValueOf("k"), reflect.ValueOf("v"))
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i), depth)
+			}
+		}
+	}
+}
+
+// eachField calls try once per field of every struct targets reach, with a fresh value whose
+// field alone is filled.
+func eachField[T any](t *testing.T, base func() *T, targets map[string]func(*T) reflect.Value, try func(name string, v *T)) {
+	t.Helper()
+	for name, target := range targets {
+		for i := range target(base()).NumField() {
+			v := base()
+			fill(target(v).Field(i), 2)
+			try(name+"."+target(v).Type().Field(i).Name, v)
+		}
+	}
+}
+
+// Every field of the completion and chunk types, set on its own, is encoded as encoding/json
+// encodes it, or makes AppendResponse or AppendChunk refuse: a field added to these types cannot
+// be dropped silently by the hand-written encoders.
+func TestAppendKnowsEveryField(t *testing.T) {
+	std := func(v any) []byte {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	}
+	usage := func() *Usage { return &Usage{ExtraProperties: &UsageExtra{Google: &UsageGoogle{}}} }
+	eachField(t, func() *Response {
+		return &Response{Choices: []Choice{{}}, Usage: usage()}
+	}, map[string]func(*Response) reflect.Value{
+		"Response":                func(r *Response) reflect.Value { return reflect.ValueOf(r).Elem() },
+		"Choice":                  func(r *Response) reflect.Value { return reflect.ValueOf(&r.Choices[0]).Elem() },
+		"OutMessage":              func(r *Response) reflect.Value { return reflect.ValueOf(&r.Choices[0].Message).Elem() },
+		"Usage":                   func(r *Response) reflect.Value { return reflect.ValueOf(r.Usage).Elem() },
+		"PromptTokensDetails":     func(r *Response) reflect.Value { return reflect.ValueOf(&r.Usage.PromptTokensDetails).Elem() },
+		"CompletionTokensDetails": func(r *Response) reflect.Value { return reflect.ValueOf(&r.Usage.CompletionTokensDetails).Elem() },
+		"UsageGoogle":             func(r *Response) reflect.Value { return reflect.ValueOf(r.Usage.ExtraProperties.Google).Elem() },
+	}, func(name string, r *Response) {
+		if got, ok := AppendResponse(nil, r); ok && !bytes.Equal(got, std(r)) {
+			t.Errorf("%s: AppendResponse differs from encoding/json:\n got %s\nwant %s", name, got, std(r))
+		}
+	})
+	eachField(t, func() *Chunk {
+		return &Chunk{Choices: []ChunkChoice{{}}, Usage: ChunkUsage{Totals: usage()}}
+	}, map[string]func(*Chunk) reflect.Value{
+		"Chunk":       func(c *Chunk) reflect.Value { return reflect.ValueOf(c).Elem() },
+		"ChunkChoice": func(c *Chunk) reflect.Value { return reflect.ValueOf(&c.Choices[0]).Elem() },
+		"Delta":       func(c *Chunk) reflect.Value { return reflect.ValueOf(&c.Choices[0].Delta).Elem() },
+		"Usage":       func(c *Chunk) reflect.Value { return reflect.ValueOf(c.Usage.Totals).Elem() },
+	}, func(name string, c *Chunk) {
+		if got, ok := AppendChunk(nil, c); ok && !bytes.Equal(got, std(c)) {
+			t.Errorf("%s: AppendChunk differs from encoding/json:\n got %s\nwant %s", name, got, std(c))
+		}
+	})
 }
