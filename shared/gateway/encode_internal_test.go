@@ -208,7 +208,9 @@ func TestAppendGeminiRequestKnowsEveryField(t *testing.T) {
 		"Content":          func(r *gemini.Request) reflect.Value { return reflect.ValueOf(&r.Contents[0]).Elem() },
 		"Part":             func(r *gemini.Request) reflect.Value { return reflect.ValueOf(&r.Contents[0].Parts[0]).Elem() },
 		"GenerationConfig": func(r *gemini.Request) reflect.Value { return reflect.ValueOf(r.GenerationConfig).Elem() },
-		"ThinkingConfig":   func(r *gemini.Request) reflect.Value { return reflect.ValueOf(r.GenerationConfig.ThinkingConfig).Elem() },
+		"ThinkingConfig": func(r *gemini.Request) reflect.Value {
+			return reflect.ValueOf(r.GenerationConfig.ThinkingConfig).Elem()
+		},
 	}
 	for name, target := range targets {
 		for i := range target(base()).NumField() {

@@ -292,7 +292,7 @@ func newID(prefix string) string {
 	for range 2 {
 		n := len(b)
 		b = strconv.AppendUint(b, rand.Uint64()|1<<63, 36) // 13 chars
-		b = append(b[:n], b[n+1:]...)                     // the first is always the same
+		b = append(b[:n], b[n+1:]...)                      // the first is always the same
 	}
 	return string(b)
 }

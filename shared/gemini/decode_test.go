@@ -202,13 +202,17 @@ func TestFastResponseKnowsEveryField(t *testing.T) {
 			UsageMetadata: &UsageMetadata{PromptTokensDetails: []ModalityTokenCount{{}}}}
 	}
 	targets := map[string]func(*Response) reflect.Value{
-		"Response":           func(r *Response) reflect.Value { return reflect.ValueOf(r).Elem() },
-		"Candidate":          func(r *Response) reflect.Value { return reflect.ValueOf(&r.Candidates[0]).Elem() },
-		"Content":            func(r *Response) reflect.Value { return reflect.ValueOf(r.Candidates[0].Content).Elem() },
-		"Part":               func(r *Response) reflect.Value { return reflect.ValueOf(&r.Candidates[0].Content.Parts[0]).Elem() },
-		"FunctionCall":       func(r *Response) reflect.Value { return reflect.ValueOf(r.Candidates[0].Content.Parts[0].FunctionCall).Elem() },
-		"UsageMetadata":      func(r *Response) reflect.Value { return reflect.ValueOf(r.UsageMetadata).Elem() },
-		"ModalityTokenCount": func(r *Response) reflect.Value { return reflect.ValueOf(&r.UsageMetadata.PromptTokensDetails[0]).Elem() },
+		"Response":  func(r *Response) reflect.Value { return reflect.ValueOf(r).Elem() },
+		"Candidate": func(r *Response) reflect.Value { return reflect.ValueOf(&r.Candidates[0]).Elem() },
+		"Content":   func(r *Response) reflect.Value { return reflect.ValueOf(r.Candidates[0].Content).Elem() },
+		"Part":      func(r *Response) reflect.Value { return reflect.ValueOf(&r.Candidates[0].Content.Parts[0]).Elem() },
+		"FunctionCall": func(r *Response) reflect.Value {
+			return reflect.ValueOf(r.Candidates[0].Content.Parts[0].FunctionCall).Elem()
+		},
+		"UsageMetadata": func(r *Response) reflect.Value { return reflect.ValueOf(r.UsageMetadata).Elem() },
+		"ModalityTokenCount": func(r *Response) reflect.Value {
+			return reflect.ValueOf(&r.UsageMetadata.PromptTokensDetails[0]).Elem()
+		},
 	}
 	for _, target := range targets {
 		for i := range target(base()).NumField() {
