@@ -15,13 +15,16 @@ import (
 func recordedBodies(t testing.TB) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	files, _ := filepath.Glob("testdata/wire/*")
-	for _, f := range files {
-		name := filepath.Base(f)
-		if !strings.Contains(name, "generateContent") && !strings.Contains(name, "GenerateContent") {
-			continue
-		}
-		b, err := os.ReadFile(f)
+	for _, name := range []string{
+		"01-generateContent-thoughts-usage.mldev.response.derived.json",
+		"02-streamGenerateContent-sse-text-usage-every-chunk.mldev.derived.sse",
+		"03-streamGenerateContent-sse-text-usage-last-chunk.vertex.derived.sse",
+		"04-generateContent-functionCall-thoughtSignature.mldev.response.derived.json",
+		"05-streamGenerateContent-partialArgs-thoughtSignature-gemini-3-pro.vertex.derived.sse",
+		"11-generateContent-promptFeedback-blockReason-SAFETY-no-candidates.mldev.json",
+		"16-generateContent-MALFORMED_FUNCTION_CALL-empty-content.mldev.json",
+	} {
+		b, err := os.ReadFile(filepath.Join("testdata", "wire", name))
 		if err != nil {
 			t.Fatal(err)
 		}
