@@ -245,6 +245,13 @@ func (s *sseWriter) events(evs []openai.ResponseEvent) error {
 		s.buf.WriteString("event: ")
 		s.buf.WriteString(evs[i].Type)
 		s.buf.WriteString("\ndata: ")
+		// The deltas, nearly all of a stream, are encoded by openai.AppendResponseEvent, with
+		// encoding/json's bytes; the events that carry objects by encoding/json.
+		if b, ok := openai.AppendResponseEvent(s.buf.AvailableBuffer(), &evs[i]); ok {
+			s.buf.Write(b)
+			s.buf.WriteString("\n\n")
+			continue
+		}
 		if err := s.encoder().Encode(&evs[i]); err != nil { // Encode ends with "\n"
 			return err
 		}
