@@ -13,7 +13,8 @@
 // pointed at the fake), request logging included (to /dev/null).
 //
 // LOADBENCH_CPUPROFILE=/path/prefix makes each server process write a CPU profile to
-// prefix.ROLE.PID when it ends.
+// prefix.ROLE.PID when it ends; LOADBENCH_MEMPROFILE=/path/prefix likewise writes its allocation
+// profile (allocs: every allocation since the start, sampled at the default rate).
 //
 //   - sequential latency against the fake directly, the proxy and the gateway, unary and streamed
 //     (a bursty upstream writing all its chunks at once and a spaced one): the p50 time to the

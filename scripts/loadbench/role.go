@@ -100,6 +100,12 @@ func runRole(role, upstream string) {
 	go func() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		pprof.StopCPUProfile() // a no-op without LOADBENCH_CPUPROFILE
+		if path := os.Getenv("LOADBENCH_MEMPROFILE"); path != "" {
+			if f, err := os.Create(fmt.Sprintf("%s.%s.%d", path, role, os.Getpid())); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				_ = f.Close()
+			}
+		}
 		os.Exit(0)
 	}()
 	fmt.Fprintf(handshake, "listening %s\n", ln.Addr())

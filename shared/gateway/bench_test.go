@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -57,7 +58,9 @@ func benchHandler(tb testing.TB, hc *http.Client, baseURL string) http.Handler {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return gateway.New(gateway.Options{Client: client, Models: models, Keys: keys.NewStore(set), IncludeThoughts: true})
+	// The request log line is written as deployed (JSON), to nowhere.
+	return gateway.New(gateway.Options{Client: client, Models: models, Keys: keys.NewStore(set), IncludeThoughts: true,
+		Logger: gateway.NewLogger(io.Discard, slog.LevelInfo)})
 }
 
 // BenchmarkLargeImageRequest measures a request carrying an 8 MiB base64 image. "handler" runs

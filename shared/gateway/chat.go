@@ -38,7 +38,7 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request, rs *reqState) err
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, resp)
+	return writeCompletion(w, resp)
 }
 
 // bufferPool holds the buffers of request bodies: with a base64 image they are the largest
@@ -65,7 +65,7 @@ func putBuffer(b *bytes.Buffer) {
 // before reading, and an undeclared one is cut off at the limit. The caller returns the buffer
 // with putBuffer.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffer, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" { // the common case needs no parse
 		mt, _, err := mime.ParseMediaType(ct)
 		// curl -d sends application/x-www-form-urlencoded unless told otherwise; the body is
 		// read as JSON whatever the type, and like text/plain it is a CORS-simple type, so
@@ -145,9 +145,14 @@ func translateBody(ctx context.Context, body []byte, l openai.Limits, models *tr
 }
 
 // encodeRequest encodes the Gemini request of tr into a buffer sized once from the body's size,
-// so big media cause no regrowth.
+// so big media cause no regrowth: by appendGeminiRequest when it takes the request's shape, else
+// by encoding/json, with the same bytes (the Encoder's trailing newline included).
 func encodeRequest(tr *translate.Translated, bodySize int) ([]byte, error) {
-	gbody := bytes.NewBuffer(make([]byte, 0, bodySize+1024))
+	buf := make([]byte, 0, bodySize+1024)
+	if b, ok := appendGeminiRequest(buf, tr.Request); ok {
+		return append(b, '\n'), nil
+	}
+	gbody := bytes.NewBuffer(buf)
 	enc := json.NewEncoder(gbody)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(tr.Request); err != nil {

@@ -43,8 +43,13 @@ func (h *Handler) usageAttrs(attrs []slog.Attr, rs *reqState, status int, lat ti
 
 // statusClass is the status's class: "2xx", "4xx", "5xx"; "0xx" when nothing was answered.
 func statusClass(status int) string {
+	if c := status / 100 % 10; c >= 0 {
+		return statusClasses[c] // no allocation per request
+	}
 	return strconv.Itoa(status/100%10) + "xx"
 }
+
+var statusClasses = [10]string{"0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"}
 
 // modelDimension reports whether a request with this status has its model as a metric
 // dimension. A request refused as the client's mistake (4xx other than 429) does not: its model

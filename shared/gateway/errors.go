@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/geminigateway/gateway/shared/gemini"
@@ -140,6 +141,31 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	_, err = w.Write(b)
 	return err
 }
+
+// writeCompletion writes a chat completion as writeJSON would, byte for byte: through
+// openai.AppendResponse into a pooled buffer when it takes the response's shape (nearly every
+// completion), else through writeJSON.
+func writeCompletion(w http.ResponseWriter, resp *openai.Response) error {
+	bp := bodyPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			bodyPool.Put(bp)
+		}
+	}()
+	b, ok := openai.AppendResponse((*bp)[:0], resp)
+	if !ok {
+		return writeJSON(w, http.StatusOK, resp)
+	}
+	b = append(b, '\n') // as json.Encoder ends a value
+	*bp = b
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(b) // a Writer does not keep b (io.Writer's contract)
+	return err
+}
+
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 func marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer

@@ -287,11 +287,12 @@ func (h *Handler) model(w http.ResponseWriter, r *http.Request, rs *reqState) er
 // newID returns prefix followed by 24 random base-36 characters. Uniqueness, not secrecy, is
 // what ids need, so the fast runtime generator is enough.
 func newID(prefix string) string {
-	b := make([]byte, 0, len(prefix)+26)
-	b = append(b, prefix...)
+	var buf [64]byte
+	b := append(buf[:0], prefix...)
 	for range 2 {
-		s := strconv.FormatUint(rand.Uint64()|1<<63, 36) // 13 chars
-		b = append(b, s[1:]...)
+		n := len(b)
+		b = strconv.AppendUint(b, rand.Uint64()|1<<63, 36) // 13 chars
+		b = append(b[:n], b[n+1:]...)                      // the first is always the same
 	}
 	return string(b)
 }

@@ -2,10 +2,14 @@ package gateway
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/geminigateway/gateway/shared/openai"
 )
@@ -75,12 +79,14 @@ func (h *Handler) logRequest(r *http.Request, rs *reqState, status int) {
 		attrs = append(attrs, slog.String("logging.googleapis.com/trace", "projects/"+h.o.TraceProject+"/traces/"+rs.traceID))
 	}
 	if r != nil {
-		attrs = append(attrs, slog.Group("httpRequest",
+		var secs [32]byte
+		attrs = append(attrs, slog.Attr{Key: "httpRequest", Value: slog.GroupValue(
 			slog.String("requestMethod", rs.method),
 			slog.String("requestUrl", rs.route),
 			slog.Int("status", status),
-			slog.String("latency", strconv.FormatFloat(lat.Seconds(), 'f', -1, 64)+"s"), // Cloud Logging wants seconds: "0.001547s"
-			slog.String("userAgent", r.UserAgent())))
+			// Cloud Logging wants seconds: "0.001547s"
+			slog.String("latency", string(append(strconv.AppendFloat(secs[:0], lat.Seconds(), 'f', -1, 64), 's'))),
+			slog.String("userAgent", r.UserAgent()))})
 	}
 	if rs.model != "" {
 		attrs = append(attrs, slog.String("model", rs.model), slog.String("upstream_model", rs.upstreamModel), slog.Bool("stream", rs.stream))
@@ -105,13 +111,26 @@ func (h *Handler) logRequest(r *http.Request, rs *reqState, status int) {
 		attrs = append(attrs, slog.String("stack", string(rs.stack)))
 	}
 	attrs = h.usageAttrs(attrs, rs, worst, lat)
+	if lh, ok := h.o.Logger.Handler().(*lineHandler); ok {
+		lh.logAttrs(level, "request", attrs)
+		return
+	}
 	h.o.Logger.LogAttrs(context.Background(), level, "request", attrs...)
 }
 
 // NewLogger returns the JSON logger whose keys Cloud Logging and CloudWatch understand:
 // "severity" (INFO, WARNING, ERROR), "message" and "time".
+//
+// Its handler writes the request log line's shapes itself (lineHandler) and hands everything
+// else to slog's JSONHandler; both give the same bytes (FuzzLineHandler).
 func NewLogger(w interface{ Write([]byte) (int, error) }, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+	lw := &lockedWriter{w: w}
+	return slog.New(&lineHandler{w: lw, level: level, std: newJSONHandler(lw, level)})
+}
+
+// newJSONHandler is slog's JSONHandler with NewLogger's key names.
+func newJSONHandler(w io.Writer, level slog.Level) slog.Handler {
+	return slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 		if len(groups) > 0 {
 			return a
 		}
@@ -125,5 +144,228 @@ func NewLogger(w interface{ Write([]byte) (int, error) }, level slog.Level) *slo
 			a.Key = "message"
 		}
 		return a
-	}}))
+	}})
 }
+
+// lockedWriter serializes the lines of lineHandler and of the JSONHandler it falls back to.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  interface{ Write([]byte) (int, error) }
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
+}
+
+// lineHandler is NewLogger's handler. slog's JSONHandler spends more on a request's log line
+// than the rest of a small request's bookkeeping (a ReplaceAttr call per attribute, json.Marshal
+// per float); lineHandler writes the line's own shapes — string, integer, float and bool values,
+// groups of them, a record without attributes added by With — directly, byte for byte as the
+// JSONHandler would, and passes any other record to it (std).
+type lineHandler struct {
+	w     *lockedWriter
+	level slog.Level
+	std   slog.Handler
+}
+
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+
+// WithAttrs and WithGroup give slog's handler: only the root logger's records take the fast path.
+func (h *lineHandler) WithAttrs(as []slog.Attr) slog.Handler { return h.std.WithAttrs(as) }
+func (h *lineHandler) WithGroup(name string) slog.Handler    { return h.std.WithGroup(name) }
+
+func (h *lineHandler) Handle(ctx context.Context, r slog.Record) error {
+	bp := linePool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			linePool.Put(bp)
+		}
+	}()
+	b, ok := appendLine((*bp)[:0], r.Time, r.Level, r.Message, r.Attrs)
+	*bp = b
+	if !ok {
+		return h.std.Handle(ctx, r)
+	}
+	_, err := h.w.Write(b)
+	return err
+}
+
+// logAttrs is Logger.LogAttrs without the Record: the request log line's attributes are
+// written from their slice, with no caller's PC looked up (slog looks it up for every line).
+func (h *lineHandler) logAttrs(level slog.Level, msg string, attrs []slog.Attr) {
+	if level < h.level {
+		return
+	}
+	now := time.Now()
+	bp := linePool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			linePool.Put(bp)
+		}
+	}()
+	b, ok := appendLine((*bp)[:0], now, level, msg, func(f func(slog.Attr) bool) {
+		for _, a := range attrs {
+			if !f(a) {
+				return
+			}
+		}
+	})
+	*bp = b
+	if !ok {
+		r := slog.NewRecord(now, level, msg, 0)
+		r.AddAttrs(attrs...)
+		_ = h.std.Handle(context.Background(), r)
+		return
+	}
+	_, _ = h.w.Write(b)
+}
+
+// appendLine appends a record (its time, level, message and attributes) as JSONHandler writes
+// it under NewLogger's options, or reports false for a record it leaves to JSONHandler.
+func appendLine(b []byte, t time.Time, level slog.Level, msg string, attrs func(func(slog.Attr) bool)) ([]byte, bool) {
+	b = append(b, '{')
+	if !t.IsZero() {
+		if y := t.Year(); y < 0 || y >= 10000 {
+			return b, false
+		}
+		b = append(b, `"time":"`...)
+		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `",`...)
+	}
+	b = append(b, `"severity":"`...)
+	if level == slog.LevelWarn {
+		b = append(b, "WARNING"...)
+	} else {
+		b = append(b, level.String()...)
+	}
+	b = append(b, `","message":`...)
+	b = appendLogString(b, msg)
+	ok := true
+	attrs(func(a slog.Attr) bool {
+		if a.Key == slog.LevelKey || a.Key == slog.MessageKey { // ReplaceAttr renames these
+			ok = false
+			return false
+		}
+		b, ok = appendLogAttr(b, a, false)
+		return ok
+	})
+	return append(b, "}\n"...), ok
+}
+
+// appendLogAttr appends "key":value, after a comma unless first; groups nest. An empty key, an empty group, or a kind other
+// than string, int64, uint64, float64 (finite), bool and group is left to JSONHandler.
+func appendLogAttr(b []byte, a slog.Attr, first bool) ([]byte, bool) {
+	if a.Key == "" {
+		return b, false
+	}
+	if !first {
+		b = append(b, ',')
+	}
+	b = appendLogString(b, a.Key)
+	b = append(b, ':')
+	switch v := a.Value; v.Kind() {
+	case slog.KindString:
+		b = appendLogString(b, v.String())
+	case slog.KindInt64:
+		b = strconv.AppendInt(b, v.Int64(), 10)
+	case slog.KindUint64:
+		b = strconv.AppendUint(b, v.Uint64(), 10)
+	case slog.KindBool:
+		b = strconv.AppendBool(b, v.Bool())
+	case slog.KindFloat64:
+		f := v.Float64()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return b, false
+		}
+		b = appendJSONFloat(b, f)
+	case slog.KindGroup:
+		g := v.Group()
+		if len(g) == 0 {
+			return b, false
+		}
+		b = append(b, '{')
+		for i, ga := range g {
+			var ok bool
+			if b, ok = appendLogAttr(b, ga, i == 0); !ok {
+				return b, false
+			}
+		}
+		b = append(b, '}')
+	default:
+		return b, false
+	}
+	return b, true
+}
+
+// appendJSONFloat formats f as encoding/json does (which JSONHandler calls for floats): the
+// shortest decimal, in exponent form below 1e-6 and from 1e21, with a one-digit negative exponent
+// as e-7, not e-07.
+func appendJSONFloat(b []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// appendLogString appends s quoted as JSONHandler quotes: \", \\, \n, \r, \t, \u00XX for the
+// other control bytes, \ufffd for invalid UTF-8, \u2028 and \u2029; nothing else is escaped.
+func appendLogString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, `\u202`...)
+			b = append(b, hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"

@@ -144,9 +144,10 @@ func usageForLog(u *openai.ResponseUsage) *openai.Usage {
 }
 
 // streamResponses serves a streamed response on chat's SSE writer: headers with the first event
-// (so a failure before it is a proper error status), a flush whenever the upstream has nothing
-// more ready, keep-alives while Gemini thinks, and after the first byte a failure is one last
-// "error" event, numbered after the events sent, written by the funnel.
+// (so a failure before it is a proper error status), keep-alives while Gemini thinks, and after
+// the first byte a failure is one last "error" event, numbered after the events sent, written by
+// the funnel. It flushes as chat's stream does: the first event's output at once, then whenever
+// the upstream has nothing more ready, and the closing events leave with the end of the body.
 func (h *Handler) streamResponses(w http.ResponseWriter, ctx context.Context, tr *translate.Translated, gbody []byte, m translate.ResponsesMeta, rs *reqState,
 	save func(context.Context, *openai.ResponseObject, []openai.Item) error) error {
 	up, err := h.o.Client.Stream(ctx, tr.Model, gbody)
@@ -166,6 +167,7 @@ func (h *Handler) streamResponses(w http.ResponseWriter, ctx context.Context, tr
 	if err := sw.flush(); err != nil {
 		return err
 	}
+	first := true
 	for {
 		ev, err := up.Next()
 		if errors.Is(err, io.EOF) {
@@ -178,7 +180,11 @@ func (h *Handler) streamResponses(w http.ResponseWriter, ctx context.Context, tr
 		if werr := sw.events(events); werr != nil {
 			return werr
 		}
-		if !up.Ready() {
+		// As in chat's stream: the first output is not held behind a burst, and once every
+		// choice has finished the last events wait for the upstream's end and leave with the
+		// closing events and the end of the body in one write.
+		if (first && len(events) > 0) || (!up.Ready() && !st.Finished()) {
+			first = first && len(events) == 0
 			if werr := sw.flush(); werr != nil {
 				return werr
 			}
@@ -205,7 +211,8 @@ func (h *Handler) streamResponses(w http.ResponseWriter, ctx context.Context, tr
 	if werr := sw.events(events); werr != nil {
 		return werr
 	}
-	return sw.flush()
+	sw.end()
+	return nil
 }
 
 // responsesErrorData is the data of a Responses stream's error event: OpenAI's fields (type,
@@ -238,6 +245,13 @@ func (s *sseWriter) events(evs []openai.ResponseEvent) error {
 		s.buf.WriteString("event: ")
 		s.buf.WriteString(evs[i].Type)
 		s.buf.WriteString("\ndata: ")
+		// The deltas, nearly all of a stream, are encoded by openai.AppendResponseEvent, with
+		// encoding/json's bytes; the events that carry objects by encoding/json.
+		if b, ok := openai.AppendResponseEvent(s.buf.AvailableBuffer(), &evs[i]); ok {
+			s.buf.Write(b)
+			s.buf.WriteString("\n\n")
+			continue
+		}
 		if err := s.encoder().Encode(&evs[i]); err != nil { // Encode ends with "\n"
 			return err
 		}

@@ -45,6 +45,7 @@ type sseWriter struct {
 func (h *Handler) newSSE(w http.ResponseWriter, rs *reqState) *sseWriter {
 	s := &sseWriter{w: w, rc: http.NewResponseController(w), keepAlive: h.o.KeepAlive,
 		errorData: func(e *openai.Error) []byte { return e.MarshalStreamError(rs.traceID) }}
+	s.buf = *bytes.NewBuffer((*eventBufs.Get().(*[]byte))[:0])
 	s.mu.Lock() // ping may fire before the assignment is visible otherwise
 	s.timer = time.AfterFunc(s.keepAlive, s.ping)
 	s.mu.Unlock()
@@ -169,7 +170,16 @@ func (s *sseWriter) done() error {
 	return err
 }
 
-// completed reports whether done wrote the stream's final event; false for a nil writer.
+// end ends a stream whose last event is written (the Responses API's, which has no [DONE])
+// as done does: without a flush, so the last events leave with the end of the body.
+func (s *sseWriter) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.complete = s.begun && s.err == nil && !s.closed
+	s.closeLocked()
+}
+
+// completed reports whether done (or end) wrote the stream's final event; false for a nil writer.
 func (s *sseWriter) completed() bool {
 	if s == nil {
 		return false
@@ -205,12 +215,23 @@ func (s *sseWriter) fail(e *openai.Error) (begun bool) {
 	return true
 }
 
-// close ends the stream: no keep-alive or event is written after it.
+// close ends the stream: no keep-alive or event is written after it, and its event buffer goes
+// back to the pool.
 func (s *sseWriter) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closeLocked()
+	if b := s.buf.Bytes(); cap(b) <= 64<<10 {
+		b = b[:0]
+		eventBufs.Put(&b)
+	}
+	s.buf = bytes.Buffer{}
+	s.enc = nil // it wrote into buf
 }
+
+// eventBufs holds the event buffers of ended streams, so a stream's first events do not grow a
+// new one.
+var eventBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 func (s *sseWriter) closeLocked() {
 	s.closed = true

@@ -148,3 +148,60 @@ func BenchmarkStreamEvents(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/event")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N)/n, "allocs/event")
 }
+
+// serveResponses streams a Responses API request through rt and records its flushes.
+func serveResponses(t *testing.T, rt http.RoundTripper) *flushRecorder {
+	t.Helper()
+	h := benchHandler(t, &http.Client{Transport: rt}, "http://upstream.invalid")
+	req := httptest.NewRequest(http.MethodPost, "/v1/responses", strings.NewReader(`{"model":"gemini-2.5-flash","stream":true,"input":"hi"}`))
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	req.Header.Set("Content-Type", "application/json")
+	rec := &flushRecorder{ResponseRecorder: httptest.NewRecorder()}
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || len(rec.flushes) == 0 {
+		t.Fatalf("status %d, %d flushes: %s", rec.Code, len(rec.flushes), rec.Body)
+	}
+	return rec
+}
+
+// delta is how the Responses stream carries the text of upstream event i.
+func delta(i int) string { return fmt.Sprintf(`"delta":"w%d "`, i) }
+
+// The Responses API's stream flushes as chat's does under a burst: response.created and
+// in_progress as soon as the upstream answers, then the first event's output alone, and the
+// rest of the burst with the closing events and the end of the body.
+func TestResponsesStreamBurstFlushesFirstEventAlone(t *testing.T) {
+	rec := serveResponses(t, burstTransport{6})
+	if len(rec.flushes) != 2 {
+		t.Fatalf("want 2 flushes (created, then the first event), got %d:\n%q", len(rec.flushes), rec.flushes)
+	}
+	if f := rec.flushes[0]; !strings.Contains(f, "event: response.created") || strings.Contains(f, "delta") {
+		t.Errorf("first flush is not response.created alone:\n%s", f)
+	}
+	if f := rec.flushes[1]; !strings.Contains(f, delta(0)) || strings.Contains(f, delta(1)) {
+		t.Errorf("second flush does not end at the first event:\n%s", f)
+	}
+	tail := strings.TrimPrefix(rec.Body.String(), rec.flushes[1])
+	if !strings.Contains(tail, delta(5)) || !strings.Contains(tail, "event: response.completed") {
+		t.Errorf("the rest of the burst does not leave with response.completed:\n%s", tail)
+	}
+}
+
+// Events that arrive one at a time are flushed one at a time, up to the one that finishes the
+// response: it leaves with response.completed, not flushed on its own, so the client gets the
+// end of the stream and of the body in one write.
+func TestResponsesStreamSpacedFlushesEachEvent(t *testing.T) {
+	rec := serveResponses(t, spacedTransport{4})
+	if len(rec.flushes) != 4 {
+		t.Fatalf("want 4 flushes (created, events w0, w1, w2), got %d:\n%q", len(rec.flushes), rec.flushes)
+	}
+	for i, f := range rec.flushes[1:] {
+		if !strings.Contains(f, delta(i)) || strings.Contains(f, delta(i+1)) {
+			t.Errorf("flush %d does not end at event %d:\n%s", i+1, i, f)
+		}
+	}
+	tail := strings.TrimPrefix(rec.Body.String(), rec.flushes[3])
+	if !strings.Contains(tail, delta(3)) || !strings.Contains(tail, "event: response.completed") || strings.Contains(rec.flushes[3], "response.completed") {
+		t.Errorf("the finishing event does not leave with response.completed:\n%s", tail)
+	}
+}

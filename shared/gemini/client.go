@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"sync"
 	"syscall"
 	"time"
 
@@ -148,15 +149,44 @@ func (c *Client) Generate(ctx context.Context, model string, body []byte) (*Resp
 		return nil, err
 	}
 	defer resp.Body.Close()
-	buf := bytes.NewBuffer(make([]byte, 0, max(resp.ContentLength, 4096)+1))
+	buf := getBody(resp.ContentLength)
+	defer putBody(buf)
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return nil, c.transportError(ctx, err)
+	}
+	if r, ok := fastResponse(buf.Bytes()); ok {
+		return r, nil
 	}
 	var out Response
 	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
 		return nil, &MalformedError{Err: err}
 	}
 	return &out, nil
+}
+
+// bodyPool holds the buffers generateContent answers are read into: decoding copies every value
+// out (the fast path and encoding/json alike), so a buffer is free again once the answer is
+// decoded.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// getBody returns an empty buffer with room for a body of size bytes (when known) and the read
+// that finds its end.
+func getBody(size int64) *bytes.Buffer {
+	b := bodyPool.Get().(*bytes.Buffer)
+	if size > 0 {
+		b.Grow(int(size) + bytes.MinRead)
+	}
+	return b
+}
+
+// putBody returns b to the pool; a buffer that held a large answer (inline media) is let go
+// rather than pinned.
+func putBody(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 {
+		return
+	}
+	b.Reset()
+	bodyPool.Put(b)
 }
 
 // MalformedError is an upstream answer that is not the JSON it should be.
@@ -209,6 +239,9 @@ func (s *Stream) Next() (*Response, error) {
 	s.timer.Reset(s.idle)
 	if oob {
 		return nil, ParseError(http.StatusBadGateway, http.Header{}, data)
+	}
+	if r, ok := fastResponse(data); ok {
+		return r, nil
 	}
 	var r struct {
 		Response

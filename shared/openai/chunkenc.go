@@ -1,8 +1,8 @@
 package openai
 
 import (
-	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -26,21 +26,21 @@ func AppendChunk(b []byte, c *Chunk) ([]byte, bool) {
 			return b, false
 		}
 	}
-	var usage []byte
-	if c.Usage.Totals != nil {
-		var err error
-		if usage, err = json.Marshal(c.Usage.Totals); err != nil {
-			return b, false
-		}
+	// The usage of a chunk is encoded by ChunkUsage.MarshalJSON with json.Marshal, which escapes
+	// <, > and & (the Encoder keeps a Marshaler's escapes): a traffic type holding one is left
+	// to encoding/json.
+	if u := c.Usage.Totals; u != nil && u.ExtraProperties != nil && u.ExtraProperties.Google != nil &&
+		strings.ContainsAny(u.ExtraProperties.Google.TrafficType, "<>&") {
+		return b, false
 	}
 	b = append(b, `{"id":`...)
-	b = appendString(b, c.ID)
+	b = AppendString(b, c.ID)
 	b = append(b, `,"object":`...)
-	b = appendString(b, c.Object)
+	b = AppendString(b, c.Object)
 	b = append(b, `,"created":`...)
 	b = strconv.AppendInt(b, c.Created, 10)
 	b = append(b, `,"model":`...)
-	b = appendString(b, c.Model)
+	b = AppendString(b, c.Model)
 	b = append(b, `,"system_fingerprint":null,"choices":`...)
 	if c.Choices == nil {
 		b = append(b, "null"...)
@@ -57,7 +57,7 @@ func AppendChunk(b []byte, c *Chunk) ([]byte, bool) {
 	switch {
 	case c.Usage.Totals != nil:
 		b = append(b, `,"usage":`...)
-		b = append(b, usage...)
+		b = appendUsage(b, c.Usage.Totals)
 	case c.Usage.Null:
 		b = append(b, `,"usage":null`...)
 	}
@@ -78,35 +78,143 @@ func appendChunkChoice(b []byte, ch *ChunkChoice) []byte {
 	}
 	if ch.Delta.Role != "" {
 		field(`"role":`)
-		b = appendString(b, ch.Delta.Role)
+		b = AppendString(b, ch.Delta.Role)
 	}
 	if ch.Delta.Content != nil {
 		field(`"content":`)
-		b = appendString(b, *ch.Delta.Content)
+		b = AppendString(b, *ch.Delta.Content)
 	}
 	if ch.Delta.ReasoningContent != nil {
 		field(`"reasoning_content":`)
-		b = appendString(b, *ch.Delta.ReasoningContent)
+		b = AppendString(b, *ch.Delta.ReasoningContent)
 	}
 	b = append(b, `},"logprobs":null,"finish_reason":`...)
 	if ch.FinishReason == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendString(b, *ch.FinishReason)
+		b = AppendString(b, *ch.FinishReason)
 	}
 	if ch.NativeFinishReason != "" {
 		b = append(b, `,"native_finish_reason":`...)
-		b = appendString(b, ch.NativeFinishReason)
+		b = AppendString(b, ch.NativeFinishReason)
 	}
 	return append(b, '}')
 }
 
+// AppendResponse appends the JSON of r to b exactly as an encoding/json Encoder with
+// SetEscapeHTML(false) writes it (without the Encoder's trailing newline), for the shape of
+// nearly every non-streamed completion: text and reasoning content, finish reasons, usage. Any
+// other field set (tool calls, media, annotations, logprobs) makes it report false with b
+// unchanged, and the caller encodes r with encoding/json. FuzzAppendResponse proves the output
+// byte-identical to encoding/json's.
+func AppendResponse(b []byte, r *Response) ([]byte, bool) {
+	for i := range r.Choices {
+		ch := &r.Choices[i]
+		m := &ch.Message
+		if ch.Logprobs != nil || m.ToolCalls != nil || m.Audio != nil || m.Images != nil || m.Annotations != nil || m.ExtraContent != nil {
+			return b, false
+		}
+	}
+	b = append(b, `{"id":`...)
+	b = AppendString(b, r.ID)
+	b = append(b, `,"object":`...)
+	b = AppendString(b, r.Object)
+	b = append(b, `,"created":`...)
+	b = strconv.AppendInt(b, r.Created, 10)
+	b = append(b, `,"model":`...)
+	b = AppendString(b, r.Model)
+	b = append(b, `,"system_fingerprint":`...)
+	b = appendStringPtr(b, r.SystemFingerprint)
+	b = append(b, `,"choices":`...)
+	if r.Choices == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range r.Choices {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			ch := &r.Choices[i]
+			b = append(b, `{"index":`...)
+			b = strconv.AppendInt(b, int64(ch.Index), 10)
+			b = append(b, `,"message":{"role":`...)
+			b = AppendString(b, ch.Message.Role)
+			b = append(b, `,"content":`...)
+			b = appendStringPtr(b, ch.Message.Content)
+			if ch.Message.ReasoningContent != nil {
+				b = append(b, `,"reasoning_content":`...)
+				b = AppendString(b, *ch.Message.ReasoningContent)
+			}
+			b = append(b, `},"finish_reason":`...)
+			b = appendStringPtr(b, ch.FinishReason)
+			b = append(b, `,"logprobs":null`...)
+			if ch.NativeFinishReason != "" {
+				b = append(b, `,"native_finish_reason":`...)
+				b = AppendString(b, ch.NativeFinishReason)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if r.Usage != nil {
+		b = append(b, `,"usage":`...)
+		b = appendUsage(b, r.Usage)
+	}
+	return append(b, '}'), true
+}
+
+// appendUsage appends u as encoding/json encodes a Usage.
+func appendUsage(b []byte, u *Usage) []byte {
+	num := func(name string, n int) {
+		b = append(b, name...)
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	num(`{"prompt_tokens":`, u.PromptTokens)
+	num(`,"completion_tokens":`, u.CompletionTokens)
+	num(`,"total_tokens":`, u.TotalTokens)
+	p := &u.PromptTokensDetails
+	num(`,"prompt_tokens_details":{"cached_tokens":`, p.CachedTokens)
+	num(`,"text_tokens":`, p.TextTokens)
+	num(`,"audio_tokens":`, p.AudioTokens)
+	num(`,"image_tokens":`, p.ImageTokens)
+	c := &u.CompletionTokensDetails
+	num(`},"completion_tokens_details":{"text_tokens":`, c.TextTokens)
+	num(`,"audio_tokens":`, c.AudioTokens)
+	num(`,"reasoning_tokens":`, c.ReasoningTokens)
+	if c.ImageTokens != 0 {
+		num(`,"image_tokens":`, c.ImageTokens)
+	}
+	b = append(b, '}')
+	if x := u.ExtraProperties; x != nil {
+		b = append(b, `,"extra_properties":{`...)
+		if x.Google != nil {
+			b = append(b, `"google":{`...)
+			if x.Google.TrafficType != "" {
+				b = append(b, `"traffic_type":`...)
+				b = AppendString(b, x.Google.TrafficType)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// appendStringPtr appends *s as a JSON string, or null.
+func appendStringPtr(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	return AppendString(b, *s)
+}
+
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string the way encoding/json does without HTML escaping:
+// AppendString appends s as a JSON string the way encoding/json does without HTML escaping:
 // '"' and '\\' escaped, \b \f \n \r \t short, other control bytes as \u00XX, invalid UTF-8 as
-// \ufffd, and U+2028 and U+2029 escaped (JavaScript line terminators).
-func appendString(b []byte, s string) []byte {
+// \ufffd, and U+2028 and U+2029 escaped (JavaScript line terminators). Every hand-written
+// encoder of the gateway's own JSON shares it (FuzzAppendChunk and FuzzAppendResponse pin it).
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {

@@ -53,6 +53,12 @@ func DecodeRequest(body []byte) (*Request, error) {
 // is wrong and, where it can, names the field, except ctx's error when ctx ends first: decoding
 // looks at ctx every so often while it walks messages and parts.
 func (l Limits) Decode(ctx context.Context, body []byte) (*Request, error) {
+	return l.decode(ctx, body, true)
+}
+
+// decode is Decode; with fast false every top-level field goes through encoding/json (the
+// reference FuzzDecodeTopLevel holds the fast path to).
+func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, error) {
 	if l.Messages <= 0 {
 		l.Messages = DefaultLimits.Messages
 	}
@@ -60,7 +66,12 @@ func (l Limits) Decode(ctx context.Context, body []byte) (*Request, error) {
 		l.Parts = DefaultLimits.Parts
 	}
 	var messages, google, extraBody []byte
+	var r Request
+	var seen uint64
 	err := jsonscan.Object(body, func(k, v []byte) error {
+		if fast {
+			fast = r.setTopLevel(string(k), v, &seen)
+		}
 		switch key := string(k); key {
 		case "messages":
 			messages = v
@@ -96,13 +107,17 @@ func (l Limits) Decode(ctx context.Context, body []byte) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r Request
-	wire := struct {
-		*plainRequest
-		Messages skip `json:"messages"` // decoded below, with paths and limits
-	}{plainRequest: (*plainRequest)(&r)}
-	if err := json.Unmarshal(body, &wire); err != nil {
-		return nil, decodeError(err)
+	// The fast path decoded every top-level field already (setTopLevel); the body must still
+	// be JSON throughout, as encoding/json would require.
+	if !fast || !json.Valid(body) {
+		r = Request{}
+		wire := struct {
+			*plainRequest
+			Messages skip `json:"messages"` // decoded below, with paths and limits
+		}{plainRequest: (*plainRequest)(&r)}
+		if err := json.Unmarshal(body, &wire); err != nil {
+			return nil, decodeError(err)
+		}
 	}
 	if messages != nil && !jsonscan.IsNull(messages) {
 		d := decoder{ctx: ctx, limits: l}

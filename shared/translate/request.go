@@ -79,7 +79,7 @@ func RequestToGemini(ctx context.Context, req *openai.Request, models *Models, o
 	if cv.resolution != "" && gc.MediaResolution == "" {
 		gc.MediaResolution = cv.resolution
 	}
-	if !reflect.ValueOf(*gc).IsZero() {
+	if !reflect.ValueOf(gc).Elem().IsZero() { // through the pointer: no copy of the struct into an interface
 		gr.GenerationConfig = gc
 	}
 	if g != nil {

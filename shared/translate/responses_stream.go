@@ -86,3 +86,7 @@ func (s *ResponsesStream) ErrorEvent(e *openai.Error) openai.ResponseEvent {
 
 // Usage returns the last usage seen, for logging.
 func (s *ResponsesStream) Usage() *openai.Usage { return s.chat.Usage() }
+
+// Finished reports whether every choice has finished: what is left of the stream is its end
+// (End's closing events).
+func (s *ResponsesStream) Finished() bool { return s.chat.Finished() }

@@ -1,0 +1,231 @@
+package gemini
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// recordedBodies returns every recorded response body and stream event in testdata/wire, named
+// by file (and event number for .sse files).
+func recordedBodies(t testing.TB) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, name := range []string{
+		"01-generateContent-thoughts-usage.mldev.response.derived.json",
+		"02-streamGenerateContent-sse-text-usage-every-chunk.mldev.derived.sse",
+		"03-streamGenerateContent-sse-text-usage-last-chunk.vertex.derived.sse",
+		"04-generateContent-functionCall-thoughtSignature.mldev.response.derived.json",
+		"05-streamGenerateContent-partialArgs-thoughtSignature-gemini-3-pro.vertex.derived.sse",
+		"11-generateContent-promptFeedback-blockReason-SAFETY-no-candidates.mldev.json",
+		"16-generateContent-MALFORMED_FUNCTION_CALL-empty-content.mldev.json",
+	} {
+		b, err := os.ReadFile(filepath.Join("testdata", "wire", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(name, ".sse") {
+			out[name] = b
+			continue
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if data, ok := strings.CutPrefix(line, "data: "); ok {
+				out[name+"#"+strconv.Itoa(i)] = []byte(data)
+			}
+		}
+	}
+	if len(out) < 10 {
+		t.Fatalf("found %d recorded bodies in testdata/wire", len(out))
+	}
+	return out
+}
+
+// checkFast decodes b with the fast path and with encoding/json and fails when the fast path
+// gives a result encoding/json does not (a different value, or a value where json fails). It
+// reports whether the fast path took b.
+func checkFast(t *testing.T, b []byte) bool {
+	t.Helper()
+	got, ok := fastResponse(b)
+	var want Response
+	err := json.Unmarshal(b, &want)
+	if !ok {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("fast path decoded %q, which encoding/json refuses: %v", b, err)
+	}
+	if !reflect.DeepEqual(*got, want) {
+		t.Fatalf("fast path decoded %q as\n%#v\nencoding/json as\n%#v", b, *got, want)
+	}
+	return true
+}
+
+// Every recorded success body and stream event decodes to what encoding/json makes of it, and
+// the fast path takes all but the shapes it leaves to encoding/json (partialArgs, promptFeedback):
+// a fast path that declined everything would pass the comparison and speed nothing up.
+func TestFastResponseOnRecordedBodies(t *testing.T) {
+	leftToJSON := []string{"05-", "11-"}
+	for name, b := range recordedBodies(t) {
+		took := checkFast(t, b)
+		left := false
+		for _, p := range leftToJSON {
+			left = left || strings.HasPrefix(name, p)
+		}
+		if !took && !left {
+			t.Errorf("%s: the fast path declined a common shape:\n%s", name, b)
+		}
+	}
+}
+
+// fastCases are bodies whose handling by the fast path is pinned: taken (and equal to
+// encoding/json's result) or declined (left to encoding/json).
+var fastCases = []struct {
+	in   string
+	took bool
+}{
+	{`{}`, true},
+	{` {"candidates":[]} `, true},
+	{`{"candidates":[{"content":{}}]}`, true},
+	{`{"candidates":[{"content":{"parts":[]}}]}`, true},
+	{`{"candidates":[{"content":{"role":"model","parts":[{"text":"a\"\\\u00e9\n"},{"thought":true,"text":"t"}]},"index":-0}]}`, true},
+	{`{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{"a":[1,2.5e3,null]}}}]}}]}`, true},
+	{`{"createTime":"x","avgLogprobs":-0.25,"candidates":[{"safetyRatings":[{"a":null}]}]}`, true},
+	{`{"usageMetadata":{"promptTokenCount":12,"totalTokenCount":12,"promptTokensDetails":[{"modality":"TEXT","tokenCount":12}],"trafficType":"ON_DEMAND"}}`, true},
+	{"{\"modelVersion\":\"\xff\"}", true}, // invalid UTF-8 becomes U+FFFD, as in encoding/json
+	{`{"te\u0078t":1}`, true},             // an unknown key, escaped
+	{`{"candidates":null}`, false},
+	{`{"candidates":[{"index":1.0}]}`, false},
+	{`{"candidates":[{"index":1e2}]}`, false},
+	{`{"candidates":[{"index":"1"}]}`, false},
+	{`{"candidates":[{"index":01}]}`, false},
+	{`{"candidates":[{"Index":1}]}`, false},
+	{`{"candidates":[{"finishReason":"STOP","finishReason":"MAX_TOKENS"}]}`, false},
+	{`{"modelVersion":"a","MODELVERSION":"b"}`, false},
+	{`{"error":{"code":500}}`, false},
+	{`{"promptFeedback":{"blockReason":"SAFETY"}}`, false},
+	{`{"candidates":[{"content":{"parts":[{"text":"a","thought":tru}]}}]}`, false},
+	{`{"candidates":[{"content":{"parts":[{"functionCall":{"args":null}}]}}]}`, false},
+	{`{"x":[1,]}`, false},
+	{`{"x":1} {}`, false},
+	{`{"x":1`, false},
+	{`null`, false},
+	{`[]`, false},
+}
+
+func TestFastResponseCases(t *testing.T) {
+	for _, c := range fastCases {
+		if took := checkFast(t, []byte(c.in)); took != c.took {
+			t.Errorf("fastResponse(%s): took %v, want %v", c.in, took, c.took)
+		}
+	}
+}
+
+// FuzzFastResponse holds the hand-written decoder to encoding/json: whenever it takes a body,
+// encoding/json accepts the body too and decodes the same value; it never panics.
+func FuzzFastResponse(f *testing.F) {
+	for _, b := range recordedBodies(f) {
+		f.Add(b)
+	}
+	for _, c := range fastCases {
+		f.Add([]byte(c.in))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkFast(t, b)
+	})
+}
+
+// BenchmarkDecodeEvent compares the fast path with encoding/json on a typical stream event.
+func BenchmarkDecodeEvent(b *testing.B) {
+	ev := []byte(`{"candidates":[{"content":{"role":"model","parts":[{"text":"word 3 "}]}}],"usageMetadata":{"promptTokenCount":12,"totalTokenCount":12},"modelVersion":"gemini-2.5-flash"}`)
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := fastResponse(ev); !ok {
+				b.Fatal("declined")
+			}
+		}
+	})
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r Response
+			if err := json.Unmarshal(ev, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// fill sets every field of the struct v points to (and of the structs it holds) to a non-zero
+// sample value.
+func fill(v reflect.Value, depth int) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("x")
+		if v.Type() == reflect.TypeFor[json.Number]() {
+			v.SetString("7")
+		}
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(7)
+	case reflect.Float64:
+		v.SetFloat(0.5)
+	case reflect.Pointer:
+		if depth > 0 {
+			v.Set(reflect.New(v.Type().Elem()))
+			fill(v.Elem(), depth-1)
+		}
+	case reflect.Slice:
+		if v.Type() == reflect.TypeFor[json.RawMessage]() {
+			v.SetBytes([]byte(`{"k":1}`))
+		} else if depth > 0 {
+			v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+			fill(v.Index(0), depth-1)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i), depth)
+			}
+		}
+	}
+}
+
+// Every field of the response types, set on its own and encoded by encoding/json, is decoded by
+// the fast path as encoding/json decodes it, or declined: a field added to Response, Candidate,
+// Content, Part, FunctionCall or UsageMetadata cannot be skipped silently as an unknown key.
+func TestFastResponseKnowsEveryField(t *testing.T) {
+	base := func() *Response {
+		return &Response{Candidates: []Candidate{{Content: &Content{Parts: []Part{{FunctionCall: &FunctionCall{}}}}}},
+			UsageMetadata: &UsageMetadata{PromptTokensDetails: []ModalityTokenCount{{}}}}
+	}
+	targets := map[string]func(*Response) reflect.Value{
+		"Response":  func(r *Response) reflect.Value { return reflect.ValueOf(r).Elem() },
+		"Candidate": func(r *Response) reflect.Value { return reflect.ValueOf(&r.Candidates[0]).Elem() },
+		"Content":   func(r *Response) reflect.Value { return reflect.ValueOf(r.Candidates[0].Content).Elem() },
+		"Part":      func(r *Response) reflect.Value { return reflect.ValueOf(&r.Candidates[0].Content.Parts[0]).Elem() },
+		"FunctionCall": func(r *Response) reflect.Value {
+			return reflect.ValueOf(r.Candidates[0].Content.Parts[0].FunctionCall).Elem()
+		},
+		"UsageMetadata": func(r *Response) reflect.Value { return reflect.ValueOf(r.UsageMetadata).Elem() },
+		"ModalityTokenCount": func(r *Response) reflect.Value {
+			return reflect.ValueOf(&r.UsageMetadata.PromptTokensDetails[0]).Elem()
+		},
+	}
+	for _, target := range targets {
+		for i := range target(base()).NumField() {
+			r := base()
+			fill(target(r).Field(i), 2)
+			b, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkFast(t, b)
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package openai
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"reflect"
+	"testing"
+
+	"github.com/geminigateway/gateway/shared/jsonscan"
+)
+
+// topLevelCases are bodies whose top level the fast path must decode as encoding/json does,
+// taken or declined as marked.
+var topLevelCases = []struct {
+	body string
+	fast bool
+}{
+	{`{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"hi"}],"max_tokens":100}`, true},
+	{`{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[],"temperature":0.2,"top_p":1,"seed":-7,"n":1}`, true},
+	{`{"model":"m\u00e9\"","user":"u","store":false,"logprobs":null,"max_tokens":null,"stream":null,"stream_options":{},"messages":null}`, true},
+	{`{"model":"m","temperature":1e400}`, false},
+	{`{"model":"m","max_tokens":1.5}`, false},
+	{`{"model":"m","max_tokens":1e2}`, false},
+	{`{"model":"m","max_tokens":"1"}`, false},
+	{`{"model":"m","max_tokens":99999999999999999999}`, false},
+	{`{"model":5}`, false},
+	{`{"model":"a","model":"b"}`, false},
+	{`{"model":"m","stream":"yes"}`, false},
+	{`{"model":"m","stream_options":{"include_usage":true,"include_usage":false}}`, false},
+	{`{"model":"m","stream_options":{"x":1}}`, false},
+	{`{"model":"m","stream_options":null}`, false},
+	{`{"model":"m","stop":["a"]}`, false},
+	{`{"model":"m","tools":[]}`, false},
+	{`{"model":"m","temperature":01}`, true}, // taken at the top level, refused by json.Valid
+	{`{"model":"m","messages":[{"role":"user","content":"hi"},]}`, true},
+}
+
+// fastTopLevel reports whether setTopLevel takes every top-level member of body.
+func fastTopLevel(body []byte) bool {
+	var r Request
+	var seen uint64
+	ok := true
+	err := jsonscan.Object(body, func(k, v []byte) error {
+		ok = ok && r.setTopLevel(string(k), v, &seen)
+		return nil
+	})
+	return err == nil && ok
+}
+
+// sameDecode fails when decoding body with the fast top level differs in any way from decoding
+// it with encoding/json: the request, or the error's status and message.
+func sameDecode(t *testing.T, body []byte) {
+	t.Helper()
+	got, gerr := DefaultLimits.decode(context.Background(), body, true)
+	want, werr := DefaultLimits.decode(context.Background(), body, false)
+	if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+		t.Fatalf("%s:\nfast error %v\njson error %v", body, gerr, werr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\nfast %+v\njson %+v", body, got, want)
+	}
+}
+
+// The common top-level members are decoded by hand, with encoding/json's result; the rest is
+// left to encoding/json. A fast path that never ran would pass the comparison, so the common
+// shapes (and every recorded SDK body) must take it.
+func TestDecodeTopLevel(t *testing.T) {
+	for _, c := range topLevelCases {
+		sameDecode(t, []byte(c.body))
+		if got := fastTopLevel([]byte(c.body)); got != c.fast {
+			t.Errorf("%s: fast path took it: %v, want %v", c.body, got, c.fast)
+		}
+	}
+	for _, b := range recordedBodies(t) {
+		sameDecode(t, b)
+	}
+}
+
+// recordedBodies are the Chat Completions bodies the official SDKs were recorded sending.
+func recordedBodies(t testing.TB) []json.RawMessage {
+	var out []json.RawMessage
+	for _, file := range sdkRecordings {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bodies []json.RawMessage
+		if err := json.Unmarshal(raw, &bodies); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, bodies...)
+	}
+	return out
+}
+
+// FuzzDecodeTopLevel holds the hand-decoded top level to encoding/json's: the same request or
+// the same error for every body.
+func FuzzDecodeTopLevel(f *testing.F) {
+	for _, c := range topLevelCases {
+		f.Add([]byte(c.body))
+	}
+	for _, b := range recordedBodies(f) {
+		f.Add([]byte(b))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sameDecode(t, b)
+	})
+}
