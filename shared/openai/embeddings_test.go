@@ -115,13 +115,17 @@ func TestDecodeEmbeddingGoogleMerge(t *testing.T) {
 }
 
 // TestEmbeddingListAppendJSON pins the response body against encoding/json's rendering of the
-// same list, so the hand-written writer stays valid JSON in OpenAI's shape.
+// same list, so the hand-written writer stays valid JSON in OpenAI's shape, and pins that a
+// vector's error stops the body.
 func TestEmbeddingListAppendJSON(t *testing.T) {
-	l := &EmbeddingList{Model: `m"<odd>`, Usage: EmbeddingUsage{PromptTokens: 7, TotalTokens: 7},
-		Data: []Embedding{{Index: 0, Vector: []byte(`[0.5,-1e-05]`)}, {Index: 1, Vector: []byte(`"AAAAPw=="`)}}}
-	got := l.AppendJSON(nil)
-	if len(got) > l.Size() {
-		t.Errorf("AppendJSON wrote %d bytes, Size said %d", len(got), l.Size())
+	l := &EmbeddingList{Model: `m"<odd>`, Len: 2, Usage: EmbeddingUsage{PromptTokens: 7, TotalTokens: 7}}
+	vectors := []string{`[0.5,-1e-05]`, `"AAAAPw=="`}
+	got, err := l.AppendJSON(nil, func(b []byte, i int) ([]byte, error) { return append(b, vectors[i]...), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) > l.Overhead()+len(vectors[0])+len(vectors[1]) {
+		t.Errorf("AppendJSON wrote %d bytes, Overhead said %d besides the vectors", len(got), l.Overhead())
 	}
 	var v any
 	if err := json.Unmarshal(got, &v); err != nil {
@@ -135,6 +139,10 @@ func TestEmbeddingListAppendJSON(t *testing.T) {
 		"usage": map[string]any{"prompt_tokens": 7.0, "total_tokens": 7.0}}
 	if d := cmp.Diff(want, v); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
+	}
+	stop := errors.New("bad vector")
+	if _, err := l.AppendJSON(nil, func(b []byte, i int) ([]byte, error) { return b, stop }); err != stop {
+		t.Errorf("err = %v, want the vector's error", err)
 	}
 }
 

@@ -50,11 +50,9 @@ func BenchmarkEmbedTranslate100(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
-					list, err := EmbeddingsFromGemini(e, []*gemini.EmbedResponse{resp}, req.Model)
-					if err != nil {
+					if _, _, err := AppendEmbeddings(nil, e, []*gemini.EmbedResponse{resp}, req.Model); err != nil {
 						b.Fatal(err)
 					}
-					_ = list.AppendJSON(make([]byte, 0, list.Size()))
 				}
 				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 			})

@@ -1,0 +1,439 @@
+package translate
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"math"
+	"math/bits"
+	"strconv"
+)
+
+// The vectors of an embeddings answer are most of its bytes: a hundred 768-dimension vectors
+// are about a megabyte of decimal numbers, and every one of them is checked (float) or parsed
+// (base64) on its way out. The helpers here do that in one pass per number, eight bytes at a
+// time where a number has a run of digits (SWAR: the word is tested and, for base64, converted
+// with a few integer operations, instead of a loop and a branch per digit).
+
+var errNotNumbers = errors.New("values is not an array of numbers")
+
+const (
+	everyByte = 0x0101010101010101
+	highHalf  = 0xF0 * everyByte
+	asciiZero = '0' * everyByte
+)
+
+// nonDigits returns w, eight bytes of text read little-endian, with a nonzero byte wherever the
+// text's byte is not an ASCII digit. Only the first such byte is exact, which is all its callers
+// read: adding 6 carries out of a byte only when that byte is 0xFA or more (itself no digit),
+// and the carry runs toward later bytes.
+func nonDigits(w uint64) uint64 {
+	return (w&highHalf ^ asciiZero) | ((w+6*everyByte)&highHalf ^ asciiZero)
+}
+
+// digitsEnd returns the index of the first byte at or after i that is not an ASCII digit.
+// A run of up to 15 digits, the fraction of a number of a vector, takes no branch on its length.
+func digitsEnd(v []byte, i int) int {
+	if i+16 <= len(v) {
+		n0 := bits.TrailingZeros64(nonDigits(binary.LittleEndian.Uint64(v[i:]))) >> 3 // 8: all digits
+		n1 := bits.TrailingZeros64(nonDigits(binary.LittleEndian.Uint64(v[i+8:]))) >> 3
+		if n := n0 + n1&-(n0>>3); n < 16 {
+			return i + n
+		}
+		i += 16
+	}
+	for ; i+8 <= len(v); i += 8 {
+		if m := nonDigits(binary.LittleEndian.Uint64(v[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(v) && v[i]-'0' < 10 {
+		i++
+	}
+	return i
+}
+
+// compactNumbers reports whether v is a JSON array of numbers without any whitespace, [] aside:
+// the usual vector (prettyPrint=false), which then goes out as the very bytes Google sent.
+//
+// Where a number ends is known only once it is read, so reading numbers one after the other is
+// a chain of dependent steps, each waiting for the last. The vector is therefore cut at a comma
+// near its middle and both halves are checked in the same loop, one number of each per turn,
+// which the processor runs side by side. The common number of an embedding, below one in
+// magnitude ("-0.0123456789"), takes a conditional move for its sign, "0." read as one 16-bit
+// word and a fraction of up to 15 digits found in two 8-byte words (fractionEnd); anything else
+// goes to numberEnd and its general grammar.
+func compactNumbers(v []byte) bool {
+	n := len(v)
+	if n < 3 || v[0] != '[' || v[n-1] != ']' {
+		return false
+	}
+	// The first half runs from a to the comma at cut, the second from b to the closing bracket.
+	a, b, cut := 1, n, n-1
+	if c := bytes.IndexByte(v[n/2:n-1], ','); n >= 128 && c >= 0 {
+		cut = n/2 + c
+		b = cut + 1
+	}
+	for a+24 <= cut && b+24 <= n {
+		sa, sb := 0, 0
+		if v[a] == '-' {
+			sa = 1
+		}
+		if v[b] == '-' {
+			sb = 1
+		}
+		ea, eb := 0, 0
+		if f := a + sa + 2; binary.LittleEndian.Uint16(v[f-2:]) == zeroDot {
+			if k := fractionEnd(v, f); k > 0 && k < 16 {
+				ea = f + k
+			}
+		}
+		if f := b + sb + 2; binary.LittleEndian.Uint16(v[f-2:]) == zeroDot {
+			if k := fractionEnd(v, f); k > 0 && k < 16 {
+				eb = f + k
+			}
+		}
+		if v[ea] != ',' {
+			ea = numberEnd(v, a)
+		}
+		if v[eb] != ',' {
+			eb = numberEnd(v, b)
+		}
+		if v[ea] != ',' || v[eb] != ',' {
+			break // an error, or a half's last number: left to the loops below
+		}
+		a, b = ea+1, eb+1
+	}
+	if b < n {
+		for a <= cut {
+			e := numberEnd(v, a)
+			if v[e] != ',' {
+				return false
+			}
+			a = e + 1
+		}
+		if a != cut+1 {
+			return false
+		}
+		a = b
+	}
+	for {
+		e := numberEnd(v, a)
+		if v[e] != ',' {
+			return v[e] == ']' && e == n-1
+		}
+		a = e + 1
+	}
+}
+
+// zeroDot is "0." read as a little-endian 16-bit word.
+const zeroDot = '0' | '.'<<8
+
+// fractionEnd returns the length of the run of digits at v[f], counting up to 16 (16: all
+// digits) in two 8-byte words and no branch. v must hold 16 bytes from f.
+func fractionEnd(v []byte, f int) int {
+	n0 := bits.TrailingZeros64(nonDigits(binary.LittleEndian.Uint64(v[f:]))) >> 3 // 8: all digits
+	n1 := bits.TrailingZeros64(nonDigits(binary.LittleEndian.Uint64(v[f+8:]))) >> 3
+	return n0 + n1&-(n0>>3)
+}
+
+// numberEnd returns the end of the number at v[i] (scanNumber), or 0 when there is none: v[0]
+// is the array's '[', which its callers take for no separator.
+func numberEnd(v []byte, i int) int {
+	if e, ok := scanNumber(v, i); ok {
+		return e
+	}
+	return 0
+}
+
+// appendFloatVector appends the JSON array v of numbers, each checked against JSON's number
+// grammar, with any whitespace removed. Upstream bodies are not fully validated before (see
+// gemini.decodeEmbedResponse), so this is where a broken vector is caught.
+func appendFloatVector(dst, v []byte) ([]byte, error) {
+	if compactNumbers(v) {
+		// The usual case (prettyPrint=false): checked in one pass, copied in one move.
+		return append(dst, v...), nil
+	}
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '[' {
+		return dst, errNotNumbers
+	}
+	i++
+	start := len(dst)
+	dst = append(dst, '[')
+	for {
+		i = skipSpace(v, i)
+		end, ok := scanNumber(v, i)
+		if !ok {
+			return dst[:start], errNotNumbers
+		}
+		dst = append(dst, v[i:end]...)
+		i = skipSpace(v, end)
+		if i >= len(v) {
+			return dst[:start], errNotNumbers
+		}
+		if v[i] == ']' {
+			break
+		}
+		if v[i] != ',' {
+			return dst[:start], errNotNumbers
+		}
+		dst = append(dst, ',')
+		i++
+	}
+	if skipSpace(v, i+1) != len(v) {
+		return dst[:start], errNotNumbers
+	}
+	return append(dst, ']'), nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// scanNumber returns the end of the JSON number that starts at v[i]
+// (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?), and whether there is one.
+func scanNumber(v []byte, i int) (int, bool) {
+	if i < len(v) && v[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(v):
+		return i, false
+	case v[i] == '0':
+		i++
+	case v[i] >= '1' && v[i] <= '9':
+		i = digitsEnd(v, i)
+	default:
+		return i, false
+	}
+	if i < len(v) && v[i] == '.' {
+		d := digitsEnd(v, i+1)
+		if d == i+1 {
+			return i, false
+		}
+		i = d
+	}
+	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
+		i++
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			i++
+		}
+		d := digitsEnd(v, i)
+		if d == i {
+			return i, false
+		}
+		i = d
+	}
+	return i, true
+}
+
+// base64Block is how many bytes of float32s appendBase64Vector encodes at once: a multiple of 3,
+// so that a full block encodes to base64 without padding and blocks simply concatenate.
+const base64Block = 3 * 64
+
+// appendBase64Vector appends v's numbers as a JSON string holding the standard base64 of
+// their little-endian float32 encoding, the format of OpenAI's encoding_format "base64".
+// Each number is checked and rounded once, straight from its decimal form to float32
+// (parseNumber32), into a small block that is base64-encoded when full: no []float32 and no
+// byte buffer of the whole vector.
+func appendBase64Vector(dst, v []byte) ([]byte, error) {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '[' {
+		return dst, errNotNumbers
+	}
+	start := len(dst)
+	dst = append(dst, '"')
+	var block [base64Block]byte
+	n := 0
+	for i++; ; i++ {
+		i = skipSpace(v, i)
+		f, end, ok := parseNumber32(v, i)
+		if !ok {
+			return dst[:start], errNotNumbers
+		}
+		binary.LittleEndian.PutUint32(block[n:], math.Float32bits(f))
+		if n += 4; n == len(block) {
+			dst = base64.StdEncoding.AppendEncode(dst, block[:])
+			n = 0
+		}
+		i = skipSpace(v, end)
+		if i >= len(v) {
+			return dst[:start], errNotNumbers
+		}
+		if v[i] == ']' {
+			break
+		}
+		if v[i] != ',' {
+			return dst[:start], errNotNumbers
+		}
+	}
+	if skipSpace(v, i+1) != len(v) {
+		return dst[:start], errNotNumbers
+	}
+	dst = base64.StdEncoding.AppendEncode(dst, block[:n])
+	return append(dst, '"'), nil
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// pow10u are the powers of ten up to 10^8 as integers.
+var pow10u = [...]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
+
+// maxDigits is the most decimal digits a uint64 significand is accumulated from: 10^19 - 1 fits.
+const maxDigits = 19
+
+// parseNumber32 checks the JSON number that starts at v[i] and returns it rounded once to the
+// nearest float32, as strconv.ParseFloat(s, 32) does, with the index just past it; ok is false
+// when there is no number there or it is beyond float32's range.
+//
+// The digits are gathered into an integer significand m (value m * 10^exp) eight at a time. The
+// common case, m below 2^53 and a power of ten within 1e±22, is worked out in float64: m and
+// the power are exact there, so one multiplication or division rounds the value once to
+// float64. Rounding that to float32 rounds twice, which differs from rounding once only when
+// the float64 lands exactly halfway between two float32s (a float32 midpoint is a float64, so
+// the exact value and its float64 are on the same side of every other midpoint); that case,
+// subnormal or huge results and longer significands go to strconv.
+func parseNumber32(v []byte, i int) (f float32, end int, ok bool) {
+	if i+19 <= len(v) {
+		// The common number of an embedding, -?0.<up to 15 digits>, with no branch on its sign or
+		// its length: the fraction's digits are at most two words, the first k0 and the next k1.
+		sign := 0
+		if v[i] == '-' {
+			sign = 1
+		}
+		if f := i + sign + 2; binary.LittleEndian.Uint16(v[f-2:]) == zeroDot {
+			if k := fractionEnd(v, f); k > 0 && k < 16 && v[f+k]|0x20 != 'e' {
+				k0 := min(k, 8)
+				k1 := k - k0
+				// Shifting left keeps the digits' bytes at the top; the bytes below read as leading
+				// zeros, and a shift by 64 (no digits in that word) leaves 0.
+				hi := eightDigits((binary.LittleEndian.Uint64(v[f:]) - asciiZero) << (64 - 8*k0))
+				lo := eightDigits((binary.LittleEndian.Uint64(v[f+8:]) - asciiZero) << (64 - 8*k1))
+				x := float64(hi*pow10u[k1]+lo) / pow10[k] // below 10^15 < 2^53: one rounding
+				const halfway = 1 << 28
+				if (x >= 0x1p-126 || x == 0) && math.Float64bits(x)&(1<<29-1) != halfway {
+					return float32(math.Float64frombits(math.Float64bits(x) | uint64(sign)<<63)), f + k, true
+				}
+			}
+		}
+	}
+	start := i
+	neg := i < len(v) && v[i] == '-'
+	if neg {
+		i++
+	}
+	if i >= len(v) {
+		return 0, i, false
+	}
+	var m uint64
+	nd := 0 // digits gathered into m, leading zeros included; more than maxDigits: m is not exact
+	switch c := v[i]; {
+	case c == '0':
+		i++
+	case c-'1' < 9:
+		j := digitsEnd(v, i)
+		m, nd = gatherDigits(v, i, j, 0, 0)
+		i = j
+	default:
+		return 0, i, false
+	}
+	exp := 0
+	if i < len(v) && v[i] == '.' {
+		j := digitsEnd(v, i+1)
+		if j == i+1 {
+			return 0, j, false
+		}
+		m, nd = gatherDigits(v, i+1, j, m, nd)
+		exp = i + 1 - j
+		i = j
+	}
+	if i < len(v) && v[i]|0x20 == 'e' {
+		i++
+		eneg := false
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			eneg = v[i] == '-'
+			i++
+		}
+		j := digitsEnd(v, i)
+		if j == i {
+			return 0, j, false
+		}
+		e := 0
+		for _, c := range v[i:j] {
+			if e < 10000 {
+				e = e*10 + int(c-'0')
+			}
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+		i = j
+	}
+	if nd <= maxDigits {
+		if m == 0 {
+			if neg {
+				return float32(math.Copysign(0, -1)), i, true
+			}
+			return 0, i, true
+		}
+		if m < 1<<53 && exp >= -22 && exp <= 22 {
+			x := float64(m)
+			if exp < 0 {
+				x /= pow10[-exp]
+			} else {
+				x *= pow10[exp]
+			}
+			const halfway = 1 << 28 // float64 significand bits below float32's: exactly one half
+			if x >= 0x1p-126 && x <= math.MaxFloat32 && math.Float64bits(x)&(1<<29-1) != halfway {
+				if neg {
+					x = -x
+				}
+				return float32(x), i, true
+			}
+		}
+	}
+	x, err := strconv.ParseFloat(string(v[start:i]), 32)
+	return float32(x), i, err == nil
+}
+
+// gatherDigits appends the digits v[i:j] to the significand m of nd digits. Past maxDigits it
+// only counts them: the caller then leaves the number to strconv.
+func gatherDigits(v []byte, i, j int, m uint64, nd int) (uint64, int) {
+	if nd+j-i > maxDigits {
+		return m, nd + j - i
+	}
+	nd += j - i
+	for ; j-i >= 8; i += 8 {
+		m = m*1e8 + eightDigits(binary.LittleEndian.Uint64(v[i:])-asciiZero)
+	}
+	if k := j - i; k > 0 {
+		if i+8 <= len(v) {
+			// The k digits and what follows them, in one word: keep the digits' bytes and move them
+			// to the top, so that the bytes below read as leading zeros.
+			w := (binary.LittleEndian.Uint64(v[i:]) - asciiZero) << (64 - 8*k)
+			m = m*pow10u[k] + eightDigits(w)
+		} else {
+			for _, c := range v[i:j] {
+				m = m*10 + uint64(c-'0')
+			}
+		}
+	}
+	return m, nd
+}
+
+// eightDigits returns the number written by eight digit values (0 to 9, one a byte, the first
+// digit in the lowest byte): pairs, then fours, then all eight are combined with one
+// multiplication each.
+func eightDigits(w uint64) uint64 {
+	w = (w * (10<<8 + 1)) >> 8 & 0x00FF00FF00FF00FF
+	w = (w * (100<<16 + 1)) >> 16 & 0x0000FFFF0000FFFF
+	return (w * (10000<<32 + 1)) >> 32
+}
