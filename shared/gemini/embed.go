@@ -150,13 +150,18 @@ func (c *Client) Embed(ctx context.Context, model string, body []byte) (*EmbedRe
 
 // decodeEmbedResponse decodes an embedding answer. A hundred vectors are megabytes of numbers
 // that encoding/json scans twice at about 100 MB/s, more than the rest of the request costs; so
-// the Developer API's answer, whose whole shape is {"embeddings":[{"values":[…]},…]}, is matched
-// by scanDeveloperEmbeddings, which jumps from vector to vector at memchr speed. Any other
-// shape (Vertex's predictions, an unexpected field) goes to encoding/json. Vectors are not
-// checked here: translate validates each number as it copies it.
+// the two shapes Google answers are matched by hand: the Developer API's
+// {"embeddings":[{"values":[…]},…]} by scanDeveloperEmbeddings and Vertex's predictions by
+// scanPredictions, both of which jump from vector to vector at memchr speed. Anything they do
+// not take (an unexpected field, a duplicate key, a key in another case) goes to encoding/json,
+// which is then the one to answer or refuse it. Vectors are not checked here: translate
+// validates each number as it writes it.
 func decodeEmbedResponse(b []byte) (*EmbedResponse, error) {
 	if vecs, ok := scanDeveloperEmbeddings(b); ok {
 		return &EmbedResponse{Embeddings: vecs}, nil
+	}
+	if preds, ok := scanPredictions(b); ok {
+		return &EmbedResponse{Predictions: preds}, nil
 	}
 	var out EmbedResponse
 	if err := json.Unmarshal(b, &out); err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestDecodeEmbedResponse pins the two ways an embedding answer is read: the Developer API's
@@ -22,6 +24,9 @@ func TestDecodeEmbedResponse(t *testing.T) {
 		{`{"embeddings":[{"values":[[1]]}]}`, false, []string{`[[1]]`}},
 		{`{"predictions":[{"embeddings":{"values":[1],"statistics":{"token_count":2.0}}}]}`, false, nil},
 	} {
+		if c.vectors == nil {
+			continue // read by scanPredictions: TestScanPredictions
+		}
 		_, scanned := scanDeveloperEmbeddings([]byte(c.body))
 		r, err := decodeEmbedResponse([]byte(c.body))
 		if err != nil || scanned != c.scanned {
@@ -71,4 +76,131 @@ func FuzzScanDeveloperEmbeddings(f *testing.F) {
 			}
 		}
 	})
+}
+
+// vertexPredictAnswer is the response body of the Text embeddings API's documented sample
+// (https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api,
+// values shortened, as in shared/translate/testdata/embeddings/vertex.predict.response.json),
+// with the top-level metadata.billableCharacterCount that client type definitions of the
+// predict response list besides predictions.
+const vertexPredictAnswer = `{
+  "predictions": [
+    {
+      "embeddings": {
+        "statistics": {
+          "truncated": false,
+          "token_count": 6
+        },
+        "values": [
+          0.0058424357,
+          -0.040881567,
+          0.0058837277
+        ]
+      }
+    }
+  ],
+  "metadata": {
+    "billableCharacterCount": 29
+  }
+}`
+
+// predictSeeds are the shapes FuzzScanPredictions starts from: the documented answer, compact,
+// and the spellings and values that must be left to encoding/json.
+var predictSeeds = []string{
+	vertexPredictAnswer,
+	`{"predictions":[{"embeddings":{"values":[1,-2.5e-3],"statistics":{"truncated":true,"token_count":6.0}}},{"embeddings":{"statistics":{"tokenCount":3},"values":[3]}}],"deployedModelId":"x","metadata":{"billableCharacterCount":2}}`,
+	`{"predictions":[]}`,
+	`{"predictions":null}`,
+	`{"Predictions":[{"embeddings":{"values":[1]}}]}`,
+	`{"predictions":[{"embeddings":{"VALUES":[1]}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1],"statistics":{"Token_Count":2}}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1],"statistics":{"tokencount":2}}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1],"statistics":{"token_count":"2"}}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1],"statistics":{"token_count":1e400}}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1],"statistics":null}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1],"values":[2]}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1]}}],"predictions":[]}`,
+	`{"predictions":[{"embeddings":{"values":["]"]}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1]}}],"x":[1,}`,
+	`{"predictions":[{"embeddings":{"values":[1]}}]} x`,
+	`{"pr\u0065dictions":[{"embeddings":{"values":[1]}}]}`,
+	`{"embeddings":[{"values":[1]}],"predictions":[{"embeddings":{"values":[2]}}]}`,
+}
+
+// TestScanPredictions pins the Vertex reader on the documented answer (vector and token count)
+// and on the shapes it leaves to encoding/json, which then decodes them as before.
+func TestScanPredictions(t *testing.T) {
+	preds, ok := scanPredictions([]byte(vertexPredictAnswer))
+	if !ok || len(preds) != 1 {
+		t.Fatalf("documented answer: ok %v, %d predictions", ok, len(preds))
+	}
+	e := preds[0].Embeddings
+	if want := "[\n          0.0058424357,\n          -0.040881567,\n          0.0058837277\n        ]"; string(e.Values) != want {
+		t.Errorf("values %q, want %q", e.Values, want)
+	}
+	if e.Statistics == nil || e.Statistics.Tokens() != 6 || e.Statistics.Truncated {
+		t.Errorf("statistics %+v", e.Statistics)
+	}
+	for _, s := range predictSeeds[4:] {
+		if _, ok := scanPredictions([]byte(s)); ok && s != `{"predictions":[{"embeddings":{"values":["]"]}}]}` {
+			t.Errorf("%s: read by hand, want it left to encoding/json", s)
+		}
+	}
+	r, err := decodeEmbedResponse([]byte(predictSeeds[1]))
+	if err != nil || len(r.Predictions) != 2 || r.Predictions[1].Embeddings.Statistics.Tokens() != 3 {
+		t.Errorf("compact answer: %+v, %v", r, err)
+	}
+}
+
+// FuzzScanPredictions: whenever the Vertex reader takes a body, encoding/json decodes the same
+// predictions from it (values byte for byte, statistics field for field), or both end in an
+// error: a vector that is not an array of numbers is refused later by translate either way.
+func FuzzScanPredictions(f *testing.F) {
+	for _, s := range predictSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		preds, ok := scanPredictions(b)
+		if !ok {
+			return // encoding/json decodes it
+		}
+		for _, p := range preds {
+			if !numberArray(p.Embeddings.Values) {
+				return // refused by translate, as encoding/json's reading is refused by it or itself
+			}
+		}
+		var r EmbedResponse
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatalf("reader took %q, which encoding/json refuses: %v", b, err)
+		}
+		if r.Embeddings != nil {
+			t.Fatalf("reader took %q, where encoding/json also finds embeddings", b)
+		}
+		if len(r.Predictions) != len(preds) {
+			t.Fatalf("%q: reader found %d predictions, encoding/json %d", b, len(preds), len(r.Predictions))
+		}
+		for i := range preds {
+			got, want := preds[i].Embeddings, r.Predictions[i].Embeddings
+			if !bytes.Equal(got.Values, want.Values) {
+				t.Fatalf("%q: prediction %d values %q, encoding/json %q", b, i, got.Values, want.Values)
+			}
+			if d := cmp.Diff(want.Statistics, got.Statistics); d != "" {
+				t.Fatalf("%q: prediction %d statistics (-encoding/json +reader):\n%s", b, i, d)
+			}
+		}
+	})
+}
+
+// numberArray reports whether v is a non-empty JSON array of numbers, what translate accepts.
+func numberArray(v []byte) bool {
+	var nums []json.Number
+	if json.Unmarshal(v, &nums) != nil || len(nums) == 0 || bytes.TrimSpace(v)[0] != '[' {
+		return false
+	}
+	for _, n := range nums {
+		if c := n[0]; c != '-' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
