@@ -87,6 +87,9 @@ func (h *Handler) embed(ctx context.Context, req *openai.EmbeddingRequest, e *tr
 		return dst, err
 	}
 	out, usage, err := translate.AppendEmbeddings(dst, e, resps, req.Model)
+	for _, r := range resps {
+		r.Release() // the vectors are copied into out (or the request failed)
+	}
 	if err != nil {
 		return dst, err
 	}

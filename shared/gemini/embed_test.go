@@ -28,7 +28,7 @@ func TestDecodeEmbedResponse(t *testing.T) {
 			continue // read by scanPredictions: TestScanPredictions
 		}
 		_, scanned := scanDeveloperEmbeddings([]byte(c.body))
-		r, err := decodeEmbedResponse([]byte(c.body))
+		r, _, err := decodeEmbedResponse([]byte(c.body))
 		if err != nil || scanned != c.scanned {
 			t.Errorf("%s: scanned %v, err %v", c.body, scanned, err)
 			continue
@@ -41,7 +41,7 @@ func TestDecodeEmbedResponse(t *testing.T) {
 			t.Errorf("%s: vectors %q, want %q", c.body, got, c.vectors)
 		}
 	}
-	if _, err := decodeEmbedResponse([]byte(`<html>`)); err == nil {
+	if _, _, err := decodeEmbedResponse([]byte(`<html>`)); err == nil {
 		t.Error("HTML decoded as an embedding answer")
 	}
 }
@@ -146,8 +146,8 @@ func TestScanPredictions(t *testing.T) {
 			t.Errorf("%s: read by hand, want it left to encoding/json", s)
 		}
 	}
-	r, err := decodeEmbedResponse([]byte(predictSeeds[1]))
-	if err != nil || len(r.Predictions) != 2 || r.Predictions[1].Embeddings.Statistics.Tokens() != 3 {
+	r, aliased, err := decodeEmbedResponse([]byte(predictSeeds[1]))
+	if err != nil || !aliased || len(r.Predictions) != 2 || r.Predictions[1].Embeddings.Statistics.Tokens() != 3 {
 		t.Errorf("compact answer: %+v, %v", r, err)
 	}
 }

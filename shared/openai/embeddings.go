@@ -65,9 +65,11 @@ func (in *EmbeddingInput) UnmarshalJSON(b []byte) error {
 	case b[0] != '[':
 		return InvalidParam("input", "input must be a string or an array of strings")
 	}
-	var texts []string
-	// encoding/json takes null for ""; such arrays go the slow way to be named.
-	if err := json.Unmarshal(b, &texts); err == nil && !bytes.Contains(b, []byte("null")) {
+	// The usual array of strings is read in one pass of the one JSON scanner: b is valid JSON
+	// (encoding/json checked the whole body before calling this), and jsonscan.Unquote decodes
+	// a string as encoding/json does. Anything else, null included (which encoding/json would
+	// take for ""), goes the slow way to be named.
+	if texts, ok := stringArray(b); ok {
 		in.Texts, in.set = texts, true
 		return nil
 	}
@@ -92,6 +94,21 @@ func (in *EmbeddingInput) UnmarshalJSON(b []byte) error {
 		}
 	}
 	return InvalidParam("input", "input must be a string or an array of strings")
+}
+
+// stringArray returns the strings of the JSON array b, and false if an element is not a string.
+func stringArray(b []byte) ([]string, bool) {
+	texts := make([]string, 0, 16)
+	_, err := jsonscan.ArrayAt(b, 0, func(_, i int) (int, error) {
+		end, err := jsonscan.SkipString(b, i)
+		if err != nil {
+			return end, err
+		}
+		s, err := jsonscan.Unquote(b[i:end])
+		texts = append(texts, s)
+		return end, err
+	})
+	return texts, err == nil
 }
 
 func tokenInput() *Error {

@@ -155,6 +155,7 @@ func FuzzDecodeEmbeddingRequest(f *testing.F) {
 		`{"model":"m","input":[[1,2]]}`, `{"model":"m","input":[1]}`, `{"model":"m","input":""}`,
 		`{"model":"m","input":"a","google":{"task_type":"X","title":"t","auto_truncate":true}}`,
 		`{"model":"m","input":"a","extra_body":{"google":{"x":1}}}`, `[]`, `null`, `{`,
+		`{"model":"m","input":["a\u00e9\n","\ud800",  "x" ],"input":["b"]}`, "{\"model\":\"m\",\"input\":[\"\xff\"]}",
 	} {
 		f.Add([]byte(s))
 	}
@@ -174,6 +175,21 @@ func FuzzDecodeEmbeddingRequest(f *testing.F) {
 			if s == "" {
 				t.Fatalf("accepted an empty input in %s", b)
 			}
+		}
+		// The inputs are the strings encoding/json reads (the array is read by jsonscan).
+		var std struct {
+			Input json.RawMessage `json:"input"`
+		}
+		var want []string
+		if json.Unmarshal(b, &std) == nil && json.Unmarshal(std.Input, &want) != nil {
+			var one string
+			if json.Unmarshal(std.Input, &one) != nil {
+				t.Fatalf("accepted input %s that is neither a string nor strings", std.Input)
+			}
+			want = []string{one}
+		}
+		if d := cmp.Diff(want, r.Input.Texts); d != "" {
+			t.Fatalf("%s: inputs (-encoding/json +decoder):\n%s", b, d)
 		}
 	})
 }
