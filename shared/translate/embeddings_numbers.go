@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"math/bits"
+	"slices"
 	"strconv"
 )
 
@@ -62,8 +63,8 @@ func digitsEnd(v []byte, i int) int {
 // near its middle and both halves are checked in the same loop, one number of each per turn,
 // which the processor runs side by side. The common number of an embedding, below one in
 // magnitude ("-0.0123456789"), takes a conditional move for its sign, "0." read as one 16-bit
-// word and a fraction of up to 15 digits found in two 8-byte words (fractionEnd); anything else
-// goes to numberEnd and its general grammar.
+// word and a fraction of up to 15 digits found in two 8-byte words (words, fraction,
+// digitRun); anything else goes to numberEnd and its general grammar.
 func compactNumbers(v []byte) bool {
 	n := len(v)
 	if n < 3 || v[0] != '[' || v[n-1] != ']' {
@@ -76,22 +77,17 @@ func compactNumbers(v []byte) bool {
 		b = cut + 1
 	}
 	for a+24 <= cut && b+24 <= n {
-		sa, sb := 0, 0
-		if v[a] == '-' {
-			sa = 1
-		}
-		if v[b] == '-' {
-			sb = 1
-		}
-		ea, eb := 0, 0
-		if f := a + sa + 2; binary.LittleEndian.Uint16(v[f-2:]) == zeroDot {
-			if k := fractionEnd(v, f); k > 0 && k < 16 {
-				ea = f + k
+		ea, eb := 0, 0 // v[0] is '[': no comma
+		wa0, wa1, wa2 := words(v, a)
+		wb0, wb1, wb2 := words(v, b)
+		if sign, f0, f1, ok := fraction(wa0, wa1, wa2); ok {
+			if k := digitRun(f0, f1); k > 0 && k < 16 {
+				ea = a + sign + 2 + k
 			}
 		}
-		if f := b + sb + 2; binary.LittleEndian.Uint16(v[f-2:]) == zeroDot {
-			if k := fractionEnd(v, f); k > 0 && k < 16 {
-				eb = f + k
+		if sign, f0, f1, ok := fraction(wb0, wb1, wb2); ok {
+			if k := digitRun(f0, f1); k > 0 && k < 16 {
+				eb = b + sign + 2 + k
 			}
 		}
 		if v[ea] != ',' {
@@ -127,16 +123,38 @@ func compactNumbers(v []byte) bool {
 	}
 }
 
-// zeroDot is "0." read as a little-endian 16-bit word.
-const zeroDot = '0' | '.'<<8
+// The common number of an embedding is below one in magnitude: -?0.<1 to 15 digits>. Such a
+// number is read from the 24 bytes where it starts, as three little-endian words: no bounds
+// check, and no branch on its sign or length. words loads them, fraction takes off the sign and
+// "0.", and digitRun counts the digits.
 
-// fractionEnd returns the length of the run of digits at v[f], counting up to 16 (16: all
-// digits) in two 8-byte words and no branch. v must hold 16 bytes from f.
-func fractionEnd(v []byte, f int) int {
-	n0 := bits.TrailingZeros64(nonDigits(binary.LittleEndian.Uint64(v[f:]))) >> 3 // 8: all digits
-	n1 := bits.TrailingZeros64(nonDigits(binary.LittleEndian.Uint64(v[f+8:]))) >> 3
+// words returns the 24 bytes at v[i] as three little-endian words; v must hold them.
+func words(v []byte, i int) (uint64, uint64, uint64) {
+	s := v[i : i+24]
+	return binary.LittleEndian.Uint64(s[0:8]), binary.LittleEndian.Uint64(s[8:16]), binary.LittleEndian.Uint64(s[16:24])
+}
+
+// fraction returns the sign (0 or 1) of the number that starts w0, w1, w2 and the 16 bytes after
+// its sign and "0." as two words; isZeroDot is false when the number does not start -?0.
+// (Shift counts are masked to 63 where they are below 64 anyway: the compiler then emits no
+// code for larger ones.)
+func fraction(w0, w1, w2 uint64) (sign int, f0, f1 uint64, isZeroDot bool) {
+	if byte(w0) == '-' {
+		sign = 1
+	}
+	sh := uint(16+8*sign) & 63
+	return sign, w0>>sh | w1<<((64-sh)&63), w1>>sh | w2<<((64-sh)&63), uint16(w0>>(uint(8*sign)&63)) == zeroDot
+}
+
+// digitRun returns how many digits f0, f1 start with (16: all of them).
+func digitRun(f0, f1 uint64) int {
+	n0 := bits.TrailingZeros64(nonDigits(f0)) >> 3 // 8: all digits
+	n1 := bits.TrailingZeros64(nonDigits(f1)) >> 3
 	return n0 + n1&-(n0>>3)
 }
+
+// zeroDot is "0." read as a little-endian 16-bit word.
+const zeroDot = '0' | '.'<<8
 
 // numberEnd returns the end of the number at v[i] (scanNumber), or 0 when there is none: v[0]
 // is the array's '[', which its callers take for no separator.
@@ -189,7 +207,7 @@ func appendFloatVector(dst, v []byte) ([]byte, error) {
 }
 
 func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
 		i++
 	}
 	return i
@@ -232,51 +250,162 @@ func scanNumber(v []byte, i int) (int, bool) {
 	return i, true
 }
 
-// base64Block is how many bytes of float32s appendBase64Vector encodes at once: a multiple of 3,
-// so that a full block encodes to base64 without padding and blocks simply concatenate.
-const base64Block = 3 * 64
-
 // appendBase64Vector appends v's numbers as a JSON string holding the standard base64 of
 // their little-endian float32 encoding, the format of OpenAI's encoding_format "base64".
 // Each number is checked and rounded once, straight from its decimal form to float32
-// (parseNumber32), into a small block that is base64-encoded when full: no []float32 and no
-// byte buffer of the whole vector.
+// (parseNumber32), and every three of them, twelve bytes, go out as sixteen base64 characters
+// (encode12): no []float32 and no byte buffer of the vector. As in compactNumbers, a long
+// vector is cut in two at a comma and the halves are read in the same loop; the cut is put
+// after a multiple of three numbers, so the second half's text starts at a known place and
+// needs no padding before it.
 func appendBase64Vector(dst, v []byte) ([]byte, error) {
 	i := skipSpace(v, 0)
-	if i >= len(v) || v[i] != '[' {
+	last := len(v) - 1 // the closing bracket
+	for last > i && (v[last] == ' ' || v[last] == '\n' || v[last] == '\r' || v[last] == '\t') {
+		last--
+	}
+	if i >= last || v[i] != '[' || v[last] != ']' {
 		return dst, errNotNumbers
 	}
+	count := bytes.Count(v, []byte{','}) + 1 // exact when v is valid, which the lanes check
+	size := base64.StdEncoding.EncodedLen(4 * count)
 	start := len(dst)
-	dst = append(dst, '"')
-	var block [base64Block]byte
-	n := 0
-	for i++; ; i++ {
-		i = skipSpace(v, i)
-		f, end, ok := parseNumber32(v, i)
-		if !ok {
-			return dst[:start], errNotNumbers
-		}
-		binary.LittleEndian.PutUint32(block[n:], math.Float32bits(f))
-		if n += 4; n == len(block) {
-			dst = base64.StdEncoding.AppendEncode(dst, block[:])
-			n = 0
-		}
-		i = skipSpace(v, end)
-		if i >= len(v) {
-			return dst[:start], errNotNumbers
-		}
-		if v[i] == ']' {
-			break
-		}
-		if v[i] != ',' {
-			return dst[:start], errNotNumbers
+	dst = slices.Grow(dst, size+2)[:start+size+2]
+	dst[start], dst[start+size+1] = '"', '"'
+	out := dst[start+1 : start+1+size]
+	a := b64Lane{i: i + 1, stop: last, out: out}
+	var b b64Lane
+	if len(v) >= 512 {
+		if c := bytes.IndexByte(v[len(v)/2:last], ','); c >= 0 {
+			cut := len(v)/2 + c
+			h := bytes.Count(v[:cut], []byte{','}) + 1 // the numbers before the cut
+			for ; h%3 != 0 && cut >= 0; h++ {
+				if c = bytes.IndexByte(v[cut+1:last], ','); c < 0 {
+					cut = -1
+					break
+				}
+				cut += 1 + c
+			}
+			if cut >= 0 {
+				a.stop, a.out = cut, out[:16*h/3]
+				b = b64Lane{i: cut + 1, stop: last, out: out[16*h/3:]}
+			}
 		}
 	}
-	if skipSpace(v, i+1) != len(v) {
+	ok := true
+	if b.out != nil {
+		for ok {
+			var da, db bool
+			if da, ok = a.step(v); !ok || da {
+				break
+			}
+			if db, ok = b.step(v); db {
+				break
+			}
+		}
+		ok = ok && (a.done || a.finish(v)) && (b.done || b.finish(v)) && a.flush(false) && b.flush(true)
+	} else {
+		ok = a.finish(v) && a.flush(true)
+	}
+	if !ok {
 		return dst[:start], errNotNumbers
 	}
-	dst = base64.StdEncoding.AppendEncode(dst, block[:n])
-	return append(dst, '"'), nil
+	return dst, nil
+}
+
+// b64Lane reads the numbers of a stretch of a vector and writes their base64 into out, its
+// share of the string.
+type b64Lane struct {
+	i    int // the next number
+	stop int // the separator after the lane's last number: a comma, or the closing bracket
+	out  []byte
+	o    int       // what of out is written
+	pend [2]uint32 // numbers read and not yet written, np of them
+	np   int
+	done bool
+}
+
+// step reads the number at l.i and the separator after it. It reports whether that was the
+// lane's last number, and false for ok when v is not an array of numbers. White space is
+// looked for only where a number or a comma is not.
+func (l *b64Lane) step(v []byte) (last, ok bool) {
+	f, end, ok := parseNumber32(v, l.i)
+	if !ok {
+		if i := skipSpace(v, l.i); i == l.i {
+			return false, false
+		} else if f, end, ok = parseNumber32(v, i); !ok {
+			return false, false
+		}
+	}
+	x := math.Float32bits(f)
+	if l.np < 2 {
+		l.pend[l.np&1] = x
+		l.np++
+	} else {
+		if l.o+16 > len(l.out) {
+			return false, false
+		}
+		encode12(l.out[l.o:l.o+16], l.pend[0], l.pend[1], x)
+		l.o += 16
+		l.np = 0
+	}
+	if end >= l.stop || v[end] != ',' { // the lane's end, white space, or not a vector
+		if end = skipSpace(v, end); end == l.stop {
+			l.done = true
+			return true, true
+		}
+		if end > l.stop || v[end] != ',' {
+			return false, false
+		}
+	}
+	l.i = end + 1
+	return false, true
+}
+
+// finish reads the lane's numbers up to its end.
+func (l *b64Lane) finish(v []byte) bool {
+	for {
+		last, ok := l.step(v)
+		if !ok || last {
+			return ok
+		}
+	}
+}
+
+// flush writes the one or two numbers left, with padding, which only the vector's last lane
+// may have. It reports whether out is then exactly filled, as it is when the lane's numbers
+// were counted right.
+func (l *b64Lane) flush(padded bool) bool {
+	if l.np > 0 {
+		if !padded {
+			return false
+		}
+		var b [8]byte
+		binary.LittleEndian.PutUint32(b[0:], l.pend[0])
+		binary.LittleEndian.PutUint32(b[4:], l.pend[1])
+		n := base64.StdEncoding.EncodedLen(4 * l.np)
+		if l.o+n > len(l.out) {
+			return false
+		}
+		base64.StdEncoding.Encode(l.out[l.o:], b[:4*l.np])
+		l.o += n
+	}
+	return l.o == len(l.out)
+}
+
+// base64Std is the standard base64 alphabet (RFC 4648), encoding/base64.StdEncoding's.
+const base64Std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+// encode12 writes to d[:16] the base64 of the three float32 bit patterns a, b, c written
+// little-endian, twelve bytes, whose four 3-byte groups are a0a1a2, a3b0b1, b2b3c0, c1c2c3.
+func encode12(d []byte, a, b, c uint32) {
+	ra, rb, rc := bits.ReverseBytes32(a), bits.ReverseBytes32(b), bits.ReverseBytes32(c) // first byte on top
+	g0, g1, g2, g3 := ra>>8, ra&0xFF<<16|rb>>16, rb&0xFFFF<<8|rc>>24, rc&0xFFFFFF
+	_ = d[15]
+	d[0], d[1], d[2], d[3] = base64Std[g0>>18&63], base64Std[g0>>12&63], base64Std[g0>>6&63], base64Std[g0&63]
+	d[4], d[5], d[6], d[7] = base64Std[g1>>18&63], base64Std[g1>>12&63], base64Std[g1>>6&63], base64Std[g1&63]
+	d[8], d[9], d[10], d[11] = base64Std[g2>>18&63], base64Std[g2>>12&63], base64Std[g2>>6&63], base64Std[g2&63]
+	d[12], d[13], d[14], d[15] = base64Std[g3>>18&63], base64Std[g3>>12&63], base64Std[g3>>6&63], base64Std[g3&63]
 }
 
 // pow10 are the powers of ten a float64 holds exactly.
@@ -301,25 +430,21 @@ const maxDigits = 19
 // the exact value and its float64 are on the same side of every other midpoint); that case,
 // subnormal or huge results and longer significands go to strconv.
 func parseNumber32(v []byte, i int) (f float32, end int, ok bool) {
-	if i+19 <= len(v) {
-		// The common number of an embedding, -?0.<up to 15 digits>, with no branch on its sign or
-		// its length: the fraction's digits are at most two words, the first k0 and the next k1.
-		sign := 0
-		if v[i] == '-' {
-			sign = 1
-		}
-		if f := i + sign + 2; binary.LittleEndian.Uint16(v[f-2:]) == zeroDot {
-			if k := fractionEnd(v, f); k > 0 && k < 16 && v[f+k]|0x20 != 'e' {
+	if i+24 <= len(v) {
+		w0, w1, w2 := words(v, i)
+		if sign, f0, f1, ok := fraction(w0, w1, w2); ok {
+			if k := digitRun(f0, f1); k > 0 && k < 16 && v[i+sign+2+k]|0x20 != 'e' {
+				// The digits are the first k0 bytes of f0 and k1 of f1. Shifting left keeps them at
+				// the top, so that the bytes below read as leading zeros; a shift by 64 (k1 = 0)
+				// leaves 0.
 				k0 := min(k, 8)
 				k1 := k - k0
-				// Shifting left keeps the digits' bytes at the top; the bytes below read as leading
-				// zeros, and a shift by 64 (no digits in that word) leaves 0.
-				hi := eightDigits((binary.LittleEndian.Uint64(v[f:]) - asciiZero) << (64 - 8*k0))
-				lo := eightDigits((binary.LittleEndian.Uint64(v[f+8:]) - asciiZero) << (64 - 8*k1))
-				x := float64(hi*pow10u[k1]+lo) / pow10[k] // below 10^15 < 2^53: one rounding
+				hi := eightDigits((f0 - asciiZero) << (uint(64-8*k0) & 63))
+				lo := eightDigits((f1 - asciiZero) << uint(64-8*k1))
+				x := float64(hi*pow10u[k1&7]+lo) / pow10[k&15] // below 10^15 < 2^53: one rounding; k1 < 8, k < 16
 				const halfway = 1 << 28
 				if (x >= 0x1p-126 || x == 0) && math.Float64bits(x)&(1<<29-1) != halfway {
-					return float32(math.Float64frombits(math.Float64bits(x) | uint64(sign)<<63)), f + k, true
+					return float32(math.Float64frombits(math.Float64bits(x) | uint64(sign)<<63)), i + sign + 2 + k, true
 				}
 			}
 		}

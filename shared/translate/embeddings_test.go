@@ -359,42 +359,87 @@ func FuzzVectorEncoding(f *testing.F) {
 		`[0.0123456789,-0.0000001234,123456789012.5,1E+2,-0e-0]`, `[1.5e,2]`, `[-01.5]`, `[3.4028236e38]`} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, v []byte) {
-		var elems []json.RawMessage
-		valid := json.Unmarshal(v, &elems) == nil && len(elems) > 0 && bytes.HasPrefix(bytes.TrimSpace(v), []byte("["))
-		nums := make([]json.Number, len(elems))
-		for i, e := range elems {
-			e = bytes.TrimSpace(e)
-			if len(e) == 0 || !(e[0] == '-' || e[0] >= '0' && e[0] <= '9') {
-				valid = false
+	f.Fuzz(checkVector)
+}
+
+// TestVectorEncodingLong checks long vectors, which FuzzVectorEncoding's short inputs seldom
+// are, the way it checks its inputs: the two lanes of compactNumbers and appendBase64Vector,
+// cuts after each count of numbers modulo three, every number form, white space, and one byte
+// changed anywhere.
+func TestVectorEncodingLong(t *testing.T) {
+	seed := uint64(7)
+	next := func(n uint64) uint64 { seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17; return seed % n }
+	forms := []func() string{
+		func() string {
+			return strconv.FormatFloat(float64(math.Float32frombits(uint32(next(1<<32)))), 'g', -1, 32)
+		},
+		func() string { return strconv.FormatFloat((float64(next(2e6))-1e6)/3e7, 'f', -1, 32) },
+		func() string { return strconv.FormatFloat((float64(next(2e6))-1e6)/3e7, 'g', -1, 64) },
+		func() string { return strconv.FormatFloat(float64(next(1000))*1e-9, 'e', -1, 32) },
+		func() string { return strconv.Itoa(int(next(2000)) - 1000) },
+		func() string { return "-0.0" },
+		func() string { return "0.1234567890123456789" },
+	}
+	for n := 1; n <= 300; n++ {
+		nums := make([]string, n)
+		for i := range nums {
+			nums[i] = forms[0]()
+			if next(4) == 0 {
+				nums[i] = forms[next(uint64(len(forms)))]()
 			}
-			nums[i] = json.Number(e)
 		}
-		if got, want := compactNumbers(v), valid && !bytes.ContainsAny(v, " \t\r\n"); got != want {
-			t.Fatalf("compactNumbers(%q) = %v, want %v", v, got, want)
+		sep := ","
+		if n%7 == 0 {
+			sep = " ,\n "
 		}
-		out, err := appendFloatVector(nil, v)
-		if (err == nil) != valid {
-			t.Fatalf("appendFloatVector(%q) err = %v, JSON number array: %v", v, err, valid)
+		v := []byte("[" + strings.Join(nums, sep) + "]")
+		checkVector(t, v)
+		w := bytes.Clone(v)
+		w[next(uint64(len(w)))] = ",.-e0 ]x[+"[next(10)]
+		checkVector(t, w)
+	}
+}
+
+// checkVector fails t unless both vector encoders take v exactly when it is a non-empty JSON
+// array of numbers (base64 also refusing numbers beyond float32), as encoding/json reads it;
+// the float one writes the same numbers, compactNumbers takes exactly those without white
+// space, and base64 holds each number as strconv rounds it to float32.
+func checkVector(t *testing.T, v []byte) {
+	t.Helper()
+	var elems []json.RawMessage
+	valid := json.Unmarshal(v, &elems) == nil && len(elems) > 0 && bytes.HasPrefix(bytes.TrimSpace(v), []byte("["))
+	nums := make([]json.Number, len(elems))
+	for i, e := range elems {
+		e = bytes.TrimSpace(e)
+		if len(e) == 0 || !(e[0] == '-' || e[0] >= '0' && e[0] <= '9') {
+			valid = false
 		}
-		if err == nil && string(out) != "["+joinNumbers(nums)+"]" {
-			t.Fatalf("appendFloatVector(%q) = %q", v, out)
-		}
-		b64, err := appendBase64Vector(nil, v)
-		inRange := valid
-		raw := make([]byte, 0, 4*len(nums))
-		for _, n := range nums {
-			f, err := strconv.ParseFloat(string(n), 32)
-			inRange = inRange && err == nil
-			raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(float32(f)))
-		}
-		if (err == nil) != inRange {
-			t.Fatalf("appendBase64Vector(%q) err = %v, want an error: %v", v, err, !inRange)
-		}
-		if want := `"` + base64.StdEncoding.EncodeToString(raw) + `"`; err == nil && string(b64) != want {
-			t.Fatalf("appendBase64Vector(%q) = %s, want %s", v, b64, want)
-		}
-	})
+		nums[i] = json.Number(e)
+	}
+	if got, want := compactNumbers(v), valid && !bytes.ContainsAny(v, " \t\r\n"); got != want {
+		t.Fatalf("compactNumbers(%q) = %v, want %v", v, got, want)
+	}
+	out, err := appendFloatVector(nil, v)
+	if (err == nil) != valid {
+		t.Fatalf("appendFloatVector(%q) err = %v, JSON number array: %v", v, err, valid)
+	}
+	if err == nil && string(out) != "["+joinNumbers(nums)+"]" {
+		t.Fatalf("appendFloatVector(%q) = %q", v, out)
+	}
+	b64, err := appendBase64Vector(nil, v)
+	inRange := valid
+	raw := make([]byte, 0, 4*len(nums))
+	for _, n := range nums {
+		f, err := strconv.ParseFloat(string(n), 32)
+		inRange = inRange && err == nil
+		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(float32(f)))
+	}
+	if (err == nil) != inRange {
+		t.Fatalf("appendBase64Vector(%q) err = %v, want an error: %v", v, err, !inRange)
+	}
+	if want := `"` + base64.StdEncoding.EncodeToString(raw) + `"`; err == nil && string(b64) != want {
+		t.Fatalf("appendBase64Vector(%q) = %s, want %s", v, b64, want)
+	}
 }
 
 // numberTails are what may follow a number in a vector; parseNumber32 reads words of eight
