@@ -150,11 +150,7 @@ launch:
 }
 
 func (h *Handler) embedCall(ctx context.Context, model string, call *translate.EmbedCall) (*gemini.EmbedResponse, error) {
-	body, err := marshal(call.Body)
-	if err != nil {
-		return nil, err
-	}
-	return h.o.Client.Embed(ctx, model, body)
+	return h.o.Client.Embed(ctx, model, call.Body.AppendJSON(nil))
 }
 
 // Embed runs one embeddings request in-process, without client auth: the batch runner's entry

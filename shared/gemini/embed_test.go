@@ -3,6 +3,7 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -203,4 +204,53 @@ func numberArray(v []byte) bool {
 		}
 	}
 	return true
+}
+
+// FuzzEmbedBodyJSON: both embedding request bodies are written byte for byte as the gateway's
+// encoding/json encoder writes them (less its newline), whatever the texts hold.
+func FuzzEmbedBodyJSON(f *testing.F) {
+	f.Add("What is the meaning of life?", "RETRIEVAL_DOCUMENT", "a <title> & \"more\"", 768, uint8(3))
+	f.Add("tab\there\u2028\xff\x01", "", "", 0, uint8(0))
+	f.Add("", "X", "é", -1, uint8(255))
+	f.Fuzz(func(t *testing.T, text, task, title string, dims int, flags uint8) {
+		var od *int
+		if flags&1 != 0 {
+			od = &dims
+		}
+		truncate := flags&4 != 0
+		var at *bool
+		if flags&2 != 0 {
+			at = &truncate
+		}
+		texts := []string{text, title, task, ""}
+		dev := &BatchEmbedRequest{}
+		pred := &PredictRequest{}
+		if flags&8 == 0 {
+			for _, s := range texts {
+				dev.Requests = append(dev.Requests, EmbedContentRequest{Model: "models/" + task, Content: Content{Parts: []Part{{Text: s}}},
+					TaskType: task, Title: title, OutputDimensionality: od})
+				pred.Instances = append(pred.Instances, EmbedInstance{Content: s, TaskType: task, Title: title})
+			}
+		}
+		if flags&16 != 0 {
+			dev.Requests = append(dev.Requests, EmbedContentRequest{Content: Content{Role: title, Parts: []Part{{Text: text, Thought: true}, {}}}})
+		}
+		if flags&32 != 0 {
+			dev.Requests = append(dev.Requests, EmbedContentRequest{Content: Content{}})
+		}
+		if od != nil || at != nil || flags&64 != 0 {
+			pred.Parameters = &EmbedParameters{OutputDimensionality: od, AutoTruncate: at}
+		}
+		for _, body := range []EmbedBody{dev, pred} {
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(body); err != nil {
+				t.Fatal(err)
+			}
+			if got := body.AppendJSON([]byte("x")); string(got) != "x"+strings.TrimSuffix(want.String(), "\n") {
+				t.Fatalf("AppendJSON:\n%s\nencoding/json:\n%s", got[1:], want.Bytes())
+			}
+		}
+	})
 }

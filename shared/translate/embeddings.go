@@ -33,7 +33,7 @@ type EmbedCall struct {
 	First, N int
 	// Body is the request to encode: *gemini.BatchEmbedRequest (Developer API, emulator) or
 	// *gemini.PredictRequest (Vertex).
-	Body any
+	Body gemini.EmbedBody
 }
 
 // ResolveEmbedding maps a client model name to an upstream embedding model: the alias table

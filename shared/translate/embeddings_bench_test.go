@@ -12,10 +12,11 @@ import (
 )
 
 // BenchmarkEmbedTranslate100 measures the gateway's own embedding work for 100 inputs with no
-// HTTP and no upstream at all: translate the decoded request into batchEmbedContents calls and encode them,
-// assemble the already-decoded answer (vectors as the Developer API writes them, compact) and
-// write the OpenAI response body. BenchmarkEmbeddings100 (shared/gateway) is the whole request.
-// cpu-ns/op is the process's user+system CPU time per op, steadier on a shared machine.
+// HTTP and no upstream at all: translate the decoded request into batchEmbedContents calls and
+// encode them (AppendJSON, as the gateway does), assemble the already-decoded answer (vectors as
+// the Developer API writes them, compact) and write the OpenAI response body.
+// BenchmarkEmbeddings100 (shared/gateway) is the whole request. cpu-ns/op is the process's
+// user+system CPU time per op, steadier on a shared machine.
 func BenchmarkEmbedTranslate100(b *testing.B) {
 	in := make([]string, 100)
 	for i := range in {
@@ -46,9 +47,7 @@ func BenchmarkEmbedTranslate100(b *testing.B) {
 						b.Fatal(err)
 					}
 					for _, c := range e.Calls {
-						if _, err := json.Marshal(c.Body); err != nil {
-							b.Fatal(err)
-						}
+						_ = c.Body.AppendJSON(nil)
 					}
 					if _, _, err := AppendEmbeddings(nil, e, []*gemini.EmbedResponse{resp}, req.Model); err != nil {
 						b.Fatal(err)

@@ -208,7 +208,7 @@ func TestEmbedSplitGolden(t *testing.T) {
 			}
 			got := make([]callSummary, len(e.Calls))
 			for i, call := range e.Calls {
-				got[i] = callSummary(call)
+				got[i] = callSummary{First: call.First, N: call.N, Body: call.Body}
 			}
 			golden(t, filepath.Join("embeddings", "golden", "split."+c.name+".golden.json"), indent(t, map[string]any{
 				"model": e.Model, "inputs": e.Inputs, "base64": e.Base64, "vertex": e.Vertex, "calls": got}))
