@@ -75,6 +75,7 @@ fuzz:
 	$(FUZZ) ./shared/openai -fuzz '^FuzzDecodeEmbeddingRequest$$'
 	$(FUZZ) ./shared/gemini -fuzz '^FuzzScanDeveloperEmbeddings$$'
 	$(FUZZ) ./shared/gemini -fuzz '^FuzzScanPredictions$$'
+	$(FUZZ) ./shared/gemini -fuzz '^FuzzEmbedBodyJSON$$'
 	$(FUZZ) ./shared/translate -fuzz '^FuzzVectorEncoding$$'
 	$(FUZZ) ./shared/translate -fuzz '^FuzzParseFloat32$$'
 
