@@ -3,6 +3,9 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -253,4 +256,54 @@ func FuzzEmbedBodyJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEmbedReleaseReuse pins the answer buffers' contract: an answer's vectors stay its own
+// until Release, after which the buffer serves the next answer and the released answer holds
+// nothing; answers read by encoding/json are copies and Release is a no-op on them.
+func TestEmbedReleaseReuse(t *testing.T) {
+	answers := []string{`{"embeddings":[{"values":[0.5,-0.25]}]}`, `{"embeddings":[{"values":[0.125]}]}`,
+		`{"embeddings":[{"values":[1]}],"usageMetadata":{}}`}
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/models/gemini-embedding-001:batchEmbedContents") || r.URL.Query().Get("prettyPrint") != "false" {
+			http.Error(w, "unexpected "+r.URL.String(), http.StatusNotFound)
+			return
+		}
+		_, _ = io.WriteString(w, answers[n%len(answers)])
+		n++
+	}))
+	defer srv.Close()
+	c, err := New(Options{Backend: Developer, BaseURL: srv.URL, APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	embed := func() *EmbedResponse {
+		r, err := c.Embed(t.Context(), "gemini-embedding-001", []byte(`{"requests":[]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	r1 := embed()
+	r2 := embed() // while r1 is held: its own buffer
+	if string(r1.Embeddings[0].Values) != `[0.5,-0.25]` || string(r2.Embeddings[0].Values) != `[0.125]` {
+		t.Fatalf("held answers %s, %s", r1.Embeddings[0].Values, r2.Embeddings[0].Values)
+	}
+	r1.Release()
+	r2.Release()
+	if r1.Embeddings != nil || r1.body != nil {
+		t.Errorf("released answer still holds %v", r1.Embeddings)
+	}
+	r3 := embed() // read by encoding/json: a copy, whose buffer went back at once
+	if r3.body != nil || string(r3.Embeddings[0].Values) != `[1]` {
+		t.Errorf("encoding/json answer: body kept %v, values %s", r3.body != nil, r3.Embeddings[0].Values)
+	}
+	r3.Release()
+	r4 := embed()
+	if string(r4.Embeddings[0].Values) != `[0.5,-0.25]` {
+		t.Errorf("reused buffer gives %s", r4.Embeddings[0].Values)
+	}
+	r4.Release()
+	r4.Release() // twice is harmless
 }
