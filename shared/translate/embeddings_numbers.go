@@ -275,7 +275,7 @@ func appendBase64Vector(dst, v []byte) ([]byte, error) {
 	out := dst[start+1 : start+1+size]
 	a := b64Lane{i: i + 1, stop: last, out: out}
 	var b b64Lane
-	if len(v) >= 512 {
+	if len(v) >= 512 && len(v)/2 < last {
 		if c := bytes.IndexByte(v[len(v)/2:last], ','); c >= 0 {
 			cut := len(v)/2 + c
 			h := bytes.Count(v[:cut], []byte{','}) + 1 // the numbers before the cut

@@ -398,6 +398,9 @@ func TestVectorEncodingLong(t *testing.T) {
 		w[next(uint64(len(w)))] = ",.-e0 ]x[+"[next(10)]
 		checkVector(t, w)
 	}
+	// Long only for its white space: the cut must not be looked for past the closing bracket.
+	checkVector(t, []byte("[0.5,1]"+strings.Repeat(" ", 600)))
+	checkVector(t, []byte(strings.Repeat(" ", 600)+"[0.5,1]"))
 }
 
 // checkVector fails t unless both vector encoders take v exactly when it is a non-empty JSON
