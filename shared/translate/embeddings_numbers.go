@@ -55,72 +55,74 @@ func digitsEnd(v []byte, i int) int {
 	return i
 }
 
+// lanes is how many stretches of a vector compactNumbers checks side by side.
+const lanes = 4
+
 // compactNumbers reports whether v is a JSON array of numbers without any whitespace, [] aside:
 // the usual vector (prettyPrint=false), which then goes out as the very bytes Google sent.
 //
 // Where a number ends is known only once it is read, so reading numbers one after the other is
-// a chain of dependent steps, each waiting for the last. The vector is therefore cut at a comma
-// near its middle and both halves are checked in the same loop, one number of each per turn,
-// which the processor runs side by side. The common number of an embedding, below one in
-// magnitude ("-0.0123456789"), takes a conditional move for its sign, "0." read as one 16-bit
-// word and a fraction of up to 15 digits found in two 8-byte words (words, fraction,
-// digitRun); anything else goes to numberEnd and its general grammar.
+// a chain of dependent steps, each waiting for the last. The vector is therefore cut at commas
+// into lanes, checked in the same loop one number of each per turn, which the processor runs
+// side by side. The common number of an embedding, below one in magnitude ("-0.0123456789"),
+// is read from three 8-byte words (words, fraction, digitRun) with no branch on its sign or
+// length; anything else, and the last numbers of each lane, go to scanNumber's general grammar.
 func compactNumbers(v []byte) bool {
 	n := len(v)
 	if n < 3 || v[0] != '[' || v[n-1] != ']' {
 		return false
 	}
-	// The first half runs from a to the comma at cut, the second from b to the closing bracket.
-	a, b, cut := 1, n, n-1
-	if c := bytes.IndexByte(v[n/2:n-1], ','); n >= 128 && c >= 0 {
-		cut = n/2 + c
-		b = cut + 1
+	// Lane l holds the numbers from pos[l] up to stop[l], the comma that ends the lane or, for the
+	// last, the closing bracket. A number cannot run past a comma, so lanes cannot overlap.
+	var pos, stop [lanes]int
+	m, start := 0, 1
+	for m < lanes-1 && n >= 64*lanes {
+		at := max(start, n*(m+1)/lanes)
+		c := bytes.IndexByte(v[at:n-1], ',')
+		if c < 0 {
+			break
+		}
+		pos[m], stop[m] = start, at+c
+		start = at + c + 1
+		m++
 	}
-	for a+24 <= cut && b+24 <= n {
-		ea, eb := 0, 0 // v[0] is '[': no comma
-		wa0, wa1, wa2 := words(v, a)
-		wb0, wb1, wb2 := words(v, b)
-		if sign, f0, f1, ok := fraction(wa0, wa1, wa2); ok {
-			if k := digitRun(f0, f1); k > 0 && k < 16 {
-				ea = a + sign + 2 + k
+	pos[m], stop[m] = start, n-1
+	m++
+	if m == lanes {
+	turns:
+		for {
+			for l := range lanes {
+				if pos[l]+24 > stop[l] {
+					break turns
+				}
+			}
+			for l := range lanes {
+				a, e := pos[l], 0 // v[0] is '[': no comma
+				w0, w1, w2 := words(v, a)
+				if sign, f0, f1, ok := fraction(w0, w1, w2); ok {
+					if k := digitRun(f0, f1); k > 0 && k < 16 {
+						e = a + sign + 2 + k
+					}
+				}
+				if v[e] != ',' {
+					if e = numberEnd(v, a); v[e] != ',' {
+						break turns // an error, or a lane's last number: left to the loop below
+					}
+				}
+				pos[l] = e + 1
 			}
 		}
-		if sign, f0, f1, ok := fraction(wb0, wb1, wb2); ok {
-			if k := digitRun(f0, f1); k > 0 && k < 16 {
-				eb = b + sign + 2 + k
-			}
-		}
-		if v[ea] != ',' {
-			ea = numberEnd(v, a)
-		}
-		if v[eb] != ',' {
-			eb = numberEnd(v, b)
-		}
-		if v[ea] != ',' || v[eb] != ',' {
-			break // an error, or a half's last number: left to the loops below
-		}
-		a, b = ea+1, eb+1
 	}
-	if b < n {
-		for a <= cut {
-			e := numberEnd(v, a)
-			if v[e] != ',' {
+	for l := range m {
+		for i := pos[l]; i <= stop[l]; {
+			e, ok := scanNumber(v, i)
+			if !ok || e != stop[l] && v[e] != ',' {
 				return false
 			}
-			a = e + 1
+			i = e + 1
 		}
-		if a != cut+1 {
-			return false
-		}
-		a = b
 	}
-	for {
-		e := numberEnd(v, a)
-		if v[e] != ',' {
-			return v[e] == ']' && e == n-1
-		}
-		a = e + 1
-	}
+	return true
 }
 
 // The common number of an embedding is below one in magnitude: -?0.<1 to 15 digits>. Such a
