@@ -34,7 +34,7 @@ func nonDigits(w uint64) uint64 {
 }
 
 // digitsEnd returns the index of the first byte at or after i that is not an ASCII digit.
-// A run of up to 15 digits, the fraction of a number of a vector, takes no branch on its length.
+// A run of up to 15 digits takes no branch on its length.
 func digitsEnd(v []byte, i int) int {
 	if i+16 <= len(v) {
 		n0 := bits.TrailingZeros64(nonDigits(binary.LittleEndian.Uint64(v[i:]))) >> 3 // 8: all digits

@@ -363,7 +363,7 @@ func FuzzVectorEncoding(f *testing.F) {
 }
 
 // TestVectorEncodingLong checks long vectors, which FuzzVectorEncoding's short inputs seldom
-// are, the way it checks its inputs: the two lanes of compactNumbers and appendBase64Vector,
+// are, the way it checks its inputs: the lanes of compactNumbers and appendBase64Vector,
 // cuts after each count of numbers modulo three, every number form, white space, and one byte
 // changed anywhere.
 func TestVectorEncodingLong(t *testing.T) {
