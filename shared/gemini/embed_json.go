@@ -3,6 +3,7 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 )
 
@@ -23,7 +24,12 @@ func (r *BatchEmbedRequest) AppendJSON(b []byte) []byte {
 	if r.Requests == nil {
 		return append(b, `{"requests":null}`...)
 	}
-	b = append(b, `{"requests":[`...)
+	n := 16
+	for i := range r.Requests {
+		q := &r.Requests[i]
+		n += 96 + len(q.Model) + len(q.TaskType) + len(q.Title) + sizeHint(&q.Content)
+	}
+	b = append(slices.Grow(b, n), `{"requests":[`...)
 	for i := range r.Requests {
 		if i > 0 {
 			b = append(b, ',')
@@ -55,7 +61,11 @@ func (r *PredictRequest) AppendJSON(b []byte) []byte {
 	if r.Instances == nil {
 		b = append(b, `{"instances":null`...)
 	} else {
-		b = append(b, `{"instances":[`...)
+		n := 64
+		for i := range r.Instances {
+			n += 48 + len(r.Instances[i].Content) + len(r.Instances[i].TaskType) + len(r.Instances[i].Title)
+		}
+		b = append(slices.Grow(b, n), `{"instances":[`...)
 		for i := range r.Instances {
 			if i > 0 {
 				b = append(b, ',')
@@ -90,6 +100,16 @@ func (r *PredictRequest) AppendJSON(b []byte) []byte {
 		b = append(b, '}')
 	}
 	return append(b, '}')
+}
+
+// sizeHint returns about how long c's text parts are in JSON, to size a body's buffer once
+// (escapes may make it longer; append then grows it).
+func sizeHint(c *Content) int {
+	n := 16
+	for i := range c.Parts {
+		n += 12 + len(c.Parts[i].Text)
+	}
+	return n
 }
 
 // appendContent appends c: by hand when it is text parts only, else through encoding/json.
