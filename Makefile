@@ -72,6 +72,12 @@ fuzz:
 	$(FUZZ) ./shared/jsonschema -fuzz '^FuzzClean$$'
 	$(FUZZ) ./shared/jsonschema -fuzz '^FuzzSafeToolResult$$'
 	$(FUZZ) ./shared/batch -fuzz '^FuzzRunFile$$'
+	$(FUZZ) ./shared/openai -fuzz '^FuzzDecodeEmbeddingRequest$$'
+	$(FUZZ) ./shared/gemini -fuzz '^FuzzScanDeveloperEmbeddings$$'
+	$(FUZZ) ./shared/gemini -fuzz '^FuzzScanPredictions$$'
+	$(FUZZ) ./shared/gemini -fuzz '^FuzzEmbedBodyJSON$$'
+	$(FUZZ) ./shared/translate -fuzz '^FuzzVectorEncoding$$'
+	$(FUZZ) ./shared/translate -fuzz '^FuzzParseFloat32$$'
 
 ## package: build the deployment artifacts: dist/gcf-source.zip (Cloud Functions source archive)
 ## and dist/lambda.zip (Lambda bootstrap, linux/arm64). Reproducible: same code, same bytes.

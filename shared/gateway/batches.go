@@ -64,7 +64,7 @@ type manifestLine struct {
 	Embed *embedShape `json:"embed,omitempty"`
 }
 
-// embedShape is what translate.EmbeddingsFromGemini needs of a translated embeddings request
+// embedShape is what translate.AppendEmbeddings needs of a translated embeddings request
 // besides the answers: the inputs each call carries, the encoding and the backend.
 type embedShape struct {
 	Ns     []int `json:"ns"`

@@ -214,9 +214,6 @@ func embedAnswer(m *manifestLine, raw json.RawMessage) ([]byte, error) {
 			return nil, &gemini.MalformedError{Err: fmt.Errorf("embedding call %d has no answer", i)}
 		}
 	}
-	list, err := translate.EmbeddingsFromGemini(m.Embed.embed(), resps, m.Model)
-	if err != nil {
-		return nil, err
-	}
-	return list.AppendJSON(make([]byte, 0, list.Size())), nil
+	body, _, err := translate.AppendEmbeddings(nil, m.Embed.embed(), resps, m.Model)
+	return body, err
 }

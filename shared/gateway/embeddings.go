@@ -33,7 +33,10 @@ func (h *Handler) embeddings(w http.ResponseWriter, r *http.Request, rs *reqStat
 	if err != nil {
 		return err
 	}
-	out, err := h.embed(r.Context(), req, e, rs)
+	buf := embedBodies.Get().(*[]byte)
+	defer putEmbedBody(buf)
+	out, err := h.embed(r.Context(), req, e, rs, (*buf)[:0])
+	*buf = out
 	if err != nil {
 		return err
 	}
@@ -62,18 +65,36 @@ func (h *Handler) prepareEmbed(body []byte, key *keys.Key, rs *reqState) (*opena
 	return req, e, nil
 }
 
-// embed runs e's upstream calls and returns the response body.
-func (h *Handler) embed(ctx context.Context, req *openai.EmbeddingRequest, e *translate.Embed, rs *reqState) ([]byte, error) {
+// embedBodies holds response bodies for reuse: a hundred vectors are a megabyte or more, and
+// each is written straight into one of these, sent and forgotten.
+var embedBodies = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledEmbedBody bounds the bodies kept in embedBodies, so that one request of 2048 large
+// vectors does not pin its tens of megabytes.
+const maxPooledEmbedBody = 8 << 20
+
+func putEmbedBody(b *[]byte) {
+	if cap(*b) <= maxPooledEmbedBody {
+		*b = (*b)[:0]
+		embedBodies.Put(b)
+	}
+}
+
+// embed runs e's upstream calls and appends the response body to dst.
+func (h *Handler) embed(ctx context.Context, req *openai.EmbeddingRequest, e *translate.Embed, rs *reqState, dst []byte) ([]byte, error) {
 	resps, err := h.embedCalls(ctx, e)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	list, err := translate.EmbeddingsFromGemini(e, resps, req.Model)
+	out, usage, err := translate.AppendEmbeddings(dst, e, resps, req.Model)
+	for _, r := range resps {
+		r.Release() // the vectors are copied into out (or the request failed)
+	}
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	rs.usage = &openai.Usage{PromptTokens: list.Usage.PromptTokens, TotalTokens: list.Usage.TotalTokens}
-	return list.AppendJSON(make([]byte, 0, list.Size())), nil
+	rs.usage = &openai.Usage{PromptTokens: usage.PromptTokens, TotalTokens: usage.TotalTokens}
+	return out, nil
 }
 
 // embedCalls runs e's calls, at most EmbedConcurrency at once, and returns their answers in
@@ -129,11 +150,7 @@ launch:
 }
 
 func (h *Handler) embedCall(ctx context.Context, model string, call *translate.EmbedCall) (*gemini.EmbedResponse, error) {
-	body, err := marshal(call.Body)
-	if err != nil {
-		return nil, err
-	}
-	return h.o.Client.Embed(ctx, model, body)
+	return h.o.Client.Embed(ctx, model, call.Body.AppendJSON(nil))
 }
 
 // Embed runs one embeddings request in-process, without client auth: the batch runner's entry
@@ -143,7 +160,7 @@ func (h *Handler) Embed(ctx context.Context, body []byte) batch.Completion {
 	req, e, err := h.prepareEmbed(body, nil, rs)
 	var out []byte
 	if err == nil {
-		out, err = h.embed(ctx, req, e, rs)
+		out, err = h.embed(ctx, req, e, rs, nil) // the batch runner keeps the body
 	}
 	if err != nil {
 		rs.err = toOpenAI(err)

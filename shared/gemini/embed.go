@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,6 +58,33 @@ type EmbedParameters struct {
 type EmbedResponse struct {
 	Embeddings  []ContentEmbedding `json:"embeddings"`
 	Predictions []Prediction       `json:"predictions"`
+
+	body *[]byte // the answer's bytes, which the vectors alias, from embedBodies
+}
+
+// embedBodies holds answer buffers for reuse: an answer of a hundred vectors is a megabyte or
+// more, read, copied out once and dropped.
+var embedBodies sync.Pool
+
+// maxPooledEmbedBody bounds the buffers kept in embedBodies.
+const maxPooledEmbedBody = 8 << 20
+
+// Release gives the answer's buffer back for reuse by a later call. The vectors alias it, so
+// Release is for when they have been copied out (the response written) and r is dropped; it is
+// optional, and a no-op on an answer that was not read by Client.Embed.
+func (r *EmbedResponse) Release() {
+	if r == nil || r.body == nil {
+		return
+	}
+	r.Embeddings, r.Predictions = nil, nil
+	putEmbedBody(r.body)
+	r.body = nil
+}
+
+func putEmbedBody(b *[]byte) {
+	if cap(*b) <= maxPooledEmbedBody {
+		embedBodies.Put(b)
+	}
 }
 
 // ContentEmbedding is one Developer API embedding.
@@ -134,35 +163,71 @@ func (c *Client) Embed(ctx context.Context, model string, body []byte) (*EmbedRe
 	}
 	defer resp.Body.Close()
 	// Read into a buffer of the declared size: a bytes.Buffer would regrow (doubling a
-	// megabyte) to keep its spare 512 bytes for the final read.
-	var b []byte
+	// megabyte) to keep its spare 512 bytes for the final read. The buffer comes from
+	// embedBodies when one is there (Release puts it back), so it is not cleared first either.
+	buf, _ := embedBodies.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	b := (*buf)[:0]
 	if n := resp.ContentLength; n > 0 && n < 1<<30 {
-		b = make([]byte, n)
+		b = slices.Grow(b, int(n))[:n]
 		_, err = io.ReadFull(resp.Body, b)
 	} else {
-		b, err = io.ReadAll(resp.Body)
+		b, err = appendAll(b, resp.Body)
 	}
+	*buf = b
 	if err != nil {
+		putEmbedBody(buf)
 		return nil, c.transportError(ctx, err)
 	}
-	return decodeEmbedResponse(b)
+	r, aliased, err := decodeEmbedResponse(b)
+	if !aliased {
+		putEmbedBody(buf)
+		return r, err
+	}
+	r.body = buf
+	return r, nil
+}
+
+// appendAll appends what r holds to b, as io.ReadAll does to an empty slice.
+func appendAll(b []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // decodeEmbedResponse decodes an embedding answer. A hundred vectors are megabytes of numbers
 // that encoding/json scans twice at about 100 MB/s, more than the rest of the request costs; so
-// the Developer API's answer, whose whole shape is {"embeddings":[{"values":[…]},…]}, is matched
-// by scanDeveloperEmbeddings, which jumps from vector to vector at memchr speed. Any other
-// shape (Vertex's predictions, an unexpected field) goes to encoding/json. Vectors are not
-// checked here: translate validates each number as it copies it.
-func decodeEmbedResponse(b []byte) (*EmbedResponse, error) {
+// the two shapes Google answers are matched by hand: the Developer API's
+// {"embeddings":[{"values":[…]},…]} by scanDeveloperEmbeddings and Vertex's predictions by
+// scanPredictions, both of which jump from vector to vector at memchr speed. Anything they do
+// not take (an unexpected field, a duplicate key, a key in another case) goes to encoding/json,
+// which is then the one to answer or refuse it. Vectors are not checked here: translate
+// validates each number as it writes it.
+// aliased reports whether the vectors point into b (read by hand) rather than being copies.
+func decodeEmbedResponse(b []byte) (r *EmbedResponse, aliased bool, err error) {
 	if vecs, ok := scanDeveloperEmbeddings(b); ok {
-		return &EmbedResponse{Embeddings: vecs}, nil
+		return &EmbedResponse{Embeddings: vecs}, true, nil
+	}
+	if preds, ok := scanPredictions(b); ok {
+		return &EmbedResponse{Predictions: preds}, true, nil
 	}
 	var out EmbedResponse
 	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, &MalformedError{Err: err}
+		return nil, false, &MalformedError{Err: err}
 	}
-	return &out, nil
+	return &out, false, nil
 }
 
 // scanDeveloperEmbeddings matches b against {"embeddings":[{"values":[…]},…]} (any JSON

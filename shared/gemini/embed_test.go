@@ -3,7 +3,13 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestDecodeEmbedResponse pins the two ways an embedding answer is read: the Developer API's
@@ -22,8 +28,11 @@ func TestDecodeEmbedResponse(t *testing.T) {
 		{`{"embeddings":[{"values":[[1]]}]}`, false, []string{`[[1]]`}},
 		{`{"predictions":[{"embeddings":{"values":[1],"statistics":{"token_count":2.0}}}]}`, false, nil},
 	} {
+		if c.vectors == nil {
+			continue // read by scanPredictions: TestScanPredictions
+		}
 		_, scanned := scanDeveloperEmbeddings([]byte(c.body))
-		r, err := decodeEmbedResponse([]byte(c.body))
+		r, _, err := decodeEmbedResponse([]byte(c.body))
 		if err != nil || scanned != c.scanned {
 			t.Errorf("%s: scanned %v, err %v", c.body, scanned, err)
 			continue
@@ -36,7 +45,7 @@ func TestDecodeEmbedResponse(t *testing.T) {
 			t.Errorf("%s: vectors %q, want %q", c.body, got, c.vectors)
 		}
 	}
-	if _, err := decodeEmbedResponse([]byte(`<html>`)); err == nil {
+	if _, _, err := decodeEmbedResponse([]byte(`<html>`)); err == nil {
 		t.Error("HTML decoded as an embedding answer")
 	}
 }
@@ -71,4 +80,230 @@ func FuzzScanDeveloperEmbeddings(f *testing.F) {
 			}
 		}
 	})
+}
+
+// vertexPredictAnswer is the response body of the Text embeddings API's documented sample
+// (https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api,
+// values shortened, as in shared/translate/testdata/embeddings/vertex.predict.response.json),
+// with the top-level metadata.billableCharacterCount that client type definitions of the
+// predict response list besides predictions.
+const vertexPredictAnswer = `{
+  "predictions": [
+    {
+      "embeddings": {
+        "statistics": {
+          "truncated": false,
+          "token_count": 6
+        },
+        "values": [
+          0.0058424357,
+          -0.040881567,
+          0.0058837277
+        ]
+      }
+    }
+  ],
+  "metadata": {
+    "billableCharacterCount": 29
+  }
+}`
+
+// predictSeeds are the shapes FuzzScanPredictions starts from: the documented answer, compact,
+// and the spellings and values that must be left to encoding/json.
+var predictSeeds = []string{
+	vertexPredictAnswer,
+	`{"predictions":[{"embeddings":{"values":[1,-2.5e-3],"statistics":{"truncated":true,"token_count":6.0}}},{"embeddings":{"statistics":{"tokenCount":3},"values":[3]}}],"deployedModelId":"x","metadata":{"billableCharacterCount":2}}`,
+	`{"predictions":[]}`,
+	`{"predictions":null}`,
+	`{"Predictions":[{"embeddings":{"values":[1]}}]}`,
+	`{"predictions":[{"embeddings":{"VALUES":[1]}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1],"statistics":{"Token_Count":2}}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1],"statistics":{"tokencount":2}}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1],"statistics":{"token_count":"2"}}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1],"statistics":{"token_count":1e400}}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1],"statistics":null}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1],"values":[2]}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1]}}],"predictions":[]}`,
+	`{"predictions":[{"embeddings":{"values":["]"]}}]}`,
+	`{"predictions":[{"embeddings":{"values":[1]}}],"x":[1,}`,
+	`{"predictions":[{"embeddings":{"values":[1]}}]} x`,
+	`{"pr\u0065dictions":[{"embeddings":{"values":[1]}}]}`,
+	`{"embeddings":[{"values":[1]}],"predictions":[{"embeddings":{"values":[2]}}]}`,
+}
+
+// TestScanPredictions pins the Vertex reader on the documented answer (vector and token count)
+// and on the shapes it leaves to encoding/json, which then decodes them as before.
+func TestScanPredictions(t *testing.T) {
+	preds, ok := scanPredictions([]byte(vertexPredictAnswer))
+	if !ok || len(preds) != 1 {
+		t.Fatalf("documented answer: ok %v, %d predictions", ok, len(preds))
+	}
+	e := preds[0].Embeddings
+	if want := "[\n          0.0058424357,\n          -0.040881567,\n          0.0058837277\n        ]"; string(e.Values) != want {
+		t.Errorf("values %q, want %q", e.Values, want)
+	}
+	if e.Statistics == nil || e.Statistics.Tokens() != 6 || e.Statistics.Truncated {
+		t.Errorf("statistics %+v", e.Statistics)
+	}
+	for _, s := range predictSeeds[4:] {
+		if _, ok := scanPredictions([]byte(s)); ok && s != `{"predictions":[{"embeddings":{"values":["]"]}}]}` {
+			t.Errorf("%s: read by hand, want it left to encoding/json", s)
+		}
+	}
+	r, aliased, err := decodeEmbedResponse([]byte(predictSeeds[1]))
+	if err != nil || !aliased || len(r.Predictions) != 2 || r.Predictions[1].Embeddings.Statistics.Tokens() != 3 {
+		t.Errorf("compact answer: %+v, %v", r, err)
+	}
+}
+
+// FuzzScanPredictions: whenever the Vertex reader takes a body, encoding/json decodes the same
+// predictions from it (values byte for byte, statistics field for field), or both end in an
+// error: a vector that is not an array of numbers is refused later by translate either way.
+func FuzzScanPredictions(f *testing.F) {
+	for _, s := range predictSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		preds, ok := scanPredictions(b)
+		if !ok {
+			return // encoding/json decodes it
+		}
+		for _, p := range preds {
+			if !numberArray(p.Embeddings.Values) {
+				return // refused by translate, as encoding/json's reading is refused by it or itself
+			}
+		}
+		var r EmbedResponse
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatalf("reader took %q, which encoding/json refuses: %v", b, err)
+		}
+		if r.Embeddings != nil {
+			t.Fatalf("reader took %q, where encoding/json also finds embeddings", b)
+		}
+		if len(r.Predictions) != len(preds) {
+			t.Fatalf("%q: reader found %d predictions, encoding/json %d", b, len(preds), len(r.Predictions))
+		}
+		for i := range preds {
+			got, want := preds[i].Embeddings, r.Predictions[i].Embeddings
+			if !bytes.Equal(got.Values, want.Values) {
+				t.Fatalf("%q: prediction %d values %q, encoding/json %q", b, i, got.Values, want.Values)
+			}
+			if d := cmp.Diff(want.Statistics, got.Statistics); d != "" {
+				t.Fatalf("%q: prediction %d statistics (-encoding/json +reader):\n%s", b, i, d)
+			}
+		}
+	})
+}
+
+// numberArray reports whether v is a non-empty JSON array of numbers, what translate accepts.
+func numberArray(v []byte) bool {
+	var nums []json.Number
+	if json.Unmarshal(v, &nums) != nil || len(nums) == 0 || bytes.TrimSpace(v)[0] != '[' {
+		return false
+	}
+	for _, n := range nums {
+		if c := n[0]; c != '-' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzEmbedBodyJSON: both embedding request bodies are written byte for byte as the gateway's
+// encoding/json encoder writes them (less its newline), whatever the texts hold.
+func FuzzEmbedBodyJSON(f *testing.F) {
+	f.Add("What is the meaning of life?", "RETRIEVAL_DOCUMENT", "a <title> & \"more\"", 768, uint8(3))
+	f.Add("tab\there\u2028\xff\x01", "", "", 0, uint8(0))
+	f.Add("", "X", "é", -1, uint8(255))
+	f.Fuzz(func(t *testing.T, text, task, title string, dims int, flags uint8) {
+		var od *int
+		if flags&1 != 0 {
+			od = &dims
+		}
+		truncate := flags&4 != 0
+		var at *bool
+		if flags&2 != 0 {
+			at = &truncate
+		}
+		texts := []string{text, title, task, ""}
+		dev := &BatchEmbedRequest{}
+		pred := &PredictRequest{}
+		if flags&8 == 0 {
+			for _, s := range texts {
+				dev.Requests = append(dev.Requests, EmbedContentRequest{Model: "models/" + task, Content: Content{Parts: []Part{{Text: s}}},
+					TaskType: task, Title: title, OutputDimensionality: od})
+				pred.Instances = append(pred.Instances, EmbedInstance{Content: s, TaskType: task, Title: title})
+			}
+		}
+		if flags&16 != 0 {
+			dev.Requests = append(dev.Requests, EmbedContentRequest{Content: Content{Role: title, Parts: []Part{{Text: text, Thought: true}, {}}}})
+		}
+		if flags&32 != 0 {
+			dev.Requests = append(dev.Requests, EmbedContentRequest{Content: Content{}})
+		}
+		if od != nil || at != nil || flags&64 != 0 {
+			pred.Parameters = &EmbedParameters{OutputDimensionality: od, AutoTruncate: at}
+		}
+		for _, body := range []EmbedBody{dev, pred} {
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(body); err != nil {
+				t.Fatal(err)
+			}
+			if got := body.AppendJSON([]byte("x")); string(got) != "x"+strings.TrimSuffix(want.String(), "\n") {
+				t.Fatalf("AppendJSON:\n%s\nencoding/json:\n%s", got[1:], want.Bytes())
+			}
+		}
+	})
+}
+
+// TestEmbedReleaseReuse pins the answer buffers' contract: an answer's vectors stay its own
+// until Release, after which the buffer serves the next answer and the released answer holds
+// nothing; answers read by encoding/json are copies and Release is a no-op on them.
+func TestEmbedReleaseReuse(t *testing.T) {
+	answers := []string{`{"embeddings":[{"values":[0.5,-0.25]}]}`, `{"embeddings":[{"values":[0.125]}]}`,
+		`{"embeddings":[{"values":[1]}],"usageMetadata":{}}`}
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/models/gemini-embedding-001:batchEmbedContents") || r.URL.Query().Get("prettyPrint") != "false" {
+			http.Error(w, "unexpected "+r.URL.String(), http.StatusNotFound)
+			return
+		}
+		_, _ = io.WriteString(w, answers[n%len(answers)])
+		n++
+	}))
+	defer srv.Close()
+	c, err := New(Options{Backend: Developer, BaseURL: srv.URL, APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	embed := func() *EmbedResponse {
+		r, err := c.Embed(t.Context(), "gemini-embedding-001", []byte(`{"requests":[]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	r1 := embed()
+	r2 := embed() // while r1 is held: its own buffer
+	if string(r1.Embeddings[0].Values) != `[0.5,-0.25]` || string(r2.Embeddings[0].Values) != `[0.125]` {
+		t.Fatalf("held answers %s, %s", r1.Embeddings[0].Values, r2.Embeddings[0].Values)
+	}
+	r1.Release()
+	r2.Release()
+	if r1.Embeddings != nil || r1.body != nil {
+		t.Errorf("released answer still holds %v", r1.Embeddings)
+	}
+	r3 := embed() // read by encoding/json: a copy, whose buffer went back at once
+	if r3.body != nil || string(r3.Embeddings[0].Values) != `[1]` {
+		t.Errorf("encoding/json answer: body kept %v, values %s", r3.body != nil, r3.Embeddings[0].Values)
+	}
+	r3.Release()
+	r4 := embed()
+	if string(r4.Embeddings[0].Values) != `[0.5,-0.25]` {
+		t.Errorf("reused buffer gives %s", r4.Embeddings[0].Values)
+	}
+	r4.Release()
+	r4.Release() // twice is harmless
 }

@@ -65,9 +65,11 @@ func (in *EmbeddingInput) UnmarshalJSON(b []byte) error {
 	case b[0] != '[':
 		return InvalidParam("input", "input must be a string or an array of strings")
 	}
-	var texts []string
-	// encoding/json takes null for ""; such arrays go the slow way to be named.
-	if err := json.Unmarshal(b, &texts); err == nil && !bytes.Contains(b, []byte("null")) {
+	// The usual array of strings is read in one pass of the one JSON scanner: b is valid JSON
+	// (encoding/json checked the whole body before calling this), and jsonscan.Unquote decodes
+	// a string as encoding/json does. Anything else, null included (which encoding/json would
+	// take for ""), goes the slow way to be named.
+	if texts, ok := stringArray(b); ok {
 		in.Texts, in.set = texts, true
 		return nil
 	}
@@ -92,6 +94,21 @@ func (in *EmbeddingInput) UnmarshalJSON(b []byte) error {
 		}
 	}
 	return InvalidParam("input", "input must be a string or an array of strings")
+}
+
+// stringArray returns the strings of the JSON array b, and false if an element is not a string.
+func stringArray(b []byte) ([]string, bool) {
+	texts := make([]string, 0, 16)
+	_, err := jsonscan.ArrayAt(b, 0, func(_, i int) (int, error) {
+		end, err := jsonscan.SkipString(b, i)
+		if err != nil {
+			return end, err
+		}
+		s, err := jsonscan.Unquote(b[i:end])
+		texts = append(texts, s)
+		return end, err
+	})
+	return texts, err == nil
 }
 
 func tokenInput() *Error {
@@ -250,21 +267,13 @@ func (r *EmbeddingRequest) foldEmbeddingGoogle(google, extraBody []byte) error {
 	return nil
 }
 
-// EmbeddingList is the POST /v1/embeddings response. It is written by AppendJSON rather than
-// encoding/json: vectors are already JSON and a hundred of them are megabytes that
-// encoding/json would scan again to validate.
+// EmbeddingList writes the POST /v1/embeddings response. It is written by AppendJSON rather than
+// encoding/json: vectors are already JSON (or base64) made by the caller straight into the body,
+// and a hundred of them are megabytes that encoding/json would scan again to validate.
 type EmbeddingList struct {
-	Data  []Embedding
 	Model string
+	Len   int // the number of vectors
 	Usage EmbeddingUsage
-}
-
-// Embedding is one vector of the list.
-type Embedding struct {
-	Index int
-	// Vector is the JSON value of "embedding", ready to write: an array of numbers, or a
-	// string holding the base64 of little-endian float32s.
-	Vector []byte
 }
 
 // EmbeddingUsage is the usage of an embeddings response; the two counts are equal.
@@ -274,17 +283,22 @@ type EmbeddingUsage struct {
 }
 
 // AppendJSON appends the response body
-// {"object":"list","data":[{"object":"embedding","index":i,"embedding":…}],"model":…,"usage":{…}}.
-func (l *EmbeddingList) AppendJSON(b []byte) []byte {
+// {"object":"list","data":[{"object":"embedding","index":i,"embedding":…}],"model":…,"usage":{…}},
+// where vector appends the JSON value of embedding i (an array of numbers, or a string holding
+// the base64 of little-endian float32s). vector's error stops the body and is returned as is.
+func (l *EmbeddingList) AppendJSON(b []byte, vector func(b []byte, i int) ([]byte, error)) ([]byte, error) {
 	b = append(b, `{"object":"list","data":[`...)
-	for i := range l.Data {
+	for i := range l.Len {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"object":"embedding","index":`...)
-		b = strconv.AppendInt(b, int64(l.Data[i].Index), 10)
+		b = strconv.AppendInt(b, int64(i), 10)
 		b = append(b, `,"embedding":`...)
-		b = append(b, l.Data[i].Vector...)
+		var err error
+		if b, err = vector(b, i); err != nil {
+			return b, err
+		}
 		b = append(b, '}')
 	}
 	b = append(b, `],"model":`...)
@@ -298,16 +312,13 @@ func (l *EmbeddingList) AppendJSON(b []byte) []byte {
 	b = append(b, `,"total_tokens":`...)
 	b = strconv.AppendInt(b, int64(l.Usage.TotalTokens), 10)
 	b = append(b, "}}\n"...)
-	return b
+	return b, nil
 }
 
-// Size returns a capacity that AppendJSON will not outgrow, for sizing its buffer once.
-func (l *EmbeddingList) Size() int {
-	n := 128 + len(l.Model)*6
-	for i := range l.Data {
-		n += 48 + len(l.Data[i].Vector)
-	}
-	return n
+// Overhead returns a bound on what AppendJSON writes besides the vectors, for sizing its buffer
+// once.
+func (l *EmbeddingList) Overhead() int {
+	return 192 + len(l.Model)*6 + 64*l.Len
 }
 
 // eachTopLevelKey calls fn with each key of the JSON object b, through the one JSON scanner.

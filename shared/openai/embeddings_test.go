@@ -115,13 +115,17 @@ func TestDecodeEmbeddingGoogleMerge(t *testing.T) {
 }
 
 // TestEmbeddingListAppendJSON pins the response body against encoding/json's rendering of the
-// same list, so the hand-written writer stays valid JSON in OpenAI's shape.
+// same list, so the hand-written writer stays valid JSON in OpenAI's shape, and pins that a
+// vector's error stops the body.
 func TestEmbeddingListAppendJSON(t *testing.T) {
-	l := &EmbeddingList{Model: `m"<odd>`, Usage: EmbeddingUsage{PromptTokens: 7, TotalTokens: 7},
-		Data: []Embedding{{Index: 0, Vector: []byte(`[0.5,-1e-05]`)}, {Index: 1, Vector: []byte(`"AAAAPw=="`)}}}
-	got := l.AppendJSON(nil)
-	if len(got) > l.Size() {
-		t.Errorf("AppendJSON wrote %d bytes, Size said %d", len(got), l.Size())
+	l := &EmbeddingList{Model: `m"<odd>`, Len: 2, Usage: EmbeddingUsage{PromptTokens: 7, TotalTokens: 7}}
+	vectors := []string{`[0.5,-1e-05]`, `"AAAAPw=="`}
+	got, err := l.AppendJSON(nil, func(b []byte, i int) ([]byte, error) { return append(b, vectors[i]...), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) > l.Overhead()+len(vectors[0])+len(vectors[1]) {
+		t.Errorf("AppendJSON wrote %d bytes, Overhead said %d besides the vectors", len(got), l.Overhead())
 	}
 	var v any
 	if err := json.Unmarshal(got, &v); err != nil {
@@ -136,6 +140,10 @@ func TestEmbeddingListAppendJSON(t *testing.T) {
 	if d := cmp.Diff(want, v); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
+	stop := errors.New("bad vector")
+	if _, err := l.AppendJSON(nil, func(b []byte, i int) ([]byte, error) { return b, stop }); err != stop {
+		t.Errorf("err = %v, want the vector's error", err)
+	}
 }
 
 // FuzzDecodeEmbeddingRequest: the decoder never panics and answers a 400 *Error or a request
@@ -147,6 +155,7 @@ func FuzzDecodeEmbeddingRequest(f *testing.F) {
 		`{"model":"m","input":[[1,2]]}`, `{"model":"m","input":[1]}`, `{"model":"m","input":""}`,
 		`{"model":"m","input":"a","google":{"task_type":"X","title":"t","auto_truncate":true}}`,
 		`{"model":"m","input":"a","extra_body":{"google":{"x":1}}}`, `[]`, `null`, `{`,
+		`{"model":"m","input":["a\u00e9\n","\ud800",  "x" ],"input":["b"]}`, "{\"model\":\"m\",\"input\":[\"\xff\"]}",
 	} {
 		f.Add([]byte(s))
 	}
@@ -166,6 +175,21 @@ func FuzzDecodeEmbeddingRequest(f *testing.F) {
 			if s == "" {
 				t.Fatalf("accepted an empty input in %s", b)
 			}
+		}
+		// The inputs are the strings encoding/json reads (the array is read by jsonscan).
+		var std struct {
+			Input json.RawMessage `json:"input"`
+		}
+		var want []string
+		if json.Unmarshal(b, &std) == nil && json.Unmarshal(std.Input, &want) != nil {
+			var one string
+			if json.Unmarshal(std.Input, &one) != nil {
+				t.Fatalf("accepted input %s that is neither a string nor strings", std.Input)
+			}
+			want = []string{one}
+		}
+		if d := cmp.Diff(want, r.Input.Texts); d != "" {
+			t.Fatalf("%s: inputs (-encoding/json +decoder):\n%s", b, d)
 		}
 	})
 }

@@ -101,11 +101,11 @@ func TestEmbedDocumentedSamples(t *testing.T) {
 			resp := readEmbedResponse(t, c.response)
 			for _, format := range []string{"float", "base64"} {
 				e.Base64 = format == "base64"
-				list, err := EmbeddingsFromGemini(e, []*gemini.EmbedResponse{resp}, "client-model")
+				body, _, err := AppendEmbeddings(nil, e, []*gemini.EmbedResponse{resp}, "client-model")
 				if err != nil {
 					t.Fatal(err)
 				}
-				golden(t, filepath.Join("embeddings", "golden", c.name+".openai."+format+".golden.json"), list.AppendJSON(nil))
+				golden(t, filepath.Join("embeddings", "golden", c.name+".openai."+format+".golden.json"), body)
 			}
 		})
 	}
@@ -118,9 +118,17 @@ func TestEmbedValuesExact(t *testing.T) {
 	e := &Embed{Model: "gemini-embedding-001", Inputs: 3, Calls: []EmbedCall{{First: 0, N: 3}}}
 	for _, b64 := range []bool{false, true} {
 		e.Base64 = b64
-		list, err := EmbeddingsFromGemini(e, []*gemini.EmbedResponse{resp}, "m")
+		body, _, err := AppendEmbeddings(nil, e, []*gemini.EmbedResponse{resp}, "m")
 		if err != nil {
 			t.Fatal(err)
+		}
+		var list struct {
+			Data []struct {
+				Vector json.RawMessage `json:"embedding"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(body, &list); err != nil || len(list.Data) != 3 {
+			t.Fatalf("%s: %v", body, err)
 		}
 		for i, d := range list.Data {
 			var lits []json.Number
@@ -200,7 +208,7 @@ func TestEmbedSplitGolden(t *testing.T) {
 			}
 			got := make([]callSummary, len(e.Calls))
 			for i, call := range e.Calls {
-				got[i] = callSummary(call)
+				got[i] = callSummary{First: call.First, N: call.N, Body: call.Body}
 			}
 			golden(t, filepath.Join("embeddings", "golden", "split."+c.name+".golden.json"), indent(t, map[string]any{
 				"model": e.Model, "inputs": e.Inputs, "base64": e.Base64, "vertex": e.Vertex, "calls": got}))
@@ -330,69 +338,145 @@ func TestEmbedMalformedAnswers(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.Base64 = b64
-			_, err := EmbeddingsFromGemini(e, []*gemini.EmbedResponse{&r}, "m")
+			out, _, err := AppendEmbeddings([]byte("kept"), e, []*gemini.EmbedResponse{&r}, "m")
 			var mf *gemini.MalformedError
 			if !errors.As(err, &mf) {
 				t.Errorf("%s (base64 %v): err = %v, want MalformedError", name, b64, err)
+			}
+			if string(out) != "kept" {
+				t.Errorf("%s (base64 %v): dst = %q after the error, want it as it came", name, b64, out)
 			}
 		}
 	}
 }
 
 // FuzzVectorEncoding: both vector encoders accept exactly the non-empty JSON arrays of numbers
-// (base64 also refuses numbers beyond float32), and the float one writes the same numbers.
+// (base64 also refuses numbers beyond float32), as encoding/json reads them; the float one writes
+// the same numbers, the one-copy check (compactNumbers) takes exactly those without whitespace,
+// and base64 holds each number as strconv rounds it to float32.
 func FuzzVectorEncoding(f *testing.F) {
-	for _, s := range []string{`[1,-2.5e-3,0]`, "[ 1 ,\n 2 ]", `[]`, `[1 2]`, `[01]`, `[1.]`, `[-]`, `[1e400]`, `[1,]`, `["1"]`, `[1]]`} {
+	for _, s := range []string{`[1,-2.5e-3,0]`, "[ 1 ,\n 2 ]", `[]`, `[1 2]`, `[01]`, `[1.]`, `[-]`, `[1e400]`, `[1,]`, `["1"]`, `[1]]`,
+		`[0.0123456789,-0.0000001234,123456789012.5,1E+2,-0e-0]`, `[1.5e,2]`, `[-01.5]`, `[3.4028236e38]`} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, v []byte) {
-		var elems []json.RawMessage
-		valid := json.Unmarshal(v, &elems) == nil && len(elems) > 0 && bytes.HasPrefix(bytes.TrimSpace(v), []byte("["))
-		nums := make([]json.Number, len(elems))
-		for i, e := range elems {
-			e = bytes.TrimSpace(e)
-			if len(e) == 0 || !(e[0] == '-' || e[0] >= '0' && e[0] <= '9') {
-				valid = false
-			}
-			nums[i] = json.Number(e)
-		}
-		out, err := appendFloatVector(nil, v)
-		if (err == nil) != valid {
-			t.Fatalf("appendFloatVector(%q) err = %v, JSON number array: %v", v, err, valid)
-		}
-		if err == nil && string(out) != "["+joinNumbers(nums)+"]" {
-			t.Fatalf("appendFloatVector(%q) = %q", v, out)
-		}
-		b64, _, err := appendBase64Vector(nil, nil, v)
-		if err == nil && !valid {
-			t.Fatalf("appendBase64Vector(%q) = %q for a non-array", v, b64)
-		}
-	})
+	f.Fuzz(checkVector)
 }
 
-// checkParseFloat32 fails t unless parseFloat32(s) is strconv.ParseFloat(s, 32), bit for bit,
-// range error included.
+// TestVectorEncodingLong checks long vectors, which FuzzVectorEncoding's short inputs seldom
+// are, the way it checks its inputs: the lanes of compactNumbers and appendBase64Vector,
+// cuts after each count of numbers modulo three, every number form, white space, and one byte
+// changed anywhere.
+func TestVectorEncodingLong(t *testing.T) {
+	seed := uint64(7)
+	next := func(n uint64) uint64 { seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17; return seed % n }
+	forms := []func() string{
+		func() string {
+			return strconv.FormatFloat(float64(math.Float32frombits(uint32(next(1<<32)))), 'g', -1, 32)
+		},
+		func() string { return strconv.FormatFloat((float64(next(2e6))-1e6)/3e7, 'f', -1, 32) },
+		func() string { return strconv.FormatFloat((float64(next(2e6))-1e6)/3e7, 'g', -1, 64) },
+		func() string { return strconv.FormatFloat(float64(next(1000))*1e-9, 'e', -1, 32) },
+		func() string { return strconv.Itoa(int(next(2000)) - 1000) },
+		func() string { return "-0.0" },
+		func() string { return "0.1234567890123456789" },
+	}
+	for n := 1; n <= 300; n++ {
+		nums := make([]string, n)
+		for i := range nums {
+			nums[i] = forms[0]()
+			if next(4) == 0 {
+				nums[i] = forms[next(uint64(len(forms)))]()
+			}
+		}
+		sep := ","
+		if n%7 == 0 {
+			sep = " ,\n "
+		}
+		v := []byte("[" + strings.Join(nums, sep) + "]")
+		checkVector(t, v)
+		w := bytes.Clone(v)
+		w[next(uint64(len(w)))] = ",.-e0 ]x[+"[next(10)]
+		checkVector(t, w)
+	}
+	// Long only for its white space: the cut must not be looked for past the closing bracket.
+	checkVector(t, []byte("[0.5,1]"+strings.Repeat(" ", 600)))
+	checkVector(t, []byte(strings.Repeat(" ", 600)+"[0.5,1]"))
+}
+
+// checkVector fails t unless both vector encoders take v exactly when it is a non-empty JSON
+// array of numbers (base64 also refusing numbers beyond float32), as encoding/json reads it;
+// the float one writes the same numbers, compactNumbers takes exactly those without white
+// space, and base64 holds each number as strconv rounds it to float32.
+func checkVector(t *testing.T, v []byte) {
+	t.Helper()
+	var elems []json.RawMessage
+	valid := json.Unmarshal(v, &elems) == nil && len(elems) > 0 && bytes.HasPrefix(bytes.TrimSpace(v), []byte("["))
+	nums := make([]json.Number, len(elems))
+	for i, e := range elems {
+		e = bytes.TrimSpace(e)
+		if len(e) == 0 || !(e[0] == '-' || e[0] >= '0' && e[0] <= '9') {
+			valid = false
+		}
+		nums[i] = json.Number(e)
+	}
+	if got, want := compactNumbers(v), valid && !bytes.ContainsAny(v, " \t\r\n"); got != want {
+		t.Fatalf("compactNumbers(%q) = %v, want %v", v, got, want)
+	}
+	out, err := appendFloatVector(nil, v)
+	if (err == nil) != valid {
+		t.Fatalf("appendFloatVector(%q) err = %v, JSON number array: %v", v, err, valid)
+	}
+	if err == nil && string(out) != "["+joinNumbers(nums)+"]" {
+		t.Fatalf("appendFloatVector(%q) = %q", v, out)
+	}
+	b64, err := appendBase64Vector(nil, v)
+	inRange := valid
+	raw := make([]byte, 0, 4*len(nums))
+	for _, n := range nums {
+		f, err := strconv.ParseFloat(string(n), 32)
+		inRange = inRange && err == nil
+		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(float32(f)))
+	}
+	if (err == nil) != inRange {
+		t.Fatalf("appendBase64Vector(%q) err = %v, want an error: %v", v, err, !inRange)
+	}
+	if want := `"` + base64.StdEncoding.EncodeToString(raw) + `"`; err == nil && string(b64) != want {
+		t.Fatalf("appendBase64Vector(%q) = %s, want %s", v, b64, want)
+	}
+}
+
+// numberTails are what may follow a number in a vector; parseNumber32 reads words of eight
+// bytes, so a number is checked both at the end of its input and before more of it.
+var numberTails = []string{"", ",", "]", ",-0.0123456789,0.5]"}
+
+// checkParseFloat32 fails t unless parseNumber32 reads s, whatever follows it, as
+// strconv.ParseFloat(s, 32) does, bit for bit, range error included, and ends where s ends.
 func checkParseFloat32(t *testing.T, s string) {
 	t.Helper()
 	want, err := strconv.ParseFloat(s, 32)
-	got, ok := parseFloat32([]byte(s))
-	if ok != (err == nil) {
-		t.Fatalf("parseFloat32(%q) ok = %v, strconv err = %v", s, ok, err)
-	}
-	if ok && math.Float32bits(got) != math.Float32bits(float32(want)) {
-		t.Fatalf("parseFloat32(%q) = %v (%#x), strconv %v (%#x)", s, got, math.Float32bits(got), float32(want), math.Float32bits(float32(want)))
+	for _, tail := range numberTails {
+		got, end, ok := parseNumber32([]byte(s+tail), 0)
+		if ok != (err == nil) || end != len(s) {
+			t.Fatalf("parseNumber32(%q) ok = %v, end = %d; strconv err = %v, len %d", s+tail, ok, end, err, len(s))
+		}
+		if ok && math.Float32bits(got) != math.Float32bits(float32(want)) {
+			t.Fatalf("parseNumber32(%q) = %v (%#x), strconv %v (%#x)", s+tail, got, math.Float32bits(got), float32(want), math.Float32bits(float32(want)))
+		}
 	}
 }
 
 // TestParseFloat32MatchesStrconv pins the fast float32 parser to strconv on the forms Gemini
 // writes (shortest float32 and float64 renderings, fixed and exponent notation), on values
-// exactly or nearly halfway between two float32s (where rounding twice would go wrong), and on
-// the edges of float32's range.
+// exactly or nearly halfway between two float32s (where rounding twice would go wrong), on the
+// edges of float32's range and on significands around 2^53 and 19 digits, where the fast path
+// ends.
 func TestParseFloat32MatchesStrconv(t *testing.T) {
-	for _, s := range []string{"0", "-0", "0.0", "-0.0e5", "1", "-1", "0.1", "1e-45", "1e-46", "1.4e-45", "1.17549435e-38",
+	for _, s := range []string{"0", "-0", "0.0", "-0.0e5", "0e99999", "1", "-1", "0.1", "1e-45", "1e-46", "1.4e-45", "1.17549435e-38",
 		"3.4028234663852886e38", "3.4028235e38", "3.40282357e38", "3.5e38", "1e39", "-1e39", "1E+2", "1e-400", "1e400",
 		"123456789012345678901234567890", "0.000000000000000000000000000001234", "16777217", "16777219", "1.00000017881393432617187499",
-		"1.000000178813934326171875", "1.00000017881393432617187501", "0.035157016", "-0.0043512434", "9007199254740993"} {
+		"1.000000178813934326171875", "1.00000017881393432617187501", "0.035157016", "-0.0043512434", "9007199254740993",
+		"9007199254740992", "9007199254740991", "1234567890123456789", "12345678901234567890", "0.1234567890123456789",
+		"0.01234567890123456789", "99999999.99999999", "12345678", "123456789", "0.00000001", "1.00000000000000000000"} {
 		checkParseFloat32(t, s)
 	}
 	seed := uint64(1)
@@ -418,15 +502,45 @@ func TestParseFloat32MatchesStrconv(t *testing.T) {
 	}
 }
 
-// FuzzParseFloat32: on every JSON number, parseFloat32 is strconv.ParseFloat(s, 32).
+// FuzzParseFloat32: parseNumber32 takes exactly the JSON numbers, whatever follows them, and on
+// each is strconv.ParseFloat(s, 32), bit for bit.
 func FuzzParseFloat32(f *testing.F) {
-	for _, s := range []string{"0", "-0", "1.5", "-0.0043512434", "1e-45", "3.4028235e38", "1e39", "16777217", "1.000000178813934326171875"} {
+	for _, s := range []string{"0", "-0", "1.5", "-0.0043512434", "1e-45", "3.4028235e38", "1e39", "16777217", "1.000000178813934326171875",
+		"01", "1.", "-", "1e", "1e+", ".5", "+1", "0x1p3", "1.5.5", "9007199254740993", "0.01234567890123456789"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if end, ok := scanNumber([]byte(s), 0); !ok || end != len(s) {
+		number := json.Valid([]byte(s)) && strings.TrimSpace(s) == s && len(s) > 0 && (s[0] == '-' || s[0] >= '0' && s[0] <= '9')
+		if number {
+			checkParseFloat32(t, s)
 			return
 		}
-		checkParseFloat32(t, s)
+		for _, tail := range numberTails {
+			if _, end, ok := parseNumber32([]byte(s+tail), 0); ok && end == len(s) {
+				t.Fatalf("parseNumber32(%q) took %q, which is not a JSON number", s+tail, s)
+			}
+		}
 	})
+}
+
+// TestEightDigits pins the eight-at-a-time digit conversion, and gatherDigits on every run
+// length, against strconv.
+func TestEightDigits(t *testing.T) {
+	for _, s := range []string{"00000000", "12345678", "99999999", "00000001", "10000000", "09080706"} {
+		want, _ := strconv.ParseUint(s, 10, 64)
+		if got := eightDigits(binary.LittleEndian.Uint64([]byte(s)) - asciiZero); got != want {
+			t.Errorf("eightDigits(%s) = %d", s, got)
+		}
+	}
+	digits := "1234567890987654321"
+	for n := 1; n <= len(digits); n++ {
+		for _, tail := range []string{"", ",0.5]"} {
+			v := []byte(digits[:n] + tail)
+			m, nd := gatherDigits(v, 0, n, 0, 0)
+			want, _ := strconv.ParseUint(digits[:n], 10, 64)
+			if m != want || nd != n {
+				t.Errorf("gatherDigits(%q, %d) = %d, %d digits", v, n, m, nd)
+			}
+		}
+	}
 }

@@ -1,0 +1,566 @@
+package translate
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"math"
+	"math/bits"
+	"slices"
+	"strconv"
+)
+
+// The vectors of an embeddings answer are most of its bytes: a hundred 768-dimension vectors
+// are about a megabyte of decimal numbers, and every one of them is checked (float) or parsed
+// (base64) on its way out. The helpers here do that in one pass per number, eight bytes at a
+// time where a number has a run of digits (SWAR: the word is tested and, for base64, converted
+// with a few integer operations, instead of a loop and a branch per digit).
+
+var errNotNumbers = errors.New("values is not an array of numbers")
+
+const (
+	everyByte = 0x0101010101010101
+	highHalf  = 0xF0 * everyByte
+	asciiZero = '0' * everyByte
+)
+
+// nonDigits returns w, eight bytes of text read little-endian, with a nonzero byte wherever the
+// text's byte is not an ASCII digit. Only the first such byte is exact, which is all its callers
+// read: adding 6 carries out of a byte only when that byte is 0xFA or more (itself no digit),
+// and the carry runs toward later bytes.
+func nonDigits(w uint64) uint64 {
+	return (w&highHalf ^ asciiZero) | ((w+6*everyByte)&highHalf ^ asciiZero)
+}
+
+// digitsEnd returns the index of the first byte at or after i that is not an ASCII digit.
+// A run of up to 15 digits takes no branch on its length.
+func digitsEnd(v []byte, i int) int {
+	if i+16 <= len(v) {
+		n0 := bits.TrailingZeros64(nonDigits(binary.LittleEndian.Uint64(v[i:]))) >> 3 // 8: all digits
+		n1 := bits.TrailingZeros64(nonDigits(binary.LittleEndian.Uint64(v[i+8:]))) >> 3
+		if n := n0 + n1&-(n0>>3); n < 16 {
+			return i + n
+		}
+		i += 16
+	}
+	for ; i+8 <= len(v); i += 8 {
+		if m := nonDigits(binary.LittleEndian.Uint64(v[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(v) && v[i]-'0' < 10 {
+		i++
+	}
+	return i
+}
+
+// lanes is how many stretches of a vector compactNumbers checks side by side.
+const lanes = 4
+
+// compactNumbers reports whether v is a JSON array of numbers without any whitespace, [] aside:
+// the usual vector (prettyPrint=false), which then goes out as the very bytes Google sent.
+//
+// Where a number ends is known only once it is read, so reading numbers one after the other is
+// a chain of dependent steps, each waiting for the last. The vector is therefore cut at commas
+// into lanes, checked in the same loop one number of each per turn, which the processor runs
+// side by side. The common number of an embedding, below one in magnitude ("-0.0123456789"),
+// is read from three 8-byte words (words, fraction, digitRun) with no branch on its sign or
+// length; anything else, and the last numbers of each lane, go to scanNumber's general grammar.
+func compactNumbers(v []byte) bool {
+	n := len(v)
+	if n < 3 || v[0] != '[' || v[n-1] != ']' {
+		return false
+	}
+	// Lane l holds the numbers from pos[l] up to stop[l], the comma that ends the lane or, for the
+	// last, the closing bracket. A number cannot run past a comma, so lanes cannot overlap.
+	var pos, stop [lanes]int
+	m, start := 0, 1
+	for m < lanes-1 && n >= 64*lanes {
+		at := max(start, n*(m+1)/lanes)
+		c := bytes.IndexByte(v[at:n-1], ',')
+		if c < 0 {
+			break
+		}
+		pos[m], stop[m] = start, at+c
+		start = at + c + 1
+		m++
+	}
+	pos[m], stop[m] = start, n-1
+	m++
+	if m == lanes {
+	turns:
+		for {
+			for l := range lanes {
+				if pos[l]+24 > stop[l] {
+					break turns
+				}
+			}
+			for l := range lanes {
+				a, e := pos[l], 0 // v[0] is '[': no comma
+				w0, w1, w2 := words(v, a)
+				if sign, f0, f1, ok := fraction(w0, w1, w2); ok {
+					if k := digitRun(f0, f1); k > 0 && k < 16 {
+						e = a + sign + 2 + k
+					}
+				}
+				if v[e] != ',' {
+					if e = numberEnd(v, a); v[e] != ',' {
+						break turns // an error, or a lane's last number: left to the loop below
+					}
+				}
+				pos[l] = e + 1
+			}
+		}
+	}
+	for l := range m {
+		for i := pos[l]; i <= stop[l]; {
+			e, ok := scanNumber(v, i)
+			if !ok || e != stop[l] && v[e] != ',' {
+				return false
+			}
+			i = e + 1
+		}
+	}
+	return true
+}
+
+// The common number of an embedding is below one in magnitude: -?0.<1 to 15 digits>. Such a
+// number is read from the 24 bytes where it starts, as three little-endian words: no bounds
+// check, and no branch on its sign or length. words loads them, fraction takes off the sign and
+// "0.", and digitRun counts the digits.
+
+// words returns the 24 bytes at v[i] as three little-endian words; v must hold them.
+func words(v []byte, i int) (uint64, uint64, uint64) {
+	s := v[i : i+24]
+	return binary.LittleEndian.Uint64(s[0:8]), binary.LittleEndian.Uint64(s[8:16]), binary.LittleEndian.Uint64(s[16:24])
+}
+
+// fraction returns the sign (0 or 1) of the number that starts w0, w1, w2 and the 16 bytes after
+// its sign and "0." as two words; isZeroDot is false when the number does not start -?0.
+// (Shift counts are masked to 63 where they are below 64 anyway: the compiler then emits no
+// code for larger ones.)
+func fraction(w0, w1, w2 uint64) (sign int, f0, f1 uint64, isZeroDot bool) {
+	if byte(w0) == '-' {
+		sign = 1
+	}
+	sh := uint(16+8*sign) & 63
+	return sign, w0>>sh | w1<<((64-sh)&63), w1>>sh | w2<<((64-sh)&63), uint16(w0>>(uint(8*sign)&63)) == zeroDot
+}
+
+// digitRun returns how many digits f0, f1 start with (16: all of them).
+func digitRun(f0, f1 uint64) int {
+	n0 := bits.TrailingZeros64(nonDigits(f0)) >> 3 // 8: all digits
+	n1 := bits.TrailingZeros64(nonDigits(f1)) >> 3
+	return n0 + n1&-(n0>>3)
+}
+
+// zeroDot is "0." read as a little-endian 16-bit word.
+const zeroDot = '0' | '.'<<8
+
+// numberEnd returns the end of the number at v[i] (scanNumber), or 0 when there is none: v[0]
+// is the array's '[', which its callers take for no separator.
+func numberEnd(v []byte, i int) int {
+	if e, ok := scanNumber(v, i); ok {
+		return e
+	}
+	return 0
+}
+
+// appendFloatVector appends the JSON array v of numbers, each checked against JSON's number
+// grammar, with any whitespace removed. Upstream bodies are not fully validated before (see
+// gemini.decodeEmbedResponse), so this is where a broken vector is caught.
+func appendFloatVector(dst, v []byte) ([]byte, error) {
+	if compactNumbers(v) {
+		// The usual case (prettyPrint=false): checked in one pass, copied in one move.
+		return append(dst, v...), nil
+	}
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '[' {
+		return dst, errNotNumbers
+	}
+	i++
+	start := len(dst)
+	dst = append(dst, '[')
+	for {
+		i = skipSpace(v, i)
+		end, ok := scanNumber(v, i)
+		if !ok {
+			return dst[:start], errNotNumbers
+		}
+		dst = append(dst, v[i:end]...)
+		i = skipSpace(v, end)
+		if i >= len(v) {
+			return dst[:start], errNotNumbers
+		}
+		if v[i] == ']' {
+			break
+		}
+		if v[i] != ',' {
+			return dst[:start], errNotNumbers
+		}
+		dst = append(dst, ',')
+		i++
+	}
+	if skipSpace(v, i+1) != len(v) {
+		return dst[:start], errNotNumbers
+	}
+	return append(dst, ']'), nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// scanNumber returns the end of the JSON number that starts at v[i]
+// (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?), and whether there is one.
+func scanNumber(v []byte, i int) (int, bool) {
+	if i < len(v) && v[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(v):
+		return i, false
+	case v[i] == '0':
+		i++
+	case v[i] >= '1' && v[i] <= '9':
+		i = digitsEnd(v, i)
+	default:
+		return i, false
+	}
+	if i < len(v) && v[i] == '.' {
+		d := digitsEnd(v, i+1)
+		if d == i+1 {
+			return i, false
+		}
+		i = d
+	}
+	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
+		i++
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			i++
+		}
+		d := digitsEnd(v, i)
+		if d == i {
+			return i, false
+		}
+		i = d
+	}
+	return i, true
+}
+
+// appendBase64Vector appends v's numbers as a JSON string holding the standard base64 of
+// their little-endian float32 encoding, the format of OpenAI's encoding_format "base64".
+// Each number is checked and rounded once, straight from its decimal form to float32
+// (parseNumber32), and every three of them, twelve bytes, go out as sixteen base64 characters
+// (encode12): no []float32 and no byte buffer of the vector. As in compactNumbers, a long
+// vector is cut in two at a comma and the halves are read in the same loop; the cut is put
+// after a multiple of three numbers, so the second half's text starts at a known place and
+// needs no padding before it.
+func appendBase64Vector(dst, v []byte) ([]byte, error) {
+	i := skipSpace(v, 0)
+	last := len(v) - 1 // the closing bracket
+	for last > i && (v[last] == ' ' || v[last] == '\n' || v[last] == '\r' || v[last] == '\t') {
+		last--
+	}
+	if i >= last || v[i] != '[' || v[last] != ']' {
+		return dst, errNotNumbers
+	}
+	count := bytes.Count(v, []byte{','}) + 1 // exact when v is valid, which the lanes check
+	size := base64.StdEncoding.EncodedLen(4 * count)
+	start := len(dst)
+	dst = slices.Grow(dst, size+2)[:start+size+2]
+	dst[start], dst[start+size+1] = '"', '"'
+	out := dst[start+1 : start+1+size]
+	a := b64Lane{i: i + 1, stop: last, out: out}
+	var b b64Lane
+	if len(v) >= 512 && len(v)/2 < last {
+		if c := bytes.IndexByte(v[len(v)/2:last], ','); c >= 0 {
+			cut := len(v)/2 + c
+			h := bytes.Count(v[:cut], []byte{','}) + 1 // the numbers before the cut
+			for ; h%3 != 0 && cut >= 0; h++ {
+				if c = bytes.IndexByte(v[cut+1:last], ','); c < 0 {
+					cut = -1
+					break
+				}
+				cut += 1 + c
+			}
+			if cut >= 0 {
+				a.stop, a.out = cut, out[:16*h/3]
+				b = b64Lane{i: cut + 1, stop: last, out: out[16*h/3:]}
+			}
+		}
+	}
+	ok := true
+	if b.out != nil {
+		for ok {
+			var da, db bool
+			if da, ok = a.step(v); !ok || da {
+				break
+			}
+			if db, ok = b.step(v); db {
+				break
+			}
+		}
+		ok = ok && (a.done || a.finish(v)) && (b.done || b.finish(v)) && a.flush(false) && b.flush(true)
+	} else {
+		ok = a.finish(v) && a.flush(true)
+	}
+	if !ok {
+		return dst[:start], errNotNumbers
+	}
+	return dst, nil
+}
+
+// b64Lane reads the numbers of a stretch of a vector and writes their base64 into out, its
+// share of the string.
+type b64Lane struct {
+	i    int // the next number
+	stop int // the separator after the lane's last number: a comma, or the closing bracket
+	out  []byte
+	o    int       // what of out is written
+	pend [2]uint32 // numbers read and not yet written, np of them
+	np   int
+	done bool
+}
+
+// step reads the number at l.i and the separator after it. It reports whether that was the
+// lane's last number, and false for ok when v is not an array of numbers. White space is
+// looked for only where a number or a comma is not.
+func (l *b64Lane) step(v []byte) (last, ok bool) {
+	f, end, ok := parseNumber32(v, l.i)
+	if !ok {
+		if i := skipSpace(v, l.i); i == l.i {
+			return false, false
+		} else if f, end, ok = parseNumber32(v, i); !ok {
+			return false, false
+		}
+	}
+	x := math.Float32bits(f)
+	if l.np < 2 {
+		l.pend[l.np&1] = x
+		l.np++
+	} else {
+		if l.o+16 > len(l.out) {
+			return false, false
+		}
+		encode12(l.out[l.o:l.o+16], l.pend[0], l.pend[1], x)
+		l.o += 16
+		l.np = 0
+	}
+	if end >= l.stop || v[end] != ',' { // the lane's end, white space, or not a vector
+		if end = skipSpace(v, end); end == l.stop {
+			l.done = true
+			return true, true
+		}
+		if end > l.stop || v[end] != ',' {
+			return false, false
+		}
+	}
+	l.i = end + 1
+	return false, true
+}
+
+// finish reads the lane's numbers up to its end.
+func (l *b64Lane) finish(v []byte) bool {
+	for {
+		last, ok := l.step(v)
+		if !ok || last {
+			return ok
+		}
+	}
+}
+
+// flush writes the one or two numbers left, with padding, which only the vector's last lane
+// may have. It reports whether out is then exactly filled, as it is when the lane's numbers
+// were counted right.
+func (l *b64Lane) flush(padded bool) bool {
+	if l.np > 0 {
+		if !padded {
+			return false
+		}
+		var b [8]byte
+		binary.LittleEndian.PutUint32(b[0:], l.pend[0])
+		binary.LittleEndian.PutUint32(b[4:], l.pend[1])
+		n := base64.StdEncoding.EncodedLen(4 * l.np)
+		if l.o+n > len(l.out) {
+			return false
+		}
+		base64.StdEncoding.Encode(l.out[l.o:], b[:4*l.np])
+		l.o += n
+	}
+	return l.o == len(l.out)
+}
+
+// base64Std is the standard base64 alphabet (RFC 4648), encoding/base64.StdEncoding's.
+const base64Std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+// encode12 writes to d[:16] the base64 of the three float32 bit patterns a, b, c written
+// little-endian, twelve bytes, whose four 3-byte groups are a0a1a2, a3b0b1, b2b3c0, c1c2c3.
+func encode12(d []byte, a, b, c uint32) {
+	ra, rb, rc := bits.ReverseBytes32(a), bits.ReverseBytes32(b), bits.ReverseBytes32(c) // first byte on top
+	g0, g1, g2, g3 := ra>>8, ra&0xFF<<16|rb>>16, rb&0xFFFF<<8|rc>>24, rc&0xFFFFFF
+	_ = d[15]
+	d[0], d[1], d[2], d[3] = base64Std[g0>>18&63], base64Std[g0>>12&63], base64Std[g0>>6&63], base64Std[g0&63]
+	d[4], d[5], d[6], d[7] = base64Std[g1>>18&63], base64Std[g1>>12&63], base64Std[g1>>6&63], base64Std[g1&63]
+	d[8], d[9], d[10], d[11] = base64Std[g2>>18&63], base64Std[g2>>12&63], base64Std[g2>>6&63], base64Std[g2&63]
+	d[12], d[13], d[14], d[15] = base64Std[g3>>18&63], base64Std[g3>>12&63], base64Std[g3>>6&63], base64Std[g3&63]
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// pow10u are the powers of ten up to 10^8 as integers.
+var pow10u = [...]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
+
+// maxDigits is the most decimal digits a uint64 significand is accumulated from: 10^19 - 1 fits.
+const maxDigits = 19
+
+// parseNumber32 checks the JSON number that starts at v[i] and returns it rounded once to the
+// nearest float32, as strconv.ParseFloat(s, 32) does, with the index just past it; ok is false
+// when there is no number there or it is beyond float32's range.
+//
+// The digits are gathered into an integer significand m (value m * 10^exp) eight at a time. The
+// common case, m below 2^53 and a power of ten within 1e±22, is worked out in float64: m and
+// the power are exact there, so one multiplication or division rounds the value once to
+// float64. Rounding that to float32 rounds twice, which differs from rounding once only when
+// the float64 lands exactly halfway between two float32s (a float32 midpoint is a float64, so
+// the exact value and its float64 are on the same side of every other midpoint); that case,
+// subnormal or huge results and longer significands go to strconv.
+func parseNumber32(v []byte, i int) (f float32, end int, ok bool) {
+	if i+24 <= len(v) {
+		w0, w1, w2 := words(v, i)
+		if sign, f0, f1, ok := fraction(w0, w1, w2); ok {
+			if k := digitRun(f0, f1); k > 0 && k < 16 && v[i+sign+2+k]|0x20 != 'e' {
+				// The digits are the first k0 bytes of f0 and k1 of f1. Shifting left keeps them at
+				// the top, so that the bytes below read as leading zeros; a shift by 64 (k1 = 0)
+				// leaves 0.
+				k0 := min(k, 8)
+				k1 := k - k0
+				hi := eightDigits((f0 - asciiZero) << (uint(64-8*k0) & 63))
+				lo := eightDigits((f1 - asciiZero) << uint(64-8*k1))
+				x := float64(hi*pow10u[k1&7]+lo) / pow10[k&15] // below 10^15 < 2^53: one rounding; k1 < 8, k < 16
+				const halfway = 1 << 28
+				if (x >= 0x1p-126 || x == 0) && math.Float64bits(x)&(1<<29-1) != halfway {
+					return float32(math.Float64frombits(math.Float64bits(x) | uint64(sign)<<63)), i + sign + 2 + k, true
+				}
+			}
+		}
+	}
+	start := i
+	neg := i < len(v) && v[i] == '-'
+	if neg {
+		i++
+	}
+	if i >= len(v) {
+		return 0, i, false
+	}
+	var m uint64
+	nd := 0 // digits gathered into m, leading zeros included; more than maxDigits: m is not exact
+	switch c := v[i]; {
+	case c == '0':
+		i++
+	case c-'1' < 9:
+		j := digitsEnd(v, i)
+		m, nd = gatherDigits(v, i, j, 0, 0)
+		i = j
+	default:
+		return 0, i, false
+	}
+	exp := 0
+	if i < len(v) && v[i] == '.' {
+		j := digitsEnd(v, i+1)
+		if j == i+1 {
+			return 0, j, false
+		}
+		m, nd = gatherDigits(v, i+1, j, m, nd)
+		exp = i + 1 - j
+		i = j
+	}
+	if i < len(v) && v[i]|0x20 == 'e' {
+		i++
+		eneg := false
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			eneg = v[i] == '-'
+			i++
+		}
+		j := digitsEnd(v, i)
+		if j == i {
+			return 0, j, false
+		}
+		e := 0
+		for _, c := range v[i:j] {
+			if e < 10000 {
+				e = e*10 + int(c-'0')
+			}
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+		i = j
+	}
+	if nd <= maxDigits {
+		if m == 0 {
+			if neg {
+				return float32(math.Copysign(0, -1)), i, true
+			}
+			return 0, i, true
+		}
+		if m < 1<<53 && exp >= -22 && exp <= 22 {
+			x := float64(m)
+			if exp < 0 {
+				x /= pow10[-exp]
+			} else {
+				x *= pow10[exp]
+			}
+			const halfway = 1 << 28 // float64 significand bits below float32's: exactly one half
+			if x >= 0x1p-126 && x <= math.MaxFloat32 && math.Float64bits(x)&(1<<29-1) != halfway {
+				if neg {
+					x = -x
+				}
+				return float32(x), i, true
+			}
+		}
+	}
+	x, err := strconv.ParseFloat(string(v[start:i]), 32)
+	return float32(x), i, err == nil
+}
+
+// gatherDigits appends the digits v[i:j] to the significand m of nd digits. Past maxDigits it
+// only counts them: the caller then leaves the number to strconv.
+func gatherDigits(v []byte, i, j int, m uint64, nd int) (uint64, int) {
+	if nd+j-i > maxDigits {
+		return m, nd + j - i
+	}
+	nd += j - i
+	for ; j-i >= 8; i += 8 {
+		m = m*1e8 + eightDigits(binary.LittleEndian.Uint64(v[i:])-asciiZero)
+	}
+	if k := j - i; k > 0 {
+		if i+8 <= len(v) {
+			// The k digits and what follows them, in one word: keep the digits' bytes and move them
+			// to the top, so that the bytes below read as leading zeros.
+			w := (binary.LittleEndian.Uint64(v[i:]) - asciiZero) << (64 - 8*k)
+			m = m*pow10u[k] + eightDigits(w)
+		} else {
+			for _, c := range v[i:j] {
+				m = m*10 + uint64(c-'0')
+			}
+		}
+	}
+	return m, nd
+}
+
+// eightDigits returns the number written by eight digit values (0 to 9, one a byte, the first
+// digit in the lowest byte): pairs, then fours, then all eight are combined with one
+// multiplication each.
+func eightDigits(w uint64) uint64 {
+	w = (w * (10<<8 + 1)) >> 8 & 0x00FF00FF00FF00FF
+	w = (w * (100<<16 + 1)) >> 16 & 0x0000FFFF0000FFFF
+	return (w * (10000<<32 + 1)) >> 32
+}
