@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/geminigateway/gateway/shared/openai"
 )
@@ -243,7 +242,7 @@ func appendLine(b []byte, t time.Time, level slog.Level, msg string, attrs func(
 		b = append(b, level.String()...)
 	}
 	b = append(b, `","message":`...)
-	b = appendLogString(b, msg)
+	b = openai.AppendSlogString(b, msg)
 	ok := true
 	attrs(func(a slog.Attr) bool {
 		if a.Key == slog.LevelKey || a.Key == slog.MessageKey { // ReplaceAttr renames these
@@ -265,11 +264,11 @@ func appendLogAttr(b []byte, a slog.Attr, first bool) ([]byte, bool) {
 	if !first {
 		b = append(b, ',')
 	}
-	b = appendLogString(b, a.Key)
+	b = openai.AppendSlogString(b, a.Key)
 	b = append(b, ':')
 	switch v := a.Value; v.Kind() {
 	case slog.KindString:
-		b = appendLogString(b, v.String())
+		b = openai.AppendSlogString(b, v.String())
 	case slog.KindInt64:
 		b = strconv.AppendInt(b, v.Int64(), 10)
 	case slog.KindUint64:
@@ -318,54 +317,3 @@ func appendJSONFloat(b []byte, f float64) []byte {
 	}
 	return b
 }
-
-// appendLogString appends s quoted as JSONHandler quotes: \", \\, \n, \r, \t, \u00XX for the
-// other control bytes, \ufffd for invalid UTF-8, \u2028 and \u2029; nothing else is escaped.
-func appendLogString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, `\u202`...)
-			b = append(b, hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-const hexDigits = "0123456789abcdef"

@@ -214,7 +214,13 @@ const hexDigits = "0123456789abcdef"
 // '"' and '\\' escaped, \b \f \n \r \t short, other control bytes as \u00XX, invalid UTF-8 as
 // \ufffd, and U+2028 and U+2029 escaped (JavaScript line terminators). Every hand-written
 // encoder of the gateway's own JSON shares it (FuzzAppendChunk and FuzzAppendResponse pin it).
-func AppendString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte { return appendString(b, s, true) }
+
+// AppendSlogString appends s as log/slog's JSONHandler quotes a string: as AppendString, but
+// \b and \f as \u0008 and \u000c (the gateway's log line, pinned by FuzzLineHandler).
+func AppendSlogString(b []byte, s string) []byte { return appendString(b, s, false) }
+
+func appendString(b []byte, s string, shortBF bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -225,18 +231,18 @@ func AppendString(b []byte, s string) []byte {
 				continue
 			}
 			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
+			switch {
+			case c == '"' || c == '\\':
 				b = append(b, '\\', c)
-			case '\b':
+			case c == '\b' && shortBF:
 				b = append(b, '\\', 'b')
-			case '\f':
+			case c == '\f' && shortBF:
 				b = append(b, '\\', 'f')
-			case '\n':
+			case c == '\n':
 				b = append(b, '\\', 'n')
-			case '\r':
+			case c == '\r':
 				b = append(b, '\\', 'r')
-			case '\t':
+			case c == '\t':
 				b = append(b, '\\', 't')
 			default:
 				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
