@@ -102,7 +102,7 @@ func responsesEvents(t *testing.T, body []byte, m ResponsesMeta) ([]openai.Respo
 	t.Helper()
 	er := gemini.NewEventReader(bytes.NewReader(body))
 	s := NewResponsesStream(m)
-	all := s.Start()
+	all := append([]openai.ResponseEvent(nil), s.Start()...) // Start's slice is reused by Event
 	for {
 		data, _, err := er.Next()
 		if err != nil {
