@@ -30,8 +30,10 @@ func (s *ResponsesStream) take() []openai.ResponseEvent {
 // Start returns response.created and response.in_progress. Start, Event and End return events
 // that are valid until the next call of any of them.
 func (s *ResponsesStream) Start() []openai.ResponseEvent {
-	s.b.emit(openai.ResponseEvent{Type: openai.EventCreated, Response: s.b.m.Skeleton(openai.StatusInProgress)})
-	s.b.emit(openai.ResponseEvent{Type: openai.EventInProgress, Response: s.b.m.Skeleton(openai.StatusInProgress)})
+	// One skeleton for both: the same object, and the events only read it.
+	sk := s.b.m.Skeleton(openai.StatusInProgress)
+	s.b.emit(openai.ResponseEvent{Type: openai.EventCreated, Response: sk})
+	s.b.emit(openai.ResponseEvent{Type: openai.EventInProgress, Response: sk})
 	return s.take()
 }
 
