@@ -214,13 +214,23 @@ const hexDigits = "0123456789abcdef"
 // '"' and '\\' escaped, \b \f \n \r \t short, other control bytes as \u00XX, invalid UTF-8 as
 // \ufffd, and U+2028 and U+2029 escaped (JavaScript line terminators). Every hand-written
 // encoder of the gateway's own JSON shares it (FuzzAppendChunk and FuzzAppendResponse pin it).
-func AppendString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte { return appendString(b, s, false) }
+
+// appendString is AppendString, and with html set also escapes <, > and & as \u003c, \u003e and
+// \u0026, as json.Marshal does. Runs of eight bytes that need no escape are skipped at once.
+func appendString(b []byte, s string, html bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) && !special8(s[i:i+8], html) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= 0x20 && c != '"' && c != '\\' && (!html || c != '<' && c != '>' && c != '&') {
 				i++
 				continue
 			}
@@ -264,4 +274,21 @@ func AppendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// special8 reports whether any of the eight bytes of s may need attention: a control byte, '"',
+// '\\', a byte of a multi-byte character, or with html <, > or &. It may report true for a
+// byte that needs none (the caller then looks at one byte), never false for one that does.
+func special8(s string, html bool) bool {
+	_ = s[7]
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	// hasZero(v) is non-zero when a byte of v is zero (the classic test, exact as to whether).
+	hasZero := func(v uint64) uint64 { return (v - lsb) & ^v & msb }
+	t := x&msb | (x-0x20*lsb)&^x&msb | hasZero(x^'"'*lsb) | hasZero(x^'\\'*lsb)
+	if html {
+		t |= hasZero(x^'<'*lsb) | hasZero(x^'>'*lsb) | hasZero(x^'&'*lsb)
+	}
+	return t != 0
 }

@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // The hand-written encoders of the Responses API's objects: the response object the lifecycle
@@ -332,36 +331,8 @@ func appendAnnotation(b []byte, a *ResponseAnnotation, html bool) []byte {
 }
 
 // appendStringHTML appends s as json.Marshal does, with HTML escaping: as AppendString, and <,
-// > and & as \u003c, \u003e and \u0026. AppendString never writes those bytes in an escape, so
-// each one it wrote is the character itself, widened in place from the end.
-func appendStringHTML(b []byte, s string) []byte {
-	start := len(b)
-	b = AppendString(b, s)
-	if !strings.ContainsAny(s, "<>&") {
-		return b
-	}
-	n := 0
-	for _, c := range b[start:] {
-		if c == '<' || c == '>' || c == '&' {
-			n++
-		}
-	}
-	end := len(b)
-	b = slices.Grow(b, 5*n)[:end+5*n]
-	j := len(b)
-	for i := end - 1; i >= start && j > i; i-- {
-		c := b[i]
-		if c != '<' && c != '>' && c != '&' {
-			j--
-			b[j] = c
-			continue
-		}
-		j -= 6
-		copy(b[j:], `\u00`)
-		b[j+4], b[j+5] = hexDigits[c>>4], hexDigits[c&0xF]
-	}
-	return b
-}
+// > and & as \u003c, \u003e and \u0026.
+func appendStringHTML(b []byte, s string) []byte { return appendString(b, s, true) }
 
 // appendOmitString appends key and s unless s is empty (omitempty).
 func appendOmitString(b []byte, key, s string) []byte {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -277,6 +278,33 @@ func TestAppendResponseObjectFields(t *testing.T) {
 	}
 }
 
+// FuzzAppendString proves AppendString byte-identical to encoding/json's string encoding without
+// HTML escaping, and appendStringHTML to json.Marshal's with it, at every alignment of the
+// eight-byte runs they skip (the prefix shifts where the runs fall).
+func FuzzAppendString(f *testing.F) {
+	f.Add("a\x00\x01\b\f\n\r\t\x1f\x7f é \u2028\u2029 \xff\xfe<>&\"\\", uint8(0))
+	f.Add("token 1 of the answer, token 2 of the answer <b>", uint8(3))
+	f.Add("\xe2\x80\xa8abcdefgh\xe2\x80", uint8(7))
+	// Each byte that needs an escape inside an eight-byte run, not in the tail.
+	f.Add("abc\\defghijk<mnopqrs>uvwxyz&0123456\"abcdefg\x01abcdefg\x7fabcdefg\u2028abcdefg\xffabcdefgé abcdefghijklmnop", uint8(0))
+	f.Fuzz(func(t *testing.T, s string, shift uint8) {
+		s = strings.Repeat("x", int(shift%8)) + s
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := AppendString([]byte("p"), s)[1:], bytes.TrimSuffix(buf.Bytes(), []byte("\n")); !bytes.Equal(got, want) {
+			t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
+		}
+		want, _ := json.Marshal(s)
+		if got := appendStringHTML([]byte("p"), s)[1:]; !bytes.Equal(got, want) {
+			t.Fatalf("appendStringHTML(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
+
 // The HTML escaping of content parts is what json.Marshal writes, and the same text elsewhere
 // in the event is left plain, as encoding/json writes it.
 func TestAppendStringHTML(t *testing.T) {
@@ -285,5 +313,34 @@ func TestAppendStringHTML(t *testing.T) {
 		if got := appendStringHTML([]byte("p"), s); string(got[1:]) != string(want) {
 			t.Errorf("%q: got %s, want %s", s, got[1:], want)
 		}
+	}
+}
+
+// BenchmarkAppendString measures the string encoders on what a Responses stream writes: short
+// ids and event types per event, and the whole answer (plain, and HTML-escaped in content parts)
+// in the closing events.
+func BenchmarkAppendString(b *testing.B) {
+	var long bytes.Buffer
+	for i := range 64 {
+		long.WriteString("token " + string(rune('0'+i%10)) + " of the answer, ")
+	}
+	for _, tc := range []struct {
+		name string
+		s    string
+		f    func([]byte, string) []byte
+	}{
+		{"type", EventTextDelta, AppendString},
+		{"answer", long.String(), AppendString},
+		{"answer-html", long.String(), appendStringHTML},
+		{"answer-html-code", long.String() + "if a < b && c > d {}", appendStringHTML},
+		{"answer-accented", "réponse à la question, " + long.String(), AppendString},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			buf := make([]byte, 0, 4096)
+			b.SetBytes(int64(len(tc.s)))
+			for b.Loop() {
+				buf = tc.f(buf[:0], tc.s)
+			}
+		})
 	}
 }
