@@ -152,7 +152,7 @@ func FuzzAppendResponseEventObjects(f *testing.F) {
 	f.Add("", "", 0, 0.0, uint32(0))
 	f.Add("x", "[1, 2 ,\n3]", 1, 1e21, uint32(0x4ffffff))
 	f.Add("x", "{", 1, 2.5, uint32(0x0ffffff))
-	f.Add("x<", "null", 2, -0.0, uint32(0x8000005))
+	f.Add("x<", "null", 2, math.Copysign(0, -1), uint32(0x8000005))
 	f.Add("y&", "1", 3, 123456789.125, uint32(0xa000000))
 	f.Add("z>", "1", 3, 1.0, uint32(0xc000000))
 	f.Add("w", "1", 3, 1.0, uint32(0x5000007))
