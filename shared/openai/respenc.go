@@ -19,6 +19,18 @@ import (
 // which calls json.Marshal, so the strings inside content parts have <, > and & escaped as
 // \u003c, \u003e and \u0026 while every other string of the event has them plain.
 
+// AppendResponseObject appends the JSON of r to b exactly as an encoding/json Encoder with
+// SetEscapeHTML(false) writes it (without the Encoder's trailing newline): the unary
+// POST /v1/responses body. A shape it does not know makes it report false with b unchanged, and
+// the caller encodes r with encoding/json.
+func AppendResponseObject(b []byte, r *ResponseObject) ([]byte, bool) {
+	out, ok := appendResponseObject(b, r)
+	if !ok {
+		return b, false
+	}
+	return out, true
+}
+
 // appendResponseObject appends r as encoding/json encodes a ResponseObject.
 func appendResponseObject(b []byte, r *ResponseObject) ([]byte, bool) {
 	var ok bool
