@@ -197,7 +197,7 @@ func (h *Handler) responseByID(w http.ResponseWriter, r *http.Request, rs *reqSt
 		if err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, sr.Response)
+		return writeResponseObject(w, sr.Response)
 	case sub == "" && r.Method == http.MethodDelete:
 		if _, err := h.loadResponse(r.Context(), rs.key, id, ""); err != nil {
 			return err

@@ -214,35 +214,57 @@ const hexDigits = "0123456789abcdef"
 // '"' and '\\' escaped, \b \f \n \r \t short, other control bytes as \u00XX, invalid UTF-8 as
 // \ufffd, and U+2028 and U+2029 escaped (JavaScript line terminators). Every hand-written
 // encoder of the gateway's own JSON shares it (FuzzAppendChunk and FuzzAppendResponse pin it).
-func AppendString(b []byte, s string) []byte { return appendString(b, s, true) }
+func AppendString(b []byte, s string) []byte { return appendString(b, s, quoteJSON) }
 
 // AppendSlogString appends s as log/slog's JSONHandler quotes a string: as AppendString, but
 // \b and \f as \u0008 and \u000c (the gateway's log line, pinned by FuzzLineHandler).
-func AppendSlogString(b []byte, s string) []byte { return appendString(b, s, false) }
+func AppendSlogString(b []byte, s string) []byte { return appendString(b, s, quoteSlog) }
 
-func appendString(b []byte, s string, shortBF bool) []byte {
+// The quoting rules appendString knows.
+type quoting uint8
+
+const (
+	quoteJSON = quoting(iota) // encoding/json with SetEscapeHTML(false)
+	quoteHTML                 // json.Marshal: also <, > and & as \u003c, \u003e and \u0026
+	quoteSlog                 // log/slog's JSONHandler: \b and \f as \u00XX
+)
+
+// appendString appends s quoted by rule q. Runs of eight bytes that need no escape are skipped
+// at once.
+func appendString(b []byte, s string, q quoting) []byte {
+	html := q == quoteHTML
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) && !special8(s[i:i+8], html) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= 0x20 && c != '"' && c != '\\' && (!html || c != '<' && c != '>' && c != '&') {
 				i++
 				continue
 			}
 			b = append(b, s[start:i]...)
-			switch {
-			case c == '"' || c == '\\':
+			switch c {
+			case '"', '\\':
 				b = append(b, '\\', c)
-			case c == '\b' && shortBF:
-				b = append(b, '\\', 'b')
-			case c == '\f' && shortBF:
-				b = append(b, '\\', 'f')
-			case c == '\n':
+			case '\b', '\f':
+				if q == quoteSlog {
+					b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+				} else if c == '\b' {
+					b = append(b, '\\', 'b')
+				} else {
+					b = append(b, '\\', 'f')
+				}
+			case '\n':
 				b = append(b, '\\', 'n')
-			case c == '\r':
+			case '\r':
 				b = append(b, '\\', 'r')
-			case c == '\t':
+			case '\t':
 				b = append(b, '\\', 't')
 			default:
 				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
@@ -270,4 +292,21 @@ func appendString(b []byte, s string, shortBF bool) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// special8 reports whether any of the eight bytes of s may need attention: a control byte, '"',
+// '\\', a byte of a multi-byte character, or with html <, > or &. It may report true for a
+// byte that needs none (the caller then looks at one byte), never false for one that does.
+func special8(s string, html bool) bool {
+	_ = s[7]
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	// hasZero(v) is non-zero when a byte of v is zero (the classic test, exact as to whether).
+	hasZero := func(v uint64) uint64 { return (v - lsb) & ^v & msb }
+	t := x&msb | (x-0x20*lsb)&^x&msb | hasZero(x^'"'*lsb) | hasZero(x^'\\'*lsb)
+	if html {
+		t |= hasZero(x^'<'*lsb) | hasZero(x^'>'*lsb) | hasZero(x^'&'*lsb)
+	}
+	return t != 0
 }

@@ -124,10 +124,11 @@ func newOutputBuilder(m *ResponsesMeta, events bool) *outputBuilder {
 }
 
 func intp(i int) *int {
-	if i < len(smallInts) {
+	if i >= 0 && i < len(smallInts) {
 		return &smallInts[i] // shared and never written: events only read their indexes
 	}
-	return &i
+	v := i // a copy, so that only this branch allocates (&i would move i to the heap on every call)
+	return &v
 }
 
 // smallInts backs intp's pointers to small indexes, so an event's indexes cost no allocation.

@@ -19,16 +19,21 @@ func NewResponsesStream(m ResponsesMeta) *ResponsesStream {
 	return &ResponsesStream{chat: NewStream(m.Meta), b: newOutputBuilder(&m, true)}
 }
 
+// take returns the events built since the last call. Its slice is reused by the next call of
+// Start, Event or End: the caller writes the events out (or copies them) before that.
 func (s *ResponsesStream) take() []openai.ResponseEvent {
 	out := s.b.out
-	s.b.out = nil
+	s.b.out = out[:0]
 	return out
 }
 
-// Start returns response.created and response.in_progress.
+// Start returns response.created and response.in_progress. Start, Event and End return events
+// that are valid until the next call of any of them.
 func (s *ResponsesStream) Start() []openai.ResponseEvent {
-	s.b.emit(openai.ResponseEvent{Type: openai.EventCreated, Response: s.b.m.Skeleton(openai.StatusInProgress)})
-	s.b.emit(openai.ResponseEvent{Type: openai.EventInProgress, Response: s.b.m.Skeleton(openai.StatusInProgress)})
+	// One skeleton for both: the same object, and the events only read it.
+	sk := s.b.m.Skeleton(openai.StatusInProgress)
+	s.b.emit(openai.ResponseEvent{Type: openai.EventCreated, Response: sk})
+	s.b.emit(openai.ResponseEvent{Type: openai.EventInProgress, Response: sk})
 	return s.take()
 }
 

@@ -102,7 +102,7 @@ func responsesEvents(t *testing.T, body []byte, m ResponsesMeta) ([]openai.Respo
 	t.Helper()
 	er := gemini.NewEventReader(bytes.NewReader(body))
 	s := NewResponsesStream(m)
-	all := s.Start()
+	all := append([]openai.ResponseEvent(nil), s.Start()...) // Start's slice is reused by Event
 	for {
 		data, _, err := er.Next()
 		if err != nil {
@@ -144,8 +144,32 @@ func TestResponsesStreamGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkEventInvariants(t, events)
+			checkHandEncoded(t, events)
 			golden(t, "responses-api/streams/"+strings.TrimSuffix(name, ".sse")+".golden.json", indent(t, events))
 		})
+	}
+}
+
+// checkHandEncoded checks that the gateway's SSE writer sends every event of a recorded stream
+// through openai.AppendResponseEvent, not encoding/json, and that its bytes are encoding/json's
+// (an Encoder without HTML escaping, as the writer's fallback).
+func checkHandEncoded(t *testing.T, events []openai.ResponseEvent) {
+	t.Helper()
+	for i := range events {
+		got, ok := openai.AppendResponseEvent(nil, &events[i])
+		if !ok {
+			t.Errorf("event %d (%s) is left to encoding/json", i, events[i].Type)
+			continue
+		}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(&events[i]); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, bytes.TrimSuffix(want.Bytes(), []byte("\n"))) {
+			t.Errorf("event %d (%s): hand-encoded bytes differ from encoding/json:\n got %s\nwant %s", i, events[i].Type, got, want.Bytes())
+		}
 	}
 }
 
@@ -167,6 +191,7 @@ func TestResponsesStreamThoughts(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkEventInvariants(t, events)
+	checkHandEncoded(t, events)
 	var types []string
 	for _, e := range events {
 		types = append(types, e.Type)
