@@ -21,16 +21,17 @@ var errNotNumbers = errors.New("values is not an array of numbers")
 
 const (
 	everyByte = 0x0101010101010101
-	highHalf  = 0xF0 * everyByte
 	asciiZero = '0' * everyByte
 )
 
 // nonDigits returns w, eight bytes of text read little-endian, with a nonzero byte wherever the
 // text's byte is not an ASCII digit. Only the first such byte is exact, which is all its callers
-// read: adding 6 carries out of a byte only when that byte is 0xFA or more (itself no digit),
-// and the carry runs toward later bytes.
+// read: a byte xor '0' is a digit's value, below 10, or at least 10; adding 0x76 sets the top bit
+// of the latter, and carries out of a byte only when its top bit was set already (no digit),
+// toward later bytes.
 func nonDigits(w uint64) uint64 {
-	return (w&highHalf ^ asciiZero) | ((w+6*everyByte)&highHalf ^ asciiZero)
+	t := w ^ asciiZero
+	return (t + 0x76*everyByte | t) & (0x80 * everyByte)
 }
 
 // digitsEnd returns the index of the first byte at or after i that is not an ASCII digit.
@@ -306,23 +307,42 @@ func compactFloat32s(v, raw []byte) bool {
 	pos[m], stop[m], at[m] = start, n-1, before
 	m++
 	if m == lanes {
+		var last [lanes]int // the last index a number may start at and still be read from 24 bytes in its lane
+		for l := range lanes {
+			last[l] = stop[l] - 24
+		}
 	turns:
 		for {
 			for l := range lanes {
-				if pos[l]+24 > stop[l] {
+				i := pos[l]
+				if i > last[l] {
 					break turns
 				}
-			}
-			for l := range lanes {
-				x, e, ok := zeroDot32(v, pos[l])
-				if !ok || v[e] != ',' {
-					var f float32
-					if f, e, ok = parseNumber32(v, pos[l]); !ok || v[e] != ',' {
+				// zeroDot32, written out here: a call per number costs a tenth of the work.
+				s := (*[24]byte)(v[i:])
+				sign := 0
+				if s[0] == '-' {
+					sign = 1
+				}
+				f0, f1 := binary.LittleEndian.Uint64(s[sign+2:]), binary.LittleEndian.Uint64(s[sign+10:])
+				n0 := bits.TrailingZeros64(nonDigits(f0)) >> 3
+				n1 := bits.TrailingZeros64(nonDigits(f1)) >> 3 & -(n0 >> 3)
+				k := n0 + n1
+				hi := eightDigits((f0 ^ asciiZero) & (^uint64(0) >> (uint(64-8*n0) & 63)))
+				lo := eightDigits((f1 ^ asciiZero) & (1<<(uint(8*n1)&63) - 1))
+				x := float64(int64(hi*1e8+lo)) / 1e16
+				e := i + sign + 2 + k
+				var b uint32
+				if binary.LittleEndian.Uint16(s[sign:]) == zeroDot && uint(k-1) < 15 && s[sign+2+k] == ',' && math.Float64bits(x)&(1<<29-1) != 1<<28 {
+					b = math.Float32bits(float32(x)) | uint32(sign)<<31
+				} else {
+					f, end, ok := parseNumber32(v, i)
+					if !ok || v[end] != ',' {
 						break turns // an error, or a lane's last number: left to the loop below
 					}
-					x = math.Float32bits(f)
+					b, e = math.Float32bits(f), end
 				}
-				binary.LittleEndian.PutUint32(raw[4*at[l]:], x)
+				binary.LittleEndian.PutUint32(raw[4*at[l]:], b)
 				at[l]++
 				pos[l] = e + 1
 			}
@@ -423,8 +443,8 @@ func zeroDot32(v []byte, i int) (bits32 uint32, end int, ok bool) {
 	n1 := bits.TrailingZeros64(nonDigits(f1)) >> 3 & -(n0 >> 3)
 	k := n0 + n1
 	// The digits' bytes are kept, those after them cleared: zeros at the end.
-	hi := eightDigits((f0 - asciiZero) & (^uint64(0) >> (uint(64-8*n0) & 63)))
-	lo := eightDigits((f1 - asciiZero) & (1<<(uint(8*n1)&63) - 1))
+	hi := eightDigits((f0 ^ asciiZero) & (^uint64(0) >> (uint(64-8*n0) & 63)))
+	lo := eightDigits((f1 ^ asciiZero) & (1<<(uint(8*n1)&63) - 1))
 	x := float64(int64(hi*1e8+lo)) / 1e16
 	end = i + sign + 2 + k
 	const halfway = 1 << 28 // float64 significand bits below float32's: exactly one half
