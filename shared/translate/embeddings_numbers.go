@@ -385,11 +385,16 @@ func spacedFloat32s(v, raw []byte) bool {
 // out ends with. Block j's twelve bytes are at len(out)-4n+12j, at or after 16j+16 where its
 // sixteen characters end, so each block is read before anything is written over it.
 func encodeBase64Tail(out []byte, n int) {
+	t := &base64Pairs
 	r, o := len(out)-4*n, 0
 	for ; n >= 3; n -= 3 {
-		s := out[r : r+12]
-		hi, lo := binary.BigEndian.Uint64(s[0:8]), binary.BigEndian.Uint32(s[8:12])
-		encode12(out[o:o+16], hi, lo)
+		// Twelve bytes, the first eight read big-endian as hi and the last four as lo: eight
+		// 12-bit pieces of two characters each.
+		s := (*[12]byte)(out[r:])
+		hi, lo := binary.BigEndian.Uint64(s[0:8]), uint64(binary.BigEndian.Uint32(s[8:12]))
+		d := (*[16]byte)(out[o:])
+		binary.LittleEndian.PutUint64(d[0:8], uint64(t[hi>>52])|uint64(t[hi>>40&0xFFF])<<16|uint64(t[hi>>28&0xFFF])<<32|uint64(t[hi>>16&0xFFF])<<48)
+		binary.LittleEndian.PutUint64(d[8:16], uint64(t[hi>>4&0xFFF])|uint64(t[(hi<<8|lo>>24)&0xFFF])<<16|uint64(t[lo>>12&0xFFF])<<32|uint64(t[lo&0xFFF])<<48)
 		r, o = r+12, o+16
 	}
 	if n > 0 { // one or two float32s, padded
@@ -408,15 +413,6 @@ var base64Pairs = func() (t [4096]uint16) {
 	}
 	return t
 }()
-
-// encode12 writes to d[:16] the base64 of twelve bytes, the first eight read big-endian as hi
-// and the last four as lo: eight 12-bit pieces of two characters each.
-func encode12(d []byte, hi uint64, lo uint32) {
-	t := &base64Pairs
-	p5 := (hi&0xF<<8 | uint64(lo>>24)) & 0xFFF
-	binary.LittleEndian.PutUint64(d[0:8], uint64(t[hi>>52])|uint64(t[hi>>40&0xFFF])<<16|uint64(t[hi>>28&0xFFF])<<32|uint64(t[hi>>16&0xFFF])<<48)
-	binary.LittleEndian.PutUint64(d[8:16], uint64(t[hi>>4&0xFFF])|uint64(t[p5])<<16|uint64(t[lo>>12&0xFFF])<<32|uint64(t[lo&0xFFF])<<48)
-}
 
 // zeroDot32 reads the common number of an embedding, -?0.<1 to 15 digits>, from the 24 bytes at
 // v[i], which v must hold: its float32 bits, the index just past it, and false when the number
