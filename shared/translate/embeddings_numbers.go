@@ -291,7 +291,7 @@ func appendBase64Vector(dst, v []byte) ([]byte, error) {
 // before it where its first number goes in raw.
 func compactFloat32s(v, raw []byte) bool {
 	n := len(v)
-	var pos, stop, at [lanes]int // lane l reads from v[pos[l]] up to v[stop[l]]; its next number goes to raw[4*at[l]:]
+	var pos, stop, at [lanes]int // lane l reads from v[pos[l]] up to v[stop[l]]; its next number goes to raw[at[l]:]
 	m, start, before := 0, 1, 0
 	for m < lanes-1 && n >= 64*lanes {
 		cut := max(start, n*(m+1)/lanes)
@@ -299,12 +299,12 @@ func compactFloat32s(v, raw []byte) bool {
 		if c < 0 {
 			break
 		}
-		pos[m], stop[m], at[m] = start, cut+c, before
+		pos[m], stop[m], at[m] = start, cut+c, 4*before
 		before += bytes.Count(v[start:cut+c], []byte{','}) + 1
 		start = cut + c + 1
 		m++
 	}
-	pos[m], stop[m], at[m] = start, n-1, before
+	pos[m], stop[m], at[m] = start, n-1, 4*before
 	m++
 	if m == lanes {
 		var last [lanes]int // the last index a number may start at and still be read from 24 bytes in its lane
@@ -319,7 +319,7 @@ func compactFloat32s(v, raw []byte) bool {
 					break turns
 				}
 				// zeroDot32, written out here: a call per number costs a tenth of the work.
-				s := (*[24]byte)(v[i:])
+				s := (*[24]byte)(v[i : i+24])
 				sign := 0
 				if s[0] == '-' {
 					sign = 1
@@ -342,8 +342,9 @@ func compactFloat32s(v, raw []byte) bool {
 					}
 					b, e = math.Float32bits(f), end
 				}
-				binary.LittleEndian.PutUint32(raw[4*at[l]:], b)
-				at[l]++
+				o := at[l]
+				binary.LittleEndian.PutUint32(raw[o:o+4], b)
+				at[l] = o + 4
 				pos[l] = e + 1
 			}
 		}
@@ -354,8 +355,8 @@ func compactFloat32s(v, raw []byte) bool {
 			if !ok || e != stop[l] && v[e] != ',' {
 				return false
 			}
-			binary.LittleEndian.PutUint32(raw[4*at[l]:], math.Float32bits(f))
-			at[l]++
+			binary.LittleEndian.PutUint32(raw[at[l]:], math.Float32bits(f))
+			at[l] += 4
 			i = e + 1
 		}
 	}
