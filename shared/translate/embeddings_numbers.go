@@ -329,11 +329,11 @@ func compactFloat32s(v, raw []byte) bool {
 				n1 := bits.TrailingZeros64(nonDigits(f1)) >> 3 & -(n0 >> 3)
 				k := n0 + n1
 				hi := eightDigits((f0 ^ asciiZero) & (^uint64(0) >> (uint(64-8*n0) & 63)))
-				lo := eightDigits((f1 ^ asciiZero) & (1<<(uint(8*n1)&63) - 1))
-				x := float64(int64(hi*1e8+lo)) / 1e16
+				lo := fourDigits((f1 ^ asciiZero) & (1<<(uint(8*n1)&63) - 1))
+				x := float64(int64(hi*1e4+lo)) / 1e12
 				e := i + sign + 2 + k
 				var b uint32
-				if binary.LittleEndian.Uint16(s[sign:]) == zeroDot && uint(k-1) < 15 && s[sign+2+k] == ',' && math.Float64bits(x)&(1<<29-1) != 1<<28 {
+				if binary.LittleEndian.Uint16(s[sign:]) == zeroDot && uint(k-1) < 12 && s[sign+2+k] == ',' && math.Float64bits(x)&(1<<29-1) != 1<<28 {
 					b = math.Float32bits(float32(x)) | uint32(sign)<<31
 				} else {
 					f, end, ok := parseNumber32(v, i)
@@ -588,4 +588,11 @@ func eightDigits(w uint64) uint64 {
 	w = (w * (10<<8 + 1)) >> 8 & 0x00FF00FF00FF00FF
 	w = (w * (100<<16 + 1)) >> 16 & 0x0000FFFF0000FFFF
 	return (w * (10000<<32 + 1)) >> 32
+}
+
+// fourDigits returns the number written by the four digit values (0 to 9, one a byte, the first
+// digit in the lowest byte) in the low half of w; the high half must be zero.
+func fourDigits(w uint64) uint64 {
+	w = (w * (10<<8 + 1)) >> 8 & 0x00FF00FF
+	return (w * (100<<16 + 1)) >> 16 & 0xFFFF
 }
