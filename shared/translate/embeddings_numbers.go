@@ -271,27 +271,32 @@ func appendBase64Vector(dst, v []byte) ([]byte, error) {
 		return dst, errNotNumbers
 	}
 	v = v[i : last+1]
-	count := bytes.Count(v, []byte{','}) + 1 // exact when v is valid, which the readers check
+	ln, count := cutFloat32Lanes(v)
 	size := base64.StdEncoding.EncodedLen(4 * count)
 	start := len(dst)
 	dst = slices.Grow(dst, size+2)[:start+size+2]
 	dst[start], dst[start+size+1] = '"', '"'
 	out := dst[start+1 : start+1+size]
-	if raw := out[size-4*count:]; !compactFloat32s(v, raw) && !spacedFloat32s(v, raw) {
+	if raw := out[size-4*count:]; !compactFloat32s(v, raw, ln) && !spacedFloat32s(v, raw) {
 		return dst[:start], errNotNumbers
 	}
 	encodeBase64Tail(out, count)
 	return dst, nil
 }
 
-// compactFloat32s writes to raw, little-endian, the float32 of each number of v, a JSON array of
-// numbers without white space, and reports whether v is one. As in compactNumbers, a long
-// vector is cut at commas into lanes read one number of each per turn, so that the work on
-// numbers of different lanes (the division above all) overlaps; each lane knows from the commas
-// before it where its first number goes in raw.
-func compactFloat32s(v, raw []byte) bool {
+// float32Lanes are the stretches of a vector compactFloat32s reads side by side: lane l reads
+// from v[pos[l]] up to v[stop[l]], the comma after its last number or, for the last lane, the
+// closing bracket, and its next number goes to raw[at[l]:]; m lanes are used.
+type float32Lanes struct {
+	pos, stop, at [lanes]int
+	m             int
+}
+
+// cutFloat32Lanes cuts v, a vector from its opening to its closing bracket, at commas into
+// lanes (four when it is long enough) and counts its numbers: its commas and one, exact when v
+// is valid, which the readers check. Each comma is counted once, on the way to the cuts.
+func cutFloat32Lanes(v []byte) (ln float32Lanes, count int) {
 	n := len(v)
-	var pos, stop, at [lanes]int // lane l reads from v[pos[l]] up to v[stop[l]]; its next number goes to raw[at[l]:]
 	m, start, before := 0, 1, 0
 	for m < lanes-1 && n >= 64*lanes {
 		cut := max(start, n*(m+1)/lanes)
@@ -299,13 +304,22 @@ func compactFloat32s(v, raw []byte) bool {
 		if c < 0 {
 			break
 		}
-		pos[m], stop[m], at[m] = start, cut+c, 4*before
+		ln.pos[m], ln.stop[m], ln.at[m] = start, cut+c, 4*before
 		before += bytes.Count(v[start:cut+c], []byte{','}) + 1
 		start = cut + c + 1
 		m++
 	}
-	pos[m], stop[m], at[m] = start, n-1, 4*before
-	m++
+	ln.pos[m], ln.stop[m], ln.at[m] = start, n-1, 4*before
+	ln.m = m + 1
+	return ln, before + bytes.Count(v[start:], []byte{','}) + 1
+}
+
+// compactFloat32s writes to raw, little-endian, the float32 of each number of v, a JSON array of
+// numbers without white space, and reports whether v is one. As in compactNumbers, a long
+// vector is cut at commas into lanes (cutFloat32Lanes) read one number of each per turn, so
+// that the work on numbers of different lanes (the division above all) overlaps.
+func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
+	pos, stop, at, m := ln.pos, ln.stop, ln.at, ln.m
 	if m == lanes {
 		var last [lanes]int // the last index a number may start at and still be read from 24 bytes in its lane
 		for l := range lanes {
