@@ -332,7 +332,12 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				if i > last[l] {
 					break turns
 				}
-				// zeroDot32, written out here: a call per number costs a tenth of the work.
+				// zeroDot32's arithmetic, written out here (a call per number costs a tenth of the
+				// work) and cut to 12 digits, which covers Gemini's float32 renderings below one
+				// ("-0.0012345678"): the last four go through fourDigits, two multiplications
+				// fewer, and D = d * 10^(12-k) < 10^12 < 2^53 is exact, as is 10^12. Longer
+				// fractions, whose f1 may hold more than four digits, are refused by k < 13 and
+				// left to parseNumber32.
 				s := (*[24]byte)(v[i : i+24])
 				sign := 0
 				if s[0] == '-' {
