@@ -523,13 +523,19 @@ func FuzzParseFloat32(f *testing.F) {
 	})
 }
 
-// TestEightDigits pins the eight-at-a-time digit conversion, and gatherDigits on every run
+// TestEightDigits pins the eight- and four-at-a-time digit conversions, and gatherDigits on every run
 // length, against strconv.
 func TestEightDigits(t *testing.T) {
 	for _, s := range []string{"00000000", "12345678", "99999999", "00000001", "10000000", "09080706"} {
 		want, _ := strconv.ParseUint(s, 10, 64)
 		if got := eightDigits(binary.LittleEndian.Uint64([]byte(s)) - asciiZero); got != want {
 			t.Errorf("eightDigits(%s) = %d", s, got)
+		}
+	}
+	for _, s := range []string{"0000", "1234", "9999", "0001", "1000", "0908"} {
+		want, _ := strconv.ParseUint(s, 10, 64)
+		if got := fourDigits(uint64(binary.LittleEndian.Uint32([]byte(s)) - '0'*0x01010101)); got != want {
+			t.Errorf("fourDigits(%s) = %d", s, got)
 		}
 	}
 	digits := "1234567890987654321"
