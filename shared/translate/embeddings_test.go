@@ -523,8 +523,8 @@ func FuzzParseFloat32(f *testing.F) {
 	})
 }
 
-// TestEightDigits pins the eight- and four-at-a-time digit conversions, and gatherDigits on every run
-// length, against strconv.
+// TestEightDigits pins the eight- and four-at-a-time digit conversions, and gatherDigits on
+// every run length, against strconv.
 func TestEightDigits(t *testing.T) {
 	for _, s := range []string{"00000000", "12345678", "99999999", "00000001", "10000000", "09080706"} {
 		want, _ := strconv.ParseUint(s, 10, 64)
