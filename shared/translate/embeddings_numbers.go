@@ -56,7 +56,7 @@ func digitsEnd(v []byte, i int) int {
 	return i
 }
 
-// lanes is how many stretches of a vector compactNumbers checks side by side.
+// lanes is how many stretches of a vector compactNumbers and compactFloat32s read side by side.
 const lanes = 4
 
 // compactNumbers reports whether v is a JSON array of numbers without any whitespace, [] aside:
