@@ -402,8 +402,10 @@ func spacedFloat32s(v, raw []byte) bool {
 }
 
 // encodeBase64Tail writes over out the standard base64 of the n float32s, 4n bytes, that
-// out ends with. Block j's twelve bytes are at len(out)-4n+12j, at or after 16j+16 where its
-// sixteen characters end, so each block is read before anything is written over it.
+// out ends with. With r = len(out)-4n, at least 4 per block of twelve bytes, block j's sixteen
+// characters end at 16j+16, at or before r+12j+12 where the next block's bytes start, and the
+// block's own bytes are loaded before its characters are stored: nothing is written over
+// bytes still to be read.
 func encodeBase64Tail(out []byte, n int) {
 	t := &base64Pairs
 	r, o := len(out)-4*n, 0
