@@ -256,11 +256,10 @@ func scanNumber(v []byte, i int) (int, bool) {
 // appendBase64Vector appends v's numbers as a JSON string holding the standard base64 of
 // their little-endian float32 encoding, the format of OpenAI's encoding_format "base64".
 // Each number is checked and rounded once, straight from its decimal form to float32
-// (parseNumber32, or zeroDot32 for the common form), and its four bytes are written where the
-// string's tail will be; the string is then encoded over them, front to back, each block of
-// sixteen characters written after its twelve bytes are read and never past bytes still to be
-// read (base64 is longer than what it encodes, so the unread bytes stay ahead): no []float32
-// and no byte buffer besides the answer.
+// (parseNumber32, or compactFloat32s' copy of zeroDot32 for the common form), and its four
+// bytes are written where the string's tail will be; the string is then encoded over them,
+// front to back (encodeBase64Tail; base64 is longer than what it encodes, so the bytes still
+// to be read stay ahead): no []float32 and no byte buffer besides the answer.
 func appendBase64Vector(dst, v []byte) ([]byte, error) {
 	i := skipSpace(v, 0)
 	last := len(v) - 1 // the closing bracket
