@@ -21,16 +21,17 @@ var errNotNumbers = errors.New("values is not an array of numbers")
 
 const (
 	everyByte = 0x0101010101010101
-	highHalf  = 0xF0 * everyByte
 	asciiZero = '0' * everyByte
 )
 
 // nonDigits returns w, eight bytes of text read little-endian, with a nonzero byte wherever the
 // text's byte is not an ASCII digit. Only the first such byte is exact, which is all its callers
-// read: adding 6 carries out of a byte only when that byte is 0xFA or more (itself no digit),
-// and the carry runs toward later bytes.
+// read: a byte xor '0' is a digit's value, below 10, or at least 10; adding 0x76 sets the top bit
+// of the latter, and carries out of a byte only when its top bit was set already (no digit),
+// toward later bytes.
 func nonDigits(w uint64) uint64 {
-	return (w&highHalf ^ asciiZero) | ((w+6*everyByte)&highHalf ^ asciiZero)
+	t := w ^ asciiZero
+	return (t + 0x76*everyByte | t) & (0x80 * everyByte)
 }
 
 // digitsEnd returns the index of the first byte at or after i that is not an ASCII digit.
@@ -55,7 +56,7 @@ func digitsEnd(v []byte, i int) int {
 	return i
 }
 
-// lanes is how many stretches of a vector compactNumbers checks side by side.
+// lanes is how many stretches of a vector compactNumbers and compactFloat32s read side by side.
 const lanes = 4
 
 // compactNumbers reports whether v is a JSON array of numbers without any whitespace, [] aside:
@@ -255,11 +256,10 @@ func scanNumber(v []byte, i int) (int, bool) {
 // appendBase64Vector appends v's numbers as a JSON string holding the standard base64 of
 // their little-endian float32 encoding, the format of OpenAI's encoding_format "base64".
 // Each number is checked and rounded once, straight from its decimal form to float32
-// (parseNumber32), and every three of them, twelve bytes, go out as sixteen base64 characters
-// (encode12): no []float32 and no byte buffer of the vector. As in compactNumbers, a long
-// vector is cut in two at a comma and the halves are read in the same loop; the cut is put
-// after a multiple of three numbers, so the second half's text starts at a known place and
-// needs no padding before it.
+// (parseNumber32, or compactFloat32s' copy of zeroDot32 for the common form), and its four
+// bytes are written where the string's tail will be; the string is then encoded over them,
+// front to back (encodeBase64Tail; base64 is longer than what it encodes, so the bytes still
+// to be read stay ahead): no []float32 and no byte buffer besides the answer.
 func appendBase64Vector(dst, v []byte) ([]byte, error) {
 	i := skipSpace(v, 0)
 	last := len(v) - 1 // the closing bracket
@@ -269,145 +269,204 @@ func appendBase64Vector(dst, v []byte) ([]byte, error) {
 	if i >= last || v[i] != '[' || v[last] != ']' {
 		return dst, errNotNumbers
 	}
-	count := bytes.Count(v, []byte{','}) + 1 // exact when v is valid, which the lanes check
+	v = v[i : last+1]
+	ln, count := cutFloat32Lanes(v)
 	size := base64.StdEncoding.EncodedLen(4 * count)
 	start := len(dst)
 	dst = slices.Grow(dst, size+2)[:start+size+2]
 	dst[start], dst[start+size+1] = '"', '"'
 	out := dst[start+1 : start+1+size]
-	a := b64Lane{i: i + 1, stop: last, out: out}
-	var b b64Lane
-	if len(v) >= 512 && len(v)/2 < last {
-		if c := bytes.IndexByte(v[len(v)/2:last], ','); c >= 0 {
-			cut := len(v)/2 + c
-			h := bytes.Count(v[:cut], []byte{','}) + 1 // the numbers before the cut
-			for ; h%3 != 0 && cut >= 0; h++ {
-				if c = bytes.IndexByte(v[cut+1:last], ','); c < 0 {
-					cut = -1
-					break
-				}
-				cut += 1 + c
-			}
-			if cut >= 0 {
-				a.stop, a.out = cut, out[:16*h/3]
-				b = b64Lane{i: cut + 1, stop: last, out: out[16*h/3:]}
-			}
-		}
-	}
-	ok := true
-	if b.out != nil {
-		for ok {
-			var da, db bool
-			if da, ok = a.step(v); !ok || da {
-				break
-			}
-			if db, ok = b.step(v); db {
-				break
-			}
-		}
-		ok = ok && (a.done || a.finish(v)) && (b.done || b.finish(v)) && a.flush(false) && b.flush(true)
-	} else {
-		ok = a.finish(v) && a.flush(true)
-	}
-	if !ok {
+	if raw := out[size-4*count:]; !compactFloat32s(v, raw, ln) && !spacedFloat32s(v, raw) {
 		return dst[:start], errNotNumbers
 	}
+	encodeBase64Tail(out, count)
 	return dst, nil
 }
 
-// b64Lane reads the numbers of a stretch of a vector and writes their base64 into out, its
-// share of the string.
-type b64Lane struct {
-	i    int // the next number
-	stop int // the separator after the lane's last number: a comma, or the closing bracket
-	out  []byte
-	o    int       // what of out is written
-	pend [2]uint32 // numbers read and not yet written, np of them
-	np   int
-	done bool
+// float32Lanes are the stretches of a vector compactFloat32s reads side by side: lane l reads
+// from v[pos[l]] up to v[stop[l]], the comma after its last number or, for the last lane, the
+// closing bracket, and its next number goes to raw[at[l]:]; m lanes are used.
+type float32Lanes struct {
+	pos, stop, at [lanes]int
+	m             int
 }
 
-// step reads the number at l.i and the separator after it. It reports whether that was the
-// lane's last number, and false for ok when v is not an array of numbers. White space is
-// looked for only where a number or a comma is not.
-func (l *b64Lane) step(v []byte) (last, ok bool) {
-	f, end, ok := parseNumber32(v, l.i)
-	if !ok {
-		if i := skipSpace(v, l.i); i == l.i {
-			return false, false
-		} else if f, end, ok = parseNumber32(v, i); !ok {
-			return false, false
+// cutFloat32Lanes cuts v, a vector from its opening to its closing bracket, at commas into
+// lanes (four when it is long enough) and counts its numbers: its commas and one, exact when v
+// is valid, which the readers check. Each comma is counted once, on the way to the cuts.
+func cutFloat32Lanes(v []byte) (ln float32Lanes, count int) {
+	n := len(v)
+	m, start, before := 0, 1, 0
+	for m < lanes-1 && n >= 64*lanes {
+		cut := max(start, n*(m+1)/lanes)
+		c := bytes.IndexByte(v[cut:n-1], ',')
+		if c < 0 {
+			break
 		}
+		ln.pos[m], ln.stop[m], ln.at[m] = start, cut+c, 4*before
+		before += bytes.Count(v[start:cut+c], []byte{','}) + 1
+		start = cut + c + 1
+		m++
 	}
-	x := math.Float32bits(f)
-	if l.np < 2 {
-		l.pend[l.np&1] = x
-		l.np++
-	} else {
-		if l.o+16 > len(l.out) {
-			return false, false
-		}
-		encode12(l.out[l.o:l.o+16], l.pend[0], l.pend[1], x)
-		l.o += 16
-		l.np = 0
-	}
-	if end >= l.stop || v[end] != ',' { // the lane's end, white space, or not a vector
-		if end = skipSpace(v, end); end == l.stop {
-			l.done = true
-			return true, true
-		}
-		if end > l.stop || v[end] != ',' {
-			return false, false
-		}
-	}
-	l.i = end + 1
-	return false, true
+	ln.pos[m], ln.stop[m], ln.at[m] = start, n-1, 4*before
+	ln.m = m + 1
+	return ln, before + bytes.Count(v[start:], []byte{','}) + 1
 }
 
-// finish reads the lane's numbers up to its end.
-func (l *b64Lane) finish(v []byte) bool {
-	for {
-		last, ok := l.step(v)
-		if !ok || last {
-			return ok
+// compactFloat32s writes to raw, little-endian, the float32 of each number of v, a JSON array of
+// numbers without white space, and reports whether v is one. As in compactNumbers, a long
+// vector is cut at commas into lanes (cutFloat32Lanes) read one number of each per turn, so
+// that the work on numbers of different lanes (the division above all) overlaps.
+func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
+	pos, stop, at, m := ln.pos, ln.stop, ln.at, ln.m
+	if m == lanes {
+		var last [lanes]int // the last index a number may start at and still be read from 24 bytes in its lane
+		for l := range lanes {
+			last[l] = stop[l] - 24
+		}
+	turns:
+		for {
+			for l := range lanes {
+				i := pos[l]
+				if i > last[l] {
+					break turns
+				}
+				// zeroDot32's arithmetic, written out here (a call per number costs a tenth of the
+				// work) and cut to 12 digits, which covers Gemini's float32 renderings below one
+				// ("-0.0012345678"): the last four go through fourDigits, two multiplications
+				// fewer, and D = d * 10^(12-k) < 10^12 < 2^53 is exact, as is 10^12. Longer
+				// fractions, whose f1 may hold more than four digits, are refused by k < 13 and
+				// left to parseNumber32.
+				s := (*[24]byte)(v[i : i+24])
+				sign := 0
+				if s[0] == '-' {
+					sign = 1
+				}
+				f0, f1 := binary.LittleEndian.Uint64(s[sign+2:]), binary.LittleEndian.Uint64(s[sign+10:])
+				n0 := bits.TrailingZeros64(nonDigits(f0)) >> 3
+				n1 := bits.TrailingZeros64(nonDigits(f1)) >> 3 & -(n0 >> 3)
+				k := n0 + n1
+				hi := eightDigits((f0 ^ asciiZero) & (^uint64(0) >> (uint(64-8*n0) & 63)))
+				lo := fourDigits((f1 ^ asciiZero) & (1<<(uint(8*n1)&63) - 1))
+				x := float64(int64(hi*1e4+lo)) / 1e12
+				e := i + sign + 2 + k
+				var b uint32
+				if binary.LittleEndian.Uint16(s[sign:]) == zeroDot && uint(k-1) < 12 && s[sign+2+k] == ',' && math.Float64bits(x)&(1<<29-1) != 1<<28 {
+					b = math.Float32bits(float32(x)) | uint32(sign)<<31
+				} else {
+					f, end, ok := parseNumber32(v, i)
+					if !ok || v[end] != ',' {
+						break turns // an error, or a lane's last number: left to the loop below
+					}
+					b, e = math.Float32bits(f), end
+				}
+				o := at[l]
+				binary.LittleEndian.PutUint32(raw[o:o+4], b)
+				at[l] = o + 4
+				pos[l] = e + 1
+			}
 		}
 	}
+	for l := range m {
+		for i := pos[l]; i <= stop[l]; {
+			f, e, ok := parseNumber32(v, i)
+			if !ok || e != stop[l] && v[e] != ',' {
+				return false
+			}
+			binary.LittleEndian.PutUint32(raw[at[l]:], math.Float32bits(f))
+			at[l] += 4
+			i = e + 1
+		}
+	}
+	return true
 }
 
-// flush writes the one or two numbers left, with padding, which only the vector's last lane
-// may have. It reports whether out is then exactly filled, as it is when the lane's numbers
-// were counted right.
-func (l *b64Lane) flush(padded bool) bool {
-	if l.np > 0 {
-		if !padded {
+// spacedFloat32s is compactFloat32s for a vector with white space around its numbers, one
+// number after the other; it reports whether v is a JSON array of exactly len(raw)/4 numbers.
+func spacedFloat32s(v, raw []byte) bool {
+	for i, j := 1, 0; ; j += 4 {
+		f, e, ok := parseNumber32(v, skipSpace(v, i))
+		if !ok || j+4 > len(raw) {
 			return false
 		}
+		binary.LittleEndian.PutUint32(raw[j:], math.Float32bits(f))
+		if e = skipSpace(v, e); e == len(v)-1 {
+			return j+4 == len(raw)
+		}
+		if v[e] != ',' {
+			return false
+		}
+		i = e + 1
+	}
+}
+
+// encodeBase64Tail writes over out the standard base64 of the n float32s, 4n bytes, that
+// out ends with. With r = len(out)-4n, at least 4 per block of twelve bytes, block j's sixteen
+// characters end at 16j+16, at or before r+12j+12 where the next block's bytes start, and the
+// block's own bytes are loaded before its characters are stored: nothing is written over
+// bytes still to be read.
+func encodeBase64Tail(out []byte, n int) {
+	t := &base64Pairs
+	r, o := len(out)-4*n, 0
+	for ; n >= 3; n -= 3 {
+		// Twelve bytes, the first eight read big-endian as hi and the last four as lo: eight
+		// 12-bit pieces of two characters each.
+		s := (*[12]byte)(out[r:])
+		hi, lo := binary.BigEndian.Uint64(s[0:8]), uint64(binary.BigEndian.Uint32(s[8:12]))
+		d := (*[16]byte)(out[o:])
+		binary.LittleEndian.PutUint64(d[0:8], uint64(t[hi>>52])|uint64(t[hi>>40&0xFFF])<<16|uint64(t[hi>>28&0xFFF])<<32|uint64(t[hi>>16&0xFFF])<<48)
+		binary.LittleEndian.PutUint64(d[8:16], uint64(t[hi>>4&0xFFF])|uint64(t[(hi<<8|lo>>24)&0xFFF])<<16|uint64(t[lo>>12&0xFFF])<<32|uint64(t[lo&0xFFF])<<48)
+		r, o = r+12, o+16
+	}
+	if n > 0 { // one or two float32s, padded
 		var b [8]byte
-		binary.LittleEndian.PutUint32(b[0:], l.pend[0])
-		binary.LittleEndian.PutUint32(b[4:], l.pend[1])
-		n := base64.StdEncoding.EncodedLen(4 * l.np)
-		if l.o+n > len(l.out) {
-			return false
-		}
-		base64.StdEncoding.Encode(l.out[l.o:], b[:4*l.np])
-		l.o += n
+		copy(b[:], out[r:r+4*n])
+		base64.StdEncoding.Encode(out[o:], b[:4*n])
 	}
-	return l.o == len(l.out)
 }
 
-// base64Std is the standard base64 alphabet (RFC 4648), encoding/base64.StdEncoding's.
-const base64Std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+// base64Pairs holds, for each 12-bit value, its two standard base64 characters (RFC 4648,
+// encoding/base64.StdEncoding's alphabet), the first in the low byte.
+var base64Pairs = func() (t [4096]uint16) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := range t {
+		t[i] = uint16(alphabet[i>>6]) | uint16(alphabet[i&63])<<8
+	}
+	return t
+}()
 
-// encode12 writes to d[:16] the base64 of the three float32 bit patterns a, b, c written
-// little-endian, twelve bytes, whose four 3-byte groups are a0a1a2, a3b0b1, b2b3c0, c1c2c3.
-func encode12(d []byte, a, b, c uint32) {
-	ra, rb, rc := bits.ReverseBytes32(a), bits.ReverseBytes32(b), bits.ReverseBytes32(c) // first byte on top
-	g0, g1, g2, g3 := ra>>8, ra&0xFF<<16|rb>>16, rb&0xFFFF<<8|rc>>24, rc&0xFFFFFF
-	_ = d[15]
-	d[0], d[1], d[2], d[3] = base64Std[g0>>18&63], base64Std[g0>>12&63], base64Std[g0>>6&63], base64Std[g0&63]
-	d[4], d[5], d[6], d[7] = base64Std[g1>>18&63], base64Std[g1>>12&63], base64Std[g1>>6&63], base64Std[g1&63]
-	d[8], d[9], d[10], d[11] = base64Std[g2>>18&63], base64Std[g2>>12&63], base64Std[g2>>6&63], base64Std[g2&63]
-	d[12], d[13], d[14], d[15] = base64Std[g3>>18&63], base64Std[g3>>12&63], base64Std[g3>>6&63], base64Std[g3&63]
+// zeroDot32 reads the common number of an embedding, -?0.<1 to 15 digits>, from the 24 bytes at
+// v[i], which v must hold: its float32 bits, the index just past it, and false when the number
+// is not of that form, is followed by an exponent, or falls where rounding it twice could
+// differ from rounding it once (parseNumber32 then reads it).
+//
+// Its k digits d are read as sixteen, the k and zeros after them: D = d * 10^(16-k) below
+// 10^16, and even, so D/2 < 2^53 and D is exact in a float64, as is 10^16; D / 10^16, one
+// division, is d / 10^k rounded once to float64. The float64 is then rounded to float32, which
+// differs from rounding d / 10^k once only where it lands exactly halfway between two float32s
+// (a float32 midpoint is a float64, so the exact value and its float64 are on the same side of
+// every other midpoint): that case is refused. The value is at least 10^-15, far from float32's
+// subnormals.
+func zeroDot32(v []byte, i int) (bits32 uint32, end int, ok bool) {
+	s := (*[24]byte)(v[i:])
+	sign := 0
+	if s[0] == '-' {
+		sign = 1
+	}
+	// The two words after the sign and "0.", loaded where they start rather than shifted there.
+	ok = binary.LittleEndian.Uint16(s[sign:]) == zeroDot
+	f0, f1 := binary.LittleEndian.Uint64(s[sign+2:]), binary.LittleEndian.Uint64(s[sign+10:])
+	n0 := bits.TrailingZeros64(nonDigits(f0)) >> 3 // the digits in f0; 8: all
+	n1 := bits.TrailingZeros64(nonDigits(f1)) >> 3 & -(n0 >> 3)
+	k := n0 + n1
+	// The digits' bytes are kept, those after them cleared: zeros at the end.
+	hi := eightDigits((f0 ^ asciiZero) & (^uint64(0) >> (uint(64-8*n0) & 63)))
+	lo := eightDigits((f1 ^ asciiZero) & (1<<(uint(8*n1)&63) - 1))
+	x := float64(int64(hi*1e8+lo)) / 1e16
+	end = i + sign + 2 + k
+	const halfway = 1 << 28 // float64 significand bits below float32's: exactly one half
+	ok = ok && uint(k-1) < 15 && math.Float64bits(x)&(1<<29-1) != halfway
+	return math.Float32bits(float32(x)) | uint32(sign)<<31, end, ok
 }
 
 // pow10 are the powers of ten a float64 holds exactly.
@@ -433,22 +492,8 @@ const maxDigits = 19
 // subnormal or huge results and longer significands go to strconv.
 func parseNumber32(v []byte, i int) (f float32, end int, ok bool) {
 	if i+24 <= len(v) {
-		w0, w1, w2 := words(v, i)
-		if sign, f0, f1, ok := fraction(w0, w1, w2); ok {
-			if k := digitRun(f0, f1); k > 0 && k < 16 && v[i+sign+2+k]|0x20 != 'e' {
-				// The digits are the first k0 bytes of f0 and k1 of f1. Shifting left keeps them at
-				// the top, so that the bytes below read as leading zeros; a shift by 64 (k1 = 0)
-				// leaves 0.
-				k0 := min(k, 8)
-				k1 := k - k0
-				hi := eightDigits((f0 - asciiZero) << (uint(64-8*k0) & 63))
-				lo := eightDigits((f1 - asciiZero) << uint(64-8*k1))
-				x := float64(hi*pow10u[k1&7]+lo) / pow10[k&15] // below 10^15 < 2^53: one rounding; k1 < 8, k < 16
-				const halfway = 1 << 28
-				if (x >= 0x1p-126 || x == 0) && math.Float64bits(x)&(1<<29-1) != halfway {
-					return float32(math.Float64frombits(math.Float64bits(x) | uint64(sign)<<63)), i + sign + 2 + k, true
-				}
-			}
+		if x, end, ok := zeroDot32(v, i); ok && v[end]|0x20 != 'e' {
+			return math.Float32frombits(x), end, true
 		}
 	}
 	start := i
@@ -563,4 +608,11 @@ func eightDigits(w uint64) uint64 {
 	w = (w * (10<<8 + 1)) >> 8 & 0x00FF00FF00FF00FF
 	w = (w * (100<<16 + 1)) >> 16 & 0x0000FFFF0000FFFF
 	return (w * (10000<<32 + 1)) >> 32
+}
+
+// fourDigits returns the number written by the four digit values (0 to 9, one a byte, the first
+// digit in the lowest byte) in the low half of w; the high half must be zero.
+func fourDigits(w uint64) uint64 {
+	w = (w * (10<<8 + 1)) >> 8 & 0x00FF00FF
+	return (w * (100<<16 + 1)) >> 16 & 0xFFFF
 }

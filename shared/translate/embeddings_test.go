@@ -523,13 +523,19 @@ func FuzzParseFloat32(f *testing.F) {
 	})
 }
 
-// TestEightDigits pins the eight-at-a-time digit conversion, and gatherDigits on every run
-// length, against strconv.
+// TestEightDigits pins the eight- and four-at-a-time digit conversions, and gatherDigits on
+// every run length, against strconv.
 func TestEightDigits(t *testing.T) {
 	for _, s := range []string{"00000000", "12345678", "99999999", "00000001", "10000000", "09080706"} {
 		want, _ := strconv.ParseUint(s, 10, 64)
 		if got := eightDigits(binary.LittleEndian.Uint64([]byte(s)) - asciiZero); got != want {
 			t.Errorf("eightDigits(%s) = %d", s, got)
+		}
+	}
+	for _, s := range []string{"0000", "1234", "9999", "0001", "1000", "0908"} {
+		want, _ := strconv.ParseUint(s, 10, 64)
+		if got := fourDigits(uint64(binary.LittleEndian.Uint32([]byte(s)) - '0'*0x01010101)); got != want {
+			t.Errorf("fourDigits(%s) = %d", s, got)
 		}
 	}
 	digits := "1234567890987654321"
@@ -540,6 +546,62 @@ func TestEightDigits(t *testing.T) {
 			want, _ := strconv.ParseUint(digits[:n], 10, 64)
 			if m != want || nd != n {
 				t.Errorf("gatherDigits(%q, %d) = %d, %d digits", v, n, m, nd)
+			}
+		}
+	}
+}
+
+// TestBase64LanesMatchStrconv pins the number reader of compactFloat32s's lanes, which has its
+// own copy of zeroDot32's arithmetic, to strconv.ParseFloat(s, 32) bit for bit, on long compact
+// vectors of the form it reads (-?0. and 1 to 15 digits: every length, random digits, float32s
+// and the values halfway between two of them cut to 8 to 15 digits, where rounding twice would
+// go wrong) mixed with forms it leaves to parseNumber32 (16 and more digits, exponents, ≥ 1).
+func TestBase64LanesMatchStrconv(t *testing.T) {
+	seed := uint64(3)
+	next := func() uint64 { seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17; return seed }
+	sign := func(s string) string {
+		if next()%2 == 0 {
+			return "-" + s
+		}
+		return s
+	}
+	below1 := func() float32 { return math.Float32frombits(uint32(next()%0x3F800000) + 1) } // (0, 1)
+	forms := []func() string{
+		func() string { // -?0. and 1 to 17 random digits
+			d := make([]byte, 1+next()%17)
+			for i := range d {
+				d[i] = byte('0' + next()%10)
+			}
+			return sign("0." + string(d))
+		},
+		func() string { return sign(strconv.FormatFloat(float64(below1()), 'f', -1, 32)) },
+		func() string { return sign(strconv.FormatFloat(float64(below1()), 'g', -1, 32)) },
+		func() string {
+			f := below1()
+			mid := (float64(f) + float64(math.Nextafter32(f, 1))) / 2
+			return sign(strconv.FormatFloat(mid, 'f', 8+int(next()%8), 64))
+		},
+		func() string { return sign(strconv.FormatFloat(float64(next()%1e6)/1e3, 'f', -1, 64)) },
+	}
+	var nums []string
+	for range 400 {
+		nums = nums[:0]
+		for range 768 {
+			nums = append(nums, forms[next()%uint64(len(forms))]())
+		}
+		v := []byte("[" + strings.Join(nums, ",") + "]")
+		out, err := appendBase64Vector(nil, v)
+		if err != nil {
+			t.Fatalf("appendBase64Vector: %v", err)
+		}
+		raw, err := base64.StdEncoding.DecodeString(string(bytes.Trim(out, `"`)))
+		if err != nil || len(raw) != 4*len(nums) {
+			t.Fatalf("base64 of %d numbers: %d bytes, %v", len(nums), len(raw), err)
+		}
+		for i, s := range nums {
+			want, _ := strconv.ParseFloat(s, 32)
+			if got := binary.LittleEndian.Uint32(raw[4*i:]); got != math.Float32bits(float32(want)) {
+				t.Fatalf("number %d, %s: %#x, strconv %#x", i, s, got, math.Float32bits(float32(want)))
 			}
 		}
 	}
