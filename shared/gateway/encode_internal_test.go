@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/geminigateway/gateway/shared/gemini"
+	"github.com/geminigateway/gateway/shared/internal/fieldtest"
 	"github.com/geminigateway/gateway/shared/openai"
 	"github.com/geminigateway/gateway/shared/translate"
 )
@@ -159,42 +160,6 @@ func TestAppendGeminiRequestTakesTranslatedRequests(t *testing.T) {
 	}
 }
 
-// fill sets every field of the struct v points to (and of the structs it holds) to a non-zero
-// sample value: a field the hand-written encoder does not know of then shows.
-func fill(v reflect.Value, depth int) {
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString("x")
-	case reflect.Bool:
-		v.SetBool(true)
-	case reflect.Int, reflect.Int64:
-		v.SetInt(7)
-	case reflect.Float64:
-		v.SetFloat(0.5)
-	case reflect.Pointer:
-		if depth > 0 {
-			v.Set(reflect.New(v.Type().Elem()))
-			fill(v.Elem(), depth-1)
-		}
-	case reflect.Slice:
-		if v.Type() == reflect.TypeFor[json.RawMessage]() {
-			v.SetBytes([]byte(`{"k":1}`))
-		} else if depth > 0 {
-			v.Set(reflect.MakeSlice(v.Type(), 1, 1))
-			fill(v.Index(0), depth-1)
-		}
-	case reflect.Map:
-		v.Set(reflect.MakeMap(v.Type()))
-		v.SetMapIndex(reflect.ValueOf("k"), reflect.ValueOf("v"))
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				fill(v.Field(i), depth)
-			}
-		}
-	}
-}
-
 // Every field of the request types, set on its own, is encoded as encoding/json encodes it or
 // makes appendGeminiRequest refuse: a field added to gemini.Request, Content, Part,
 // GenerationConfig or ThinkingConfig cannot be dropped silently by the hand-written encoder.
@@ -216,7 +181,7 @@ func TestAppendGeminiRequestKnowsEveryField(t *testing.T) {
 		for i := range target(base()).NumField() {
 			r := base()
 			f := target(r).Field(i)
-			fill(f, 2)
+			fieldtest.Fill(f, 2)
 			got, ok := appendGeminiRequest(nil, r)
 			if !ok {
 				continue

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/geminigateway/gateway/shared/internal/fieldtest"
 )
 
 // recordedBodies returns every recorded response body and stream event in testdata/wire, named
@@ -160,42 +162,6 @@ func BenchmarkDecodeEvent(b *testing.B) {
 	})
 }
 
-// fill sets every field of the struct v points to (and of the structs it holds) to a non-zero
-// sample value.
-func fill(v reflect.Value, depth int) {
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString("x")
-		if v.Type() == reflect.TypeFor[json.Number]() {
-			v.SetString("7")
-		}
-	case reflect.Bool:
-		v.SetBool(true)
-	case reflect.Int, reflect.Int64:
-		v.SetInt(7)
-	case reflect.Float64:
-		v.SetFloat(0.5)
-	case reflect.Pointer:
-		if depth > 0 {
-			v.Set(reflect.New(v.Type().Elem()))
-			fill(v.Elem(), depth-1)
-		}
-	case reflect.Slice:
-		if v.Type() == reflect.TypeFor[json.RawMessage]() {
-			v.SetBytes([]byte(`{"k":1}`))
-		} else if depth > 0 {
-			v.Set(reflect.MakeSlice(v.Type(), 1, 1))
-			fill(v.Index(0), depth-1)
-		}
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				fill(v.Field(i), depth)
-			}
-		}
-	}
-}
-
 // Every field of the response types, set on its own and encoded by encoding/json, is decoded by
 // the fast path as encoding/json decodes it, or declined: a field added to Response, Candidate,
 // Content, Part, FunctionCall or UsageMetadata cannot be skipped silently as an unknown key.
@@ -220,7 +186,7 @@ func TestFastResponseKnowsEveryField(t *testing.T) {
 	for _, target := range targets {
 		for i := range target(base()).NumField() {
 			r := base()
-			fill(target(r).Field(i), 2)
+			fieldtest.Fill(target(r).Field(i), 2)
 			b, err := json.Marshal(r)
 			if err != nil {
 				t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/geminigateway/gateway/shared/internal/fieldtest"
 )
 
 // encodeStd is what sseWriter wrote before AppendChunk: an Encoder without HTML escaping, its
@@ -204,44 +206,6 @@ func TestAppendResponseRefusesOtherShapes(t *testing.T) {
 	}
 }
 
-// fill sets every field of the struct v points to (and of the structs it holds) to a non-zero
-// sample value.
-func fill(v reflect.Value, depth int) {
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString("x")
-	case reflect.Bool:
-		v.SetBool(true)
-	case reflect.Int, reflect.Int64:
-		v.SetInt(7)
-	case reflect.Float64:
-		v.SetFloat(0.5)
-	case reflect.Pointer:
-		if depth > 0 {
-			v.Set(reflect.New(v.Type().Elem()))
-			fill(v.Elem(), depth-1)
-		}
-	case reflect.Slice:
-		if v.Type() == reflect.TypeFor[json.RawMessage]() {
-			v.SetBytes([]byte(`{"k":1}`))
-		} else if depth > 0 {
-			v.Set(reflect.MakeSlice(v.Type(), 1, 1))
-			fill(v.Index(0), depth-1)
-		}
-	case reflect.Map:
-		v.Set(reflect.MakeMap(v.Type()))
-		if v.Type().Key().Kind() == reflect.String && v.Type().Elem().Kind() == reflect.String {
-			v.SetMapIndex(reflect.ValueOf("k"), reflect.ValueOf("v"))
-		}
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				fill(v.Field(i), depth)
-			}
-		}
-	}
-}
-
 // eachField calls try once per field of every struct targets reach, with a fresh value whose
 // field alone is filled.
 func eachField[T any](t *testing.T, base func() *T, targets map[string]func(*T) reflect.Value, try func(name string, v *T)) {
@@ -249,7 +213,7 @@ func eachField[T any](t *testing.T, base func() *T, targets map[string]func(*T) 
 	for name, target := range targets {
 		for i := range target(base()).NumField() {
 			v := base()
-			fill(target(v).Field(i), 2)
+			fieldtest.Fill(target(v).Field(i), 2)
 			try(name+"."+target(v).Type().Field(i).Name, v)
 		}
 	}
