@@ -84,6 +84,7 @@ func putEmbedBody(b *[]byte) {
 func (h *Handler) embed(ctx context.Context, req *openai.EmbeddingRequest, e *translate.Embed, rs *reqState, dst []byte) ([]byte, error) {
 	resps, err := h.embedCalls(ctx, e)
 	if err != nil {
+		e.Release()
 		return dst, err
 	}
 	out, usage, err := translate.AppendEmbeddings(dst, e, resps, req.Model)
@@ -149,8 +150,9 @@ launch:
 	return resps, nil
 }
 
+// embedCall runs one call, converting the answer's vectors while it arrives (EmbedCall.Watch).
 func (h *Handler) embedCall(ctx context.Context, model string, call *translate.EmbedCall) (*gemini.EmbedResponse, error) {
-	return h.o.Client.Embed(ctx, model, call.Body.AppendJSON(nil))
+	return h.o.Client.EmbedWatched(ctx, model, call.Body.AppendJSON(nil), call.Watch())
 }
 
 // Embed runs one embeddings request in-process, without client auth: the batch runner's entry

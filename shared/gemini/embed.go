@@ -90,7 +90,13 @@ func putEmbedBody(b *[]byte) {
 // ContentEmbedding is one Developer API embedding.
 type ContentEmbedding struct {
 	Values json.RawMessage `json:"values"`
+
+	at int // where Values starts in the answer, plus one; 0: not known (see Offset)
 }
+
+// Offset returns where Values starts in the bytes of the answer Client.Embed read, the bytes
+// its watch function saw; ok is false when Values is not known to be part of them.
+func (c *ContentEmbedding) Offset() (at int, ok bool) { return c.at - 1, c.at > 0 }
 
 // Prediction is one Vertex text-embedding prediction.
 type Prediction struct {
@@ -98,7 +104,13 @@ type Prediction struct {
 		Values     json.RawMessage  `json:"values"`
 		Statistics *EmbedStatistics `json:"statistics"`
 	} `json:"embeddings"`
+
+	at int // where Embeddings.Values starts in the answer, plus one; 0: not known
 }
+
+// Offset returns where Embeddings.Values starts in the bytes of the answer Client.Embed read,
+// as ContentEmbedding.Offset does.
+func (p *Prediction) Offset() (at int, ok bool) { return p.at - 1, p.at > 0 }
 
 // EmbedStatistics are Vertex's per-input statistics. Predictions are free-form values written
 // by the model: the samples and client libraries show "token_count" (sometimes as a float, 6.0)
@@ -152,6 +164,27 @@ func (c *Client) EmbedMethod() string {
 // Embed calls the backend's embedding method for model with the encoded body, retrying as
 // Generate does.
 func (c *Client) Embed(ctx context.Context, model string, body []byte) (*EmbedResponse, error) {
+	return c.EmbedWatched(ctx, model, body, nil)
+}
+
+// A Watcher sees an embedding answer while it arrives (Client.EmbedWatched). The answer of a
+// hundred vectors is a megabyte or more, which takes milliseconds to come through the network;
+// a Watcher does its work on the vectors already there (translate converts them) meanwhile,
+// instead of after the last byte.
+type Watcher interface {
+	// Arrived gets every byte read so far, after each read that leaves the answer incomplete:
+	// a slice it must not keep (the buffer may move when it grows). It is not called once the
+	// answer's declared length has arrived, nor for an error answer.
+	Arrived(sofar []byte)
+	// VectorEnd returns the end of the vector that starts at b[start] (its '['), the index just
+	// past its first ']', when Arrived saw that ']': the decoder then does not look for it
+	// again. Calls come in increasing start order.
+	VectorEnd(start int) (end int, ok bool)
+}
+
+// EmbedWatched is Embed that shows the answer to w while it arrives. The vectors' Offset is
+// into the bytes w saw.
+func (c *Client) EmbedWatched(ctx context.Context, model string, body []byte, w Watcher) (*EmbedResponse, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, c.o.Timeout, ErrTimeout)
 	defer cancel()
 	// prettyPrint=false, a system parameter of every Google REST API
@@ -172,16 +205,17 @@ func (c *Client) Embed(ctx context.Context, model string, body []byte) (*EmbedRe
 	b := (*buf)[:0]
 	if n := resp.ContentLength; n > 0 && n < 1<<30 {
 		b = slices.Grow(b, int(n))[:n]
-		_, err = io.ReadFull(resp.Body, b)
+		err = readFull(resp.Body, b, w)
 	} else {
-		b, err = appendAll(b, resp.Body)
+		b, err = appendAll(b, resp.Body, w)
 	}
 	*buf = b
 	if err != nil {
 		putEmbedBody(buf)
 		return nil, c.transportError(ctx, err)
 	}
-	r, aliased, err := decodeEmbedResponse(b)
+	r, aliased, err := decodeEmbedResponse(b, w)
+
 	if !aliased {
 		putEmbedBody(buf)
 		return r, err
@@ -190,8 +224,36 @@ func (c *Client) Embed(ctx context.Context, model string, body []byte) (*EmbedRe
 	return r, nil
 }
 
-// appendAll appends what r holds to b, as io.ReadAll does to an empty slice.
-func appendAll(b []byte, r io.Reader) ([]byte, error) {
+// readFull fills b from r, as io.ReadFull does, showing w (when not nil) what it has read
+// after each read that leaves b incomplete.
+func readFull(r io.Reader, b []byte, w Watcher) error {
+	if w == nil {
+		_, err := io.ReadFull(r, b)
+		return err
+	}
+	got := 0
+	for got < len(b) {
+		n, err := r.Read(b[got:])
+		got += n
+		if got == len(b) {
+			return nil
+		}
+		if err == io.EOF {
+			return io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			w.Arrived(b[:got])
+		}
+	}
+	return nil
+}
+
+// appendAll appends what r holds to b, as io.ReadAll does to an empty slice, showing w (when
+// not nil) what it has read after each read that did not end the stream.
+func appendAll(b []byte, r io.Reader, w Watcher) ([]byte, error) {
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
@@ -203,6 +265,9 @@ func appendAll(b []byte, r io.Reader) ([]byte, error) {
 		}
 		if err != nil {
 			return b, err
+		}
+		if w != nil && n > 0 {
+			w.Arrived(b)
 		}
 	}
 }
@@ -216,11 +281,13 @@ func appendAll(b []byte, r io.Reader) ([]byte, error) {
 // which is then the one to answer or refuse it. Vectors are not checked here: translate
 // validates each number as it writes it.
 // aliased reports whether the vectors point into b (read by hand) rather than being copies.
-func decodeEmbedResponse(b []byte) (r *EmbedResponse, aliased bool, err error) {
-	if vecs, ok := scanDeveloperEmbeddings(b); ok {
+// w, when not nil, is the Watcher that saw b arrive: where it knows a vector's end, it is not
+// looked for again.
+func decodeEmbedResponse(b []byte, w Watcher) (r *EmbedResponse, aliased bool, err error) {
+	if vecs, ok := scanDeveloperEmbeddings(b, w); ok {
 		return &EmbedResponse{Embeddings: vecs}, true, nil
 	}
-	if preds, ok := scanPredictions(b); ok {
+	if preds, ok := scanPredictions(b, w); ok {
 		return &EmbedResponse{Predictions: preds}, true, nil
 	}
 	var out EmbedResponse
@@ -233,7 +300,7 @@ func decodeEmbedResponse(b []byte) (r *EmbedResponse, aliased bool, err error) {
 // scanDeveloperEmbeddings matches b against {"embeddings":[{"values":[…]},…]} (any JSON
 // whitespace between tokens) and returns the arrays, which alias b. An array holds only
 // numbers, so it ends at the first ']'; what it holds is left to the caller to check.
-func scanDeveloperEmbeddings(b []byte) ([]ContentEmbedding, bool) {
+func scanDeveloperEmbeddings(b []byte, w Watcher) ([]ContentEmbedding, bool) {
 	i, ok := expect(b, 0, `{`)
 	if i, ok = expectKey(b, i, ok, `"embeddings"`); !ok {
 		return nil, false
@@ -241,7 +308,8 @@ func scanDeveloperEmbeddings(b []byte) ([]ContentEmbedding, bool) {
 	if i, ok = expect(b, i, `[`); !ok {
 		return nil, false
 	}
-	out := make([]ContentEmbedding, 0, bytes.Count(b[i:], []byte(`"values"`)))
+	// No pass to count the vectors first: each pass over a megabyte is time after its last byte.
+	out := make([]ContentEmbedding, 0, 16)
 	for {
 		if i, ok = expect(b, i, `{`); !ok {
 			return nil, false
@@ -253,11 +321,14 @@ func scanDeveloperEmbeddings(b []byte) ([]ContentEmbedding, bool) {
 		if i >= len(b) || b[i] != '[' {
 			return nil, false
 		}
-		end := bytes.IndexByte(b[i:], ']')
-		if end < 0 || bytes.IndexByte(b[i+1:i+end], '[') >= 0 {
+		end := vectorLen(b, i, w)
+		// A nested array would end the vector early, at its own ']', where the '}' expected
+		// next is not; and a '[' inside (no vector of numbers has one) is refused by translate,
+		// which checks every byte of a vector: no pass here to look for one.
+		if end < 0 {
 			return nil, false
 		}
-		out = append(out, ContentEmbedding{Values: b[i : i+end+1 : i+end+1]})
+		out = append(out, ContentEmbedding{Values: b[i : i+end+1 : i+end+1], at: i + 1})
 		if i, ok = expect(b, i+end+1, `}`); !ok {
 			return nil, false
 		}
@@ -275,6 +346,17 @@ func scanDeveloperEmbeddings(b []byte) ([]ContentEmbedding, bool) {
 		return nil, false
 	}
 	return out, skipSpace(b, i) == len(b)
+}
+
+// vectorLen returns the length up to the first ']' of the vector at b[i] less one (-1: none),
+// from w when it saw it arrive, else by looking.
+func vectorLen(b []byte, i int, w Watcher) int {
+	if w != nil {
+		if end, ok := w.VectorEnd(i); ok && end > i && end <= len(b) {
+			return end - i - 1
+		}
+	}
+	return bytes.IndexByte(b[i:], ']')
 }
 
 // expect skips whitespace and then tok; it reports whether tok was there.

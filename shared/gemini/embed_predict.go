@@ -1,7 +1,6 @@
 package gemini
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -19,7 +18,7 @@ import (
 // metadata…) is checked as JSON and skipped. Each vector is the array as sent, which aliases b
 // and ends at its first ']' (numbers hold none); what it holds is left to translate to check,
 // as it is for encoding/json's json.RawMessage.
-func scanPredictions(b []byte) ([]Prediction, bool) {
+func scanPredictions(b []byte, w Watcher) ([]Prediction, bool) {
 	var preds []Prediction
 	seen := false
 	end, err := jsonscan.ObjectAt(b, 0, func(key, raw []byte, i int) (int, error) {
@@ -34,7 +33,7 @@ func scanPredictions(b []byte) ([]Prediction, bool) {
 			}
 			return jsonscan.ArrayAt(b, i, func(_, i int) (int, error) {
 				preds = append(preds, Prediction{})
-				return scanPrediction(b, i, &preds[len(preds)-1])
+				return scanPrediction(b, i, &preds[len(preds)-1], w)
 			})
 		}
 		return skipMember(b, raw, i, "predictions", "embeddings")
@@ -49,7 +48,7 @@ func scanPredictions(b []byte) ([]Prediction, bool) {
 var errFallBack = errors.New("gemini: answer left to encoding/json")
 
 // scanPrediction reads the prediction object at b[i] into p.
-func scanPrediction(b []byte, i int, p *Prediction) (int, error) {
+func scanPrediction(b []byte, i int, p *Prediction, w Watcher) (int, error) {
 	seen := false
 	return jsonscan.ObjectAt(b, i, func(key, raw []byte, i int) (int, error) {
 		if string(raw) != `"embeddings"` {
@@ -67,11 +66,12 @@ func scanPrediction(b []byte, i int, p *Prediction) (int, error) {
 					return i, errFallBack
 				}
 				values = true
-				n := bytes.IndexByte(b[i:], ']')
-				if n < 0 || bytes.IndexByte(b[i+1:i+n], '[') >= 0 {
+				n := vectorLen(b, i, w)
+				if n < 0 { // a '[' inside is translate's to refuse, as in scanDeveloperEmbeddings
 					return i, errFallBack
 				}
 				p.Embeddings.Values = b[i : i+n+1 : i+n+1]
+				p.at = i + 1
 				return i + n + 1, nil
 			case `"statistics"`:
 				if stats || i >= len(b) || b[i] != '{' {

@@ -31,8 +31,8 @@ func TestDecodeEmbedResponse(t *testing.T) {
 		if c.vectors == nil {
 			continue // read by scanPredictions: TestScanPredictions
 		}
-		_, scanned := scanDeveloperEmbeddings([]byte(c.body))
-		r, _, err := decodeEmbedResponse([]byte(c.body))
+		_, scanned := scanDeveloperEmbeddings([]byte(c.body), nil)
+		r, _, err := decodeEmbedResponse([]byte(c.body), nil)
 		if err != nil || scanned != c.scanned {
 			t.Errorf("%s: scanned %v, err %v", c.body, scanned, err)
 			continue
@@ -45,7 +45,7 @@ func TestDecodeEmbedResponse(t *testing.T) {
 			t.Errorf("%s: vectors %q, want %q", c.body, got, c.vectors)
 		}
 	}
-	if _, _, err := decodeEmbedResponse([]byte(`<html>`)); err == nil {
+	if _, _, err := decodeEmbedResponse([]byte(`<html>`), nil); err == nil {
 		t.Error("HTML decoded as an embedding answer")
 	}
 }
@@ -58,7 +58,7 @@ func FuzzScanDeveloperEmbeddings(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		vecs, ok := scanDeveloperEmbeddings(b)
+		vecs, ok := scanDeveloperEmbeddings(b, nil)
 		if !ok {
 			return
 		}
@@ -134,7 +134,7 @@ var predictSeeds = []string{
 // TestScanPredictions pins the Vertex reader on the documented answer (vector and token count)
 // and on the shapes it leaves to encoding/json, which then decodes them as before.
 func TestScanPredictions(t *testing.T) {
-	preds, ok := scanPredictions([]byte(vertexPredictAnswer))
+	preds, ok := scanPredictions([]byte(vertexPredictAnswer), nil)
 	if !ok || len(preds) != 1 {
 		t.Fatalf("documented answer: ok %v, %d predictions", ok, len(preds))
 	}
@@ -146,11 +146,11 @@ func TestScanPredictions(t *testing.T) {
 		t.Errorf("statistics %+v", e.Statistics)
 	}
 	for _, s := range predictSeeds[4:] {
-		if _, ok := scanPredictions([]byte(s)); ok && s != `{"predictions":[{"embeddings":{"values":["]"]}}]}` {
+		if _, ok := scanPredictions([]byte(s), nil); ok && s != `{"predictions":[{"embeddings":{"values":["]"]}}]}` {
 			t.Errorf("%s: read by hand, want it left to encoding/json", s)
 		}
 	}
-	r, aliased, err := decodeEmbedResponse([]byte(predictSeeds[1]))
+	r, aliased, err := decodeEmbedResponse([]byte(predictSeeds[1]), nil)
 	if err != nil || !aliased || len(r.Predictions) != 2 || r.Predictions[1].Embeddings.Statistics.Tokens() != 3 {
 		t.Errorf("compact answer: %+v, %v", r, err)
 	}
@@ -164,7 +164,7 @@ func FuzzScanPredictions(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		preds, ok := scanPredictions(b)
+		preds, ok := scanPredictions(b, nil)
 		if !ok {
 			return // encoding/json decodes it
 		}
@@ -306,4 +306,142 @@ func TestEmbedReleaseReuse(t *testing.T) {
 	}
 	r4.Release()
 	r4.Release() // twice is harmless
+}
+
+// trickle answers every call with body, n bytes per Read, declaring its length or not (as a
+// gzip-decoded answer does not).
+type trickle struct {
+	status int
+	body   []byte
+	n      int
+	length bool
+}
+
+func (tr trickle) RoundTrip(r *http.Request) (*http.Response, error) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	_ = r.Body.Close()
+	resp := &http.Response{StatusCode: tr.status, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(&pieceReader{b: tr.body, n: tr.n}), ContentLength: -1, Request: r}
+	if tr.length {
+		resp.ContentLength = int64(len(tr.body))
+	}
+	return resp, nil
+}
+
+// pieceReader hands out b at most n bytes per Read.
+type pieceReader struct {
+	b []byte
+	n int
+}
+
+func (p *pieceReader) Read(dst []byte) (int, error) {
+	if len(p.b) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(dst[:min(len(dst), p.n)], p.b)
+	p.b = p.b[k:]
+	return k, nil
+}
+
+// TestEmbedWatched pins what EmbedWatched shows its watch function: every prefix the reads
+// leave, growing, each the answer's own bytes; never the whole answer when its length is
+// declared; nothing of an error answer. The vectors' offsets are where they are in those bytes.
+func TestEmbedWatched(t *testing.T) {
+	body := []byte(`{"embeddings":[{"values":[0.5,-0.25]},{"values":[1e-3]}]}`)
+	for _, length := range []bool{true, false} {
+		c, err := New(Options{Backend: Developer, APIKey: "k", HTTPClient: &http.Client{Transport: trickle{200, body, 5, length}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &recorder{t: t, body: body}
+		r, err := c.EmbedWatched(t.Context(), "gemini-embedding-001", []byte(`{}`), w)
+		seen := w.seen
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Five bytes a read: every prefix up to the end, which only the undeclared length shows
+		// (the reader learns of the end one read later).
+		want := (len(body) - 1) / 5
+		if !length {
+			want = (len(body) + 4) / 5
+		}
+		if len(seen) != want || seen[0] != 5 {
+			t.Errorf("length %v: watch saw prefixes %v, want %d of them", length, seen, want)
+		}
+		for j, want := range []string{`[0.5,-0.25]`, `[1e-3]`} {
+			at, ok := r.Embeddings[j].Offset()
+			if !ok || string(body[at:at+len(want)]) != want || string(r.Embeddings[j].Values) != want {
+				t.Errorf("vector %d: offset %d %v, values %s", j, at, ok, r.Embeddings[j].Values)
+			}
+		}
+		r.Release()
+	}
+	c, err := New(Options{Backend: Developer, APIKey: "k", Retry: RetryPolicy{MaxAttempts: 1},
+		HTTPClient: &http.Client{Transport: trickle{400, []byte(`{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}`), 3, true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &recorder{t: t, body: []byte("-")}
+	if _, err := c.EmbedWatched(t.Context(), "m", []byte(`{}`), w); err == nil || len(w.seen) > 0 {
+		t.Errorf("a 400: error %v, watched %v", err, w.seen)
+	}
+	// Read by encoding/json (a member the scanner does not take): no offsets.
+	c, _ = New(Options{Backend: Developer, APIKey: "k", HTTPClient: &http.Client{Transport: trickle{200, []byte(`{"embeddings":[{"values":[1]}],"usageMetadata":{}}`), 4, true}}})
+	r, err := c.EmbedWatched(t.Context(), "m", []byte(`{}`), &recorder{t: t, body: []byte(`{"embeddings":[{"values":[1]}],"usageMetadata":{}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Embeddings[0].Offset(); ok {
+		t.Error("a vector encoding/json copied has an offset")
+	}
+}
+
+// recorder is a Watcher that checks each prefix it is shown against body and keeps its length.
+type recorder struct {
+	t    *testing.T
+	body []byte
+	seen []int
+	ends map[int]int // VectorEnd's answers
+}
+
+func (w *recorder) Arrived(sofar []byte) {
+	if !bytes.HasPrefix(w.body, sofar) || len(w.seen) > 0 && len(sofar) <= w.seen[len(w.seen)-1] {
+		w.t.Errorf("watch saw %q after %v", sofar, w.seen)
+	}
+	w.seen = append(w.seen, len(sofar))
+}
+
+func (w *recorder) VectorEnd(start int) (int, bool) {
+	end, ok := w.ends[start]
+	return end, ok
+}
+
+// TestDecodeTakesWatcherEnds pins that the decoder takes a vector's end from the Watcher that
+// saw it arrive rather than looking again (an end it is told is taken as told), in both shapes,
+// and looks for itself where the Watcher does not know or answers out of range.
+func TestDecodeTakesWatcherEnds(t *testing.T) {
+	dev := []byte(`{"embeddings":[{"values":[1,2]},{"values":[3]}]}`)
+	w := &recorder{ends: map[int]int{25: 28}} // vector 0 "[1,2]" starts at 25; told it ends after "[1,"
+	if _, ok := scanDeveloperEmbeddings(dev, w); ok {
+		t.Error("the told end was not taken: the scan went on past '[1,' as if it had looked")
+	}
+	w.ends = map[int]int{25: 30, 42: 45}
+	vecs, ok := scanDeveloperEmbeddings(dev, w)
+	if !ok || string(vecs[0].Values) != "[1,2]" || string(vecs[1].Values) != "[3]" {
+		t.Errorf("with the right ends: %v %+v", ok, vecs)
+	}
+	w.ends = map[int]int{25: 1 << 20} // out of range: looked for
+	if vecs, ok := scanDeveloperEmbeddings(dev, w); !ok || string(vecs[0].Values) != "[1,2]" {
+		t.Errorf("with an end out of range: %v %+v", ok, vecs)
+	}
+	pred := []byte(`{"predictions":[{"embeddings":{"values":[0.5,0.25]}}]}`)
+	at := bytes.Index(pred, []byte("[0.5"))
+	w.ends = map[int]int{at: at + 5} // "[0.5," : not an array's end
+	if _, ok := scanPredictions(pred, w); ok {
+		t.Error("predictions: the told end was not taken")
+	}
+	w.ends = map[int]int{at: at + 10}
+	if preds, ok := scanPredictions(pred, w); !ok || string(preds[0].Embeddings.Values) != "[0.5,0.25]" {
+		t.Errorf("predictions with the right end: %v %v", ok, preds)
+	}
 }

@@ -32,6 +32,17 @@ type EmbedCall struct {
 	// Body is the request to encode: *gemini.BatchEmbedRequest (Developer API, emulator) or
 	// *gemini.PredictRequest (Vertex).
 	Body gemini.EmbedBody
+
+	base64 bool          // the request's encoding_format, for Watch
+	early  *earlyVectors // vectors converted while the answer arrived (Watch)
+}
+
+// Release gives back the work Watch kept for e's calls, when AppendEmbeddings will not (the
+// request failed before). It is safe to call more than once.
+func (e *Embed) Release() {
+	for i := range e.Calls {
+		e.Calls[i].release()
+	}
 }
 
 // ResolveEmbedding maps a client model name to an upstream embedding model: the alias table
@@ -110,7 +121,7 @@ func EmbeddingsToGemini(req *openai.EmbeddingRequest, models *Models, backend ge
 			tokens += est
 			n++
 		}
-		call := EmbedCall{First: first, N: n}
+		call := EmbedCall{First: first, N: n, base64: e.Base64}
 		chunk := texts[first : first+n]
 		if vertex {
 			body := &gemini.PredictRequest{Instances: make([]gemini.EmbedInstance, n), Parameters: params}
@@ -148,13 +159,20 @@ func contains(list []string, s string) bool {
 // base64 values are each number rounded once to float32, little-endian, in standard base64, as
 // OpenAI encodes them. Usage is Vertex's statistics.token_count summed; the Developer API
 // reports no token counts, so it is 0 there. On error dst is returned as it came.
+// A vector the call's Watch converted while the answer arrived is taken as converted then
+// (embeddings_early.go); the work Watch kept is released.
 func AppendEmbeddings(dst []byte, e *Embed, resps []*gemini.EmbedResponse, model string) ([]byte, openai.EmbeddingUsage, error) {
+	defer e.Release()
 	if len(resps) != len(e.Calls) {
 		return dst, openai.EmbeddingUsage{}, fmt.Errorf("translate: %d answers for %d embedding calls", len(resps), len(e.Calls))
 	}
+	// vecs[i] is vector i as Google sent it, and done[i] its conversion when it was converted
+	// early (float: the vector itself, checked).
 	vecs := make([][]byte, 0, e.Inputs)
+	done := make([][]byte, 0, e.Inputs)
 	size, tokens := 0, 0
-	for i, call := range e.Calls {
+	for i := range e.Calls {
+		call := &e.Calls[i]
 		r := resps[i]
 		got := len(r.Embeddings)
 		if e.Vertex {
@@ -164,17 +182,30 @@ func AppendEmbeddings(dst []byte, e *Embed, resps []*gemini.EmbedResponse, model
 			return dst, openai.EmbeddingUsage{}, malformed("Gemini returned %d embeddings for %d inputs", got, call.N)
 		}
 		for j := range call.N {
-			var v []byte
+			var (
+				v      []byte
+				at     int
+				placed bool
+			)
 			if e.Vertex {
-				p := &r.Predictions[j].Embeddings
-				v = p.Values
-				if p.Statistics != nil {
-					tokens += p.Statistics.Tokens()
+				p := &r.Predictions[j]
+				v = p.Embeddings.Values
+				at, placed = p.Offset()
+				if s := p.Embeddings.Statistics; s != nil {
+					tokens += s.Tokens()
 				}
 			} else {
 				v = r.Embeddings[j].Values
+				at, placed = r.Embeddings[j].Offset()
 			}
-			if e.Base64 {
+			var conv []byte
+			if s, ok := call.early.lookup(v, at); placed && ok {
+				conv = v
+				if e.Base64 {
+					conv = call.early.out[s.from:s.to]
+				}
+				size += len(conv)
+			} else if e.Base64 {
 				// An estimate, not to read the vector one more time: a number and its comma take 2
 				// bytes or more and 11 to 14 as Gemini writes them, against 16/3 in base64;
 				// appendBase64Vector grows the buffer when a vector of short numbers needs it.
@@ -183,10 +214,14 @@ func AppendEmbeddings(dst []byte, e *Embed, resps []*gemini.EmbedResponse, model
 				size += len(v) // whitespace is dropped, so at most this
 			}
 			vecs = append(vecs, v)
+			done = append(done, conv)
 		}
 	}
 	list := openai.EmbeddingList{Model: model, Len: len(vecs), Usage: openai.EmbeddingUsage{PromptTokens: tokens, TotalTokens: tokens}}
 	out, err := list.AppendJSON(slices.Grow(dst, size+list.Overhead()), func(b []byte, i int) ([]byte, error) {
+		if done[i] != nil {
+			return append(b, done[i]...), nil
+		}
 		var err error
 		if e.Base64 {
 			b, err = appendBase64Vector(b, vecs[i])

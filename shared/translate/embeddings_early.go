@@ -1,0 +1,137 @@
+package translate
+
+import (
+	"bytes"
+	"sync"
+
+	"github.com/geminigateway/gateway/shared/gemini"
+)
+
+// Vectors converted while the answer arrives.
+//
+// An answer of a hundred 768-dimension vectors is about a megabyte, which takes milliseconds to
+// come through the network (and the gzip reader), and converting its numbers (checking them for
+// float, parsing and encoding them for base64) takes about a millisecond of CPU. Done after the
+// last byte, that millisecond is added to the request; done on each vector as soon as its
+// closing bracket has arrived (EmbedCall.Watch, called by gemini.Client.EmbedWatched between
+// reads), it overlaps the transfer, and what is left after the last byte is the last vectors.
+//
+// What is done early is only a cache: each converted vector is kept with where it sat in the
+// answer's bytes, and AppendEmbeddings uses it for a vector only when the answer's own decoder
+// (gemini.decodeEmbedResponse) put that very vector at that very place. Anything else (a vector
+// the early scan did not see, saw in some other member, or could not convert) is converted
+// after, as it would be with no early work, so the response is byte for byte the same.
+
+// valuesKey is how a vector starts in a compact answer (prettyPrint=false), in both shapes:
+// {"embeddings":[{"values":[…]},…]} and {"predictions":[{"embeddings":{…,"values":[…]}},…]}.
+const valuesKey = `"values":[`
+
+// earlyVectors holds one answer's vectors converted while it arrived.
+type earlyVectors struct {
+	base64 bool
+	next   int    // where the next look for valuesKey starts
+	out    []byte // the conversions, one after the other (base64: each a quoted string)
+	spans  []earlySpan
+	cursor int // AppendEmbeddings' place in spans
+	ends   int // VectorEnd's place in spans
+}
+
+// earlySpan is one converted vector: answer[start:end] is the array, and its conversion is
+// out[from:to] (float: nothing, the array was checked and goes out as it is).
+type earlySpan struct{ start, end, from, to int }
+
+// earlyPool keeps earlyVectors, their buffers included, from one answer to the next.
+var earlyPool = sync.Pool{New: func() any { return new(earlyVectors) }}
+
+// maxPooledEarly bounds the conversion buffers kept in earlyPool.
+const maxPooledEarly = 4 << 20
+
+// Watch returns the gemini.Watcher to show the answer to call c's request while it arrives
+// (gemini.Client.EmbedWatched): it converts each vector whose closing bracket is there, for
+// AppendEmbeddings to use, and tells the decoder where those vectors end. A new Watch forgets
+// what an earlier one converted, so each attempt at the call starts clean. The work is kept
+// until AppendEmbeddings, which releases it.
+func (c *EmbedCall) Watch() gemini.Watcher {
+	c.release()
+	x := earlyPool.Get().(*earlyVectors)
+	*x = earlyVectors{base64: c.base64, out: x.out[:0], spans: x.spans[:0]}
+	c.early = x
+	return x
+}
+
+// release gives c's early work back to earlyPool.
+func (c *EmbedCall) release() {
+	x := c.early
+	if x == nil {
+		return
+	}
+	c.early = nil
+	if cap(x.out) <= maxPooledEarly {
+		earlyPool.Put(x)
+	}
+}
+
+// Arrived converts the vectors of sofar, the answer's bytes so far, that are complete and not
+// converted yet.
+func (x *earlyVectors) Arrived(sofar []byte) {
+	for x.next < len(sofar) {
+		k := bytes.Index(sofar[x.next:], []byte(valuesKey))
+		if k < 0 {
+			// The key may be cut at the end: look again from where it could start.
+			x.next = max(x.next, len(sofar)-len(valuesKey)+1)
+			return
+		}
+		start := x.next + k + len(valuesKey) - 1 // the '['
+		n := bytes.IndexByte(sofar[start:], ']')
+		if n < 0 {
+			x.next += k // not all there yet
+			return
+		}
+		end := start + n + 1
+		x.next = end
+		v := sofar[start:end]
+		from := len(x.out)
+		if x.base64 {
+			var err error
+			if x.out, err = appendBase64Vector(x.out, v); err != nil {
+				continue // left to be converted after, where its error is reported
+			}
+		} else if !compactNumbers(v) {
+			continue
+		}
+		x.spans = append(x.spans, earlySpan{start: start, end: end, from: from, to: len(x.out)})
+	}
+}
+
+// VectorEnd returns the end of the converted vector that starts at start, if there is one: the
+// '[' at start and the first ']' after it were found by Arrived in the same bytes the decoder
+// reads. Calls come in increasing start order, so the search goes on from the last one.
+func (x *earlyVectors) VectorEnd(start int) (int, bool) {
+	k := x.ends
+	for k < len(x.spans) && x.spans[k].start < start {
+		k++
+	}
+	x.ends = k
+	if k == len(x.spans) || x.spans[k].start != start {
+		return 0, false
+	}
+	return x.spans[k].end, true
+}
+
+// lookup returns the span converted from the vector v that starts at offset at in the answer,
+// if there is one. Vectors are looked up in the order of the answer, as spans are kept, so the
+// search goes on from the last one found.
+func (x *earlyVectors) lookup(v []byte, at int) (earlySpan, bool) {
+	if x == nil {
+		return earlySpan{}, false
+	}
+	k := x.cursor
+	for k < len(x.spans) && x.spans[k].start < at {
+		k++
+	}
+	if k == len(x.spans) || x.spans[k].start != at || x.spans[k].end-at != len(v) {
+		return earlySpan{}, false
+	}
+	x.cursor = k + 1
+	return x.spans[k], true
+}
