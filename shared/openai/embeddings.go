@@ -135,25 +135,19 @@ var embeddingFields = map[string]bool{
 // DecodeEmbeddingRequest decodes and checks an embeddings body: an unknown key, at the top level
 // or in the google namespace, is a 400 naming its path. Every error is an *Error.
 func DecodeEmbeddingRequest(body []byte) (*EmbeddingRequest, error) {
-	var raw struct {
-		Model          string          `json:"model"`
-		Input          EmbeddingInput  `json:"input"`
-		Dimensions     *int            `json:"dimensions"`
-		EncodingFormat string          `json:"encoding_format"`
-		User           string          `json:"user"`
-		Google         json.RawMessage `json:"google"`
-		ExtraBody      json.RawMessage `json:"extra_body"`
-	}
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, decodeError(err)
-	}
-	if err := eachTopLevelKey(body, func(key string) error {
-		if !embeddingFields[key] {
-			return InvalidParam(key, "unrecognized request argument supplied: %s", key)
+	raw, ok := scanEmbeddingRequest(body)
+	if !ok {
+		if err := json.Unmarshal(body, &raw); err != nil {
+			return nil, decodeError(err)
 		}
-		return nil
-	}); err != nil {
-		return nil, err
+		if err := eachTopLevelKey(body, func(key string) error {
+			if !embeddingFields[key] {
+				return InvalidParam(key, "unrecognized request argument supplied: %s", key)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
 	}
 	r := &EmbeddingRequest{Model: raw.Model, Input: raw.Input, Dimensions: raw.Dimensions, EncodingFormat: raw.EncodingFormat, User: raw.User}
 	if r.Model == "" {
@@ -188,6 +182,131 @@ func DecodeEmbeddingRequest(body []byte) (*EmbeddingRequest, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// embeddingWire is an embeddings body as sent, before its checks.
+type embeddingWire struct {
+	Model          string          `json:"model"`
+	Input          EmbeddingInput  `json:"input"`
+	Dimensions     *int            `json:"dimensions"`
+	EncodingFormat string          `json:"encoding_format"`
+	User           string          `json:"user"`
+	Google         json.RawMessage `json:"google"`
+	ExtraBody      json.RawMessage `json:"extra_body"`
+}
+
+// scanEmbeddingRequest reads the usual embeddings body in one pass of the one JSON scanner, where
+// encoding/json (with the whole-body check before it, and the top-level keys walked after) took
+// three: a hundred inputs are kilobytes of text. It takes only what it reads exactly as
+// encoding/json would and knows to be valid JSON: each known key once, spelled as its tag
+// (encoding/json folds case), model, encoding_format and user strings, input a string or an
+// array of strings, dimensions an integer of at most nine digits, google and extra_body any
+// JSON (json.Valid checks them; foldEmbeddingGoogle decodes them), nothing after the object.
+// Anything else returns false, for encoding/json to decode and to name what is wrong.
+func scanEmbeddingRequest(b []byte) (w embeddingWire, ok bool) {
+	var seen [7]bool
+	end, err := jsonscan.ObjectAt(b, 0, func(_, rawKey []byte, i int) (int, error) {
+		field := -1
+		switch string(rawKey) {
+		case `"model"`:
+			field = 0
+		case `"input"`:
+			field = 1
+		case `"dimensions"`:
+			field = 2
+		case `"encoding_format"`:
+			field = 3
+		case `"user"`:
+			field = 4
+		case `"google"`:
+			field = 5
+		case `"extra_body"`:
+			field = 6
+		}
+		if field < 0 || seen[field] {
+			return i, errFallBack
+		}
+		seen[field] = true
+		switch field {
+		case 0, 3, 4:
+			s, end, ok := scanString(b, i)
+			if !ok {
+				return i, errFallBack
+			}
+			switch field {
+			case 0:
+				w.Model = s
+			case 3:
+				w.EncodingFormat = s
+			default:
+				w.User = s
+			}
+			return end, nil
+		case 1:
+			if b[i] == '"' {
+				s, end, ok := scanString(b, i)
+				if !ok {
+					return i, errFallBack
+				}
+				w.Input = EmbeddingInput{Texts: []string{s}, set: true}
+				return end, nil
+			}
+			end, err := jsonscan.SkipValue(b, i)
+			if err != nil || b[i] != '[' {
+				return i, errFallBack
+			}
+			texts, ok := stringArray(b[i:end])
+			if !ok {
+				return i, errFallBack
+			}
+			w.Input = EmbeddingInput{Texts: texts, set: true}
+			return end, nil
+		case 2:
+			j := i
+			if j < len(b) && b[j] == '-' {
+				j++
+			}
+			k := j
+			for k < len(b) && b[k] >= '0' && b[k] <= '9' {
+				k++
+			}
+			if k == j || k-j > 9 || b[j] == '0' && k-j > 1 || k < len(b) && (b[k] == '.' || b[k]|0x20 == 'e') {
+				return i, errFallBack
+			}
+			n, _ := strconv.Atoi(string(b[i:k]))
+			w.Dimensions = &n
+			return k, nil
+		}
+		end, err := jsonscan.SkipValue(b, i)
+		if err != nil || jsonscan.IsNull(b[i:end]) || !json.Valid(b[i:end]) {
+			return i, errFallBack
+		}
+		if field == 5 {
+			w.Google = b[i:end:end]
+		} else {
+			w.ExtraBody = b[i:end:end]
+		}
+		return end, nil
+	})
+	if err != nil || jsonscan.SkipSpace(b, end) != len(b) {
+		return embeddingWire{}, false
+	}
+	return w, true
+}
+
+// errFallBack stops scanEmbeddingRequest: the body goes to encoding/json.
+var errFallBack = errors.New("openai: left to encoding/json")
+
+// scanString reads the string at b[i]: its value, the index past it, and false when there is no
+// string there or it is not valid JSON (Unquote decodes, and so checks, any string with escapes;
+// one without is checked by plain).
+func scanString(b []byte, i int) (string, int, bool) {
+	end, err := jsonscan.SkipString(b, i)
+	if err != nil {
+		return "", i, false
+	}
+	s, err := jsonscan.Unquote(b[i:end])
+	return s, end, err == nil
 }
 
 // absent reports whether a raw member is missing or null.

@@ -156,10 +156,31 @@ func FuzzDecodeEmbeddingRequest(f *testing.F) {
 		`{"model":"m","input":"a","google":{"task_type":"X","title":"t","auto_truncate":true}}`,
 		`{"model":"m","input":"a","extra_body":{"google":{"x":1}}}`, `[]`, `null`, `{`,
 		`{"model":"m","input":["a\u00e9\n","\ud800",  "x" ],"input":["b"]}`, "{\"model\":\"m\",\"input\":[\"\xff\"]}",
+		`{"model":"m","input":["a"],"dimensions":-012}`, `{"model":"m","input":"a","dimensions":7.5}`, `{"model":"m","input":"a","dimensions":1e3}`,
+		`{"model":"m","input":"a","google":{"task_type":tru}}`, `{"model":"m","input":"a","google":null,"user":"u"}`,
+		` { "MODEL" : "m", "input" : [ "a" , "b" ] , "dimensions" : 768 } `, `{"model":"m","input":"a"} x`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The one-pass scan takes a body only as encoding/json reads it.
+		if w, ok := scanEmbeddingRequest(b); ok {
+			var std embeddingWire
+			if err := json.Unmarshal(b, &std); err != nil {
+				t.Fatalf("scanned %s, which encoding/json refuses: %v", b, err)
+			}
+			if d := cmp.Diff(std, w, cmp.AllowUnexported(EmbeddingInput{})); d != "" {
+				t.Fatalf("%s (-encoding/json +scan):\n%s", b, d)
+			}
+			if err := eachTopLevelKey(b, func(key string) error {
+				if !embeddingFields[key] {
+					t.Fatalf("scanned %s with the unknown key %q", b, key)
+				}
+				return nil
+			}); err != nil {
+				t.Fatalf("scanned %s: %v", b, err)
+			}
+		}
 		r, err := DecodeEmbeddingRequest(b)
 		if err != nil {
 			var e *Error
