@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -44,8 +45,19 @@ type fake struct {
 }
 
 func newFake(interval time.Duration) *fake {
+	embed := embedAnswer(embedInputs, embedDim)
 	return &fake{srv: httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
+		if strings.Contains(r.URL.Path, ":batchEmbedContents") {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", strconv.Itoa(len(embed)))
+			if !strings.Contains(r.URL.Path, "paced") {
+				_, _ = w.Write(embed)
+				return
+			}
+			writePaced(w, embed)
+			return
+		}
 		if !strings.Contains(r.URL.Path, ":streamGenerateContent") {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = io.WriteString(w, answer)
@@ -91,6 +103,57 @@ func newFake(interval time.Duration) *fake {
 		}
 		fmt.Fprint(w, "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"done\"}]},\"finishReason\":\"STOP\"}]}\r\n\r\n")
 	}))}
+}
+
+// The embeddings answer: embedInputs vectors of embedDim values, compact (the gateway asks for
+// prettyPrint=false), about a megabyte. Models named "paced" get it as it comes through a
+// network: at embedRate, in embedPiece-byte writes, the size of a TLS record (what a TLS
+// reader hands on at a time); others in one write.
+const (
+	embedInputs = 100
+	embedDim    = 768
+	embedRate   = 200 << 20 // bytes per second
+	embedPiece  = 16 << 10
+)
+
+// embedAnswer is a batchEmbedContents answer of n vectors of dim float32 values, written as
+// encoding/json writes float32s (Gemini's own values have as many digits).
+func embedAnswer(n, dim int) []byte {
+	b := []byte(`{"embeddings":[`)
+	x := uint32(1)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"values":[`...)
+		for j := range dim {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			x = x*1664525 + 1013904223 // a fixed sequence: the same answer every run
+			v := (float32(x>>8)/(1<<24) - 0.5) / 8
+			b = strconv.AppendFloat(b, float64(v), 'g', -1, 32)
+		}
+		b = append(b, `]}`...)
+	}
+	return append(b, `]}`...)
+}
+
+// writePaced writes body in embedPiece pieces, each flushed when it is due at embedRate.
+func writePaced(w http.ResponseWriter, body []byte) {
+	rc := http.NewResponseController(w)
+	start := time.Now()
+	for sent := 0; sent < len(body); {
+		if due := start.Add(time.Duration(float64(sent) / embedRate * float64(time.Second))); time.Until(due) > 0 {
+			time.Sleep(time.Until(due))
+		}
+		n := min(embedPiece, len(body)-sent)
+		if _, err := w.Write(body[sent : sent+n]); err != nil {
+			return
+		}
+		_ = rc.Flush()
+		sent += n
+	}
 }
 
 func (f *fake) url() string { return f.srv.URL }
