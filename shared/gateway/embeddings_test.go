@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,8 @@ type googleEmbed struct {
 	srv    *httptest.Server
 	// fail, when set, may answer call n (numbered from 0 in arrival order) itself.
 	fail func(n int, w http.ResponseWriter, r *http.Request) bool
+	// pretty answers indented even when asked for prettyPrint=false (Google honours it).
+	pretty bool
 
 	mu          sync.Mutex
 	n           int
@@ -129,7 +132,7 @@ func (g *googleEmbed) serve(w http.ResponseWriter, r *http.Request) {
 			embedError(w, 400, "INVALID_ARGUMENT", "Invalid JSON payload received. "+err.Error())
 			return
 		}
-		g.vertexAnswer(w, model, &req)
+		g.vertexAnswer(w, r, model, &req)
 		return
 	}
 	m, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/v1beta/models/"), ":batchEmbedContents")
@@ -143,7 +146,7 @@ func (g *googleEmbed) serve(w http.ResponseWriter, r *http.Request) {
 		embedError(w, 400, "INVALID_ARGUMENT", "Invalid JSON payload received. "+err.Error())
 		return
 	}
-	g.devAnswer(w, model, &req)
+	g.devAnswer(w, r, model, &req)
 }
 
 func (g *googleEmbed) record(inputs, dim int, taskType, title string, truncate *bool) {
@@ -156,7 +159,7 @@ func (g *googleEmbed) record(inputs, dim int, taskType, title string, truncate *
 	g.truncate = append(g.truncate, truncate)
 }
 
-func (g *googleEmbed) devAnswer(w http.ResponseWriter, model string, req *devRequest) {
+func (g *googleEmbed) devAnswer(w http.ResponseWriter, r *http.Request, model string, req *devRequest) {
 	if len(req.Requests) > 100 {
 		g.t.Errorf("batchEmbedContents got %d requests", len(req.Requests))
 		embedError(w, 400, "INVALID_ARGUMENT", "* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch")
@@ -182,12 +185,10 @@ func (g *googleEmbed) devAnswer(w http.ResponseWriter, model string, req *devReq
 		}
 		out.Embeddings = append(out.Embeddings, vec{emulator.Vector(q.Content.Parts[0].Text, dim)})
 	}
-	w.Header().Set("Content-Type", "application/json")
-	b, _ := json.MarshalIndent(out, "", "  ") // Google pretty-prints
-	_, _ = w.Write(b)
+	g.answer(w, r, out)
 }
 
-func (g *googleEmbed) vertexAnswer(w http.ResponseWriter, model string, req *vertexRequest) {
+func (g *googleEmbed) vertexAnswer(w http.ResponseWriter, r *http.Request, model string, req *vertexRequest) {
 	limit := 1
 	if strings.HasPrefix(model, "text-") {
 		limit = 250
@@ -231,9 +232,28 @@ func (g *googleEmbed) vertexAnswer(w http.ResponseWriter, model string, req *ver
 		p.Embeddings.Statistics.TokenCount = float64(len(strings.Fields(in.Content)))
 		out.Predictions = append(out.Predictions, p)
 	}
-	w.Header().Set("Content-Type", "application/json")
+	g.answer(w, r, out)
+}
+
+// answer writes out as Google does: indented unless the request says prettyPrint=false (a
+// system parameter of every Google REST API), and, as a network delivers a large answer, in
+// pieces (2 KiB, each flushed), so that the gateway's reader sees it arrive.
+func (g *googleEmbed) answer(w http.ResponseWriter, r *http.Request, out any) {
 	b, _ := json.MarshalIndent(out, "", "  ")
-	_, _ = w.Write(b)
+	if r.URL.Query().Get("prettyPrint") == "false" && !g.pretty {
+		b, _ = json.Marshal(out)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	rc := http.NewResponseController(w)
+	for len(b) > 0 {
+		n := min(len(b), 2<<10)
+		if _, err := w.Write(b[:n]); err != nil {
+			return
+		}
+		_ = rc.Flush()
+		b = b[n:]
+	}
 }
 
 type embedGateway struct {
@@ -399,22 +419,27 @@ func TestEmbeddingsVertexOnePerCall(t *testing.T) {
 }
 
 // TestEmbeddingsVertexTextEmbedding pins text-embedding-005 on Vertex: up to 250 instances per
-// call, and the model's full 768 dimensions when none are asked.
+// call, and the model's full 768 dimensions when none are asked; whether the answers come
+// compact (as asked, and converted while they arrive) or indented.
 func TestEmbeddingsVertexTextEmbedding(t *testing.T) {
-	g := newEmbedGateway(t, newGoogleEmbed(t, true), nil)
-	in := inputs(300)
-	resp, err := g.client.Embeddings.New(t.Context(), oai.EmbeddingNewParams{
-		Model: "text-embedding-005",
-		Input: oai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: in},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkVectors(t, resp, in, 768)
-	g.up.mu.Lock()
-	defer g.up.mu.Unlock()
-	if len(g.up.inputs) != 2 || g.up.inputs[0]+g.up.inputs[1] != 300 {
-		t.Errorf("calls carried %v inputs", g.up.inputs)
+	for _, pretty := range []bool{false, true} {
+		up := newGoogleEmbed(t, true)
+		up.pretty = pretty
+		g := newEmbedGateway(t, up, nil)
+		in := inputs(300)
+		resp, err := g.client.Embeddings.New(t.Context(), oai.EmbeddingNewParams{
+			Model: "text-embedding-005",
+			Input: oai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: in},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkVectors(t, resp, in, 768)
+		g.up.mu.Lock()
+		if len(g.up.inputs) != 2 || g.up.inputs[0]+g.up.inputs[1] != 300 {
+			t.Errorf("pretty %v: calls carried %v inputs", pretty, g.up.inputs)
+		}
+		g.up.mu.Unlock()
 	}
 }
 

@@ -406,20 +406,38 @@ type EmbeddingUsage struct {
 // where vector appends the JSON value of embedding i (an array of numbers, or a string holding
 // the base64 of little-endian float32s). vector's error stops the body and is returned as is.
 func (l *EmbeddingList) AppendJSON(b []byte, vector func(b []byte, i int) ([]byte, error)) ([]byte, error) {
-	b = append(b, `{"object":"list","data":[`...)
+	b = AppendEmbeddingsHead(b)
 	for i := range l.Len {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"object":"embedding","index":`...)
-		b = strconv.AppendInt(b, int64(i), 10)
-		b = append(b, `,"embedding":`...)
+		b = AppendEmbeddingItemHead(b, i)
 		var err error
 		if b, err = vector(b, i); err != nil {
 			return b, err
 		}
 		b = append(b, '}')
 	}
+	return l.AppendTail(b), nil
+}
+
+// AppendEmbeddingsHead appends what AppendJSON writes before the first vector's item. With
+// AppendEmbeddingItemHead, each vector and its closing '}', and AppendTail, it writes the body
+// of AppendJSON piece by piece, for a caller that has the vectors one at a time.
+func AppendEmbeddingsHead(b []byte) []byte {
+	return append(b, `{"object":"list","data":[`...)
+}
+
+// AppendEmbeddingItemHead appends the start of vector i's item, up to its value: a comma for
+// any but the first, then {"object":"embedding","index":i,"embedding":. The item ends with '}'.
+func AppendEmbeddingItemHead(b []byte, i int) []byte {
+	if i > 0 {
+		b = append(b, ',')
+	}
+	b = append(b, `{"object":"embedding","index":`...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	return append(b, `,"embedding":`...)
+}
+
+// AppendTail appends what AppendJSON writes after the last item: the model and the usage.
+func (l *EmbeddingList) AppendTail(b []byte) []byte {
 	b = append(b, `],"model":`...)
 	model, err := json.Marshal(l.Model)
 	if err != nil { // a string always marshals
@@ -430,8 +448,7 @@ func (l *EmbeddingList) AppendJSON(b []byte, vector func(b []byte, i int) ([]byt
 	b = strconv.AppendInt(b, int64(l.Usage.PromptTokens), 10)
 	b = append(b, `,"total_tokens":`...)
 	b = strconv.AppendInt(b, int64(l.Usage.TotalTokens), 10)
-	b = append(b, "}}\n"...)
-	return b, nil
+	return append(b, "}}\n"...)
 }
 
 // Overhead returns a bound on what AppendJSON writes besides the vectors, for sizing its buffer

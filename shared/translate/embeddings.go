@@ -34,6 +34,7 @@ type EmbedCall struct {
 	Body gemini.EmbedBody
 
 	base64 bool          // the request's encoding_format, for Watch
+	solo   bool          // the request's one call: Watch writes the response in place
 	early  *earlyVectors // vectors converted while the answer arrived (Watch)
 }
 
@@ -140,6 +141,9 @@ func EmbeddingsToGemini(req *openai.EmbeddingRequest, models *Models, backend ge
 		e.Calls = append(e.Calls, call)
 		first += n
 	}
+	if len(e.Calls) == 1 {
+		e.Calls[0].solo = true
+	}
 	return e, nil
 }
 
@@ -160,7 +164,8 @@ func contains(list []string, s string) bool {
 // OpenAI encodes them. Usage is Vertex's statistics.token_count summed; the Developer API
 // reports no token counts, so it is 0 there. On error dst is returned as it came.
 // A vector the call's Watch converted while the answer arrived is taken as converted then
-// (embeddings_early.go); the work Watch kept is released.
+// (embeddings_early.go); the work Watch kept is released. When Watch wrote the response in
+// place and dst is empty, the result is that buffer, and Watch's pool keeps dst's instead.
 func AppendEmbeddings(dst []byte, e *Embed, resps []*gemini.EmbedResponse, model string) ([]byte, openai.EmbeddingUsage, error) {
 	defer e.Release()
 	if len(resps) != len(e.Calls) {
@@ -171,6 +176,7 @@ func AppendEmbeddings(dst []byte, e *Embed, resps []*gemini.EmbedResponse, model
 	vecs := make([][]byte, 0, e.Inputs)
 	done := make([][]byte, 0, e.Inputs)
 	size, tokens := 0, 0
+	placed := 0 // the vectors of a solo call, from the first, found where Watch wrote them
 	for i := range e.Calls {
 		call := &e.Calls[i]
 		r := resps[i]
@@ -183,23 +189,26 @@ func AppendEmbeddings(dst []byte, e *Embed, resps []*gemini.EmbedResponse, model
 		}
 		for j := range call.N {
 			var (
-				v      []byte
-				at     int
-				placed bool
+				v     []byte
+				at    int
+				known bool // at is known
 			)
 			if e.Vertex {
 				p := &r.Predictions[j]
 				v = p.Embeddings.Values
-				at, placed = p.Offset()
+				at, known = p.Offset()
 				if s := p.Embeddings.Statistics; s != nil {
 					tokens += s.Tokens()
 				}
 			} else {
 				v = r.Embeddings[j].Values
-				at, placed = r.Embeddings[j].Offset()
+				at, known = r.Embeddings[j].Offset()
 			}
 			var conv []byte
-			if s, ok := call.early.lookup(v, at); placed && ok {
+			if s, k, ok := call.early.lookup(v, at); known && ok {
+				if k == j && placed == j && call.solo {
+					placed++
+				}
 				conv = v
 				if e.Base64 {
 					conv = call.early.out[s.from:s.to]
@@ -218,7 +227,7 @@ func AppendEmbeddings(dst []byte, e *Embed, resps []*gemini.EmbedResponse, model
 		}
 	}
 	list := openai.EmbeddingList{Model: model, Len: len(vecs), Usage: openai.EmbeddingUsage{PromptTokens: tokens, TotalTokens: tokens}}
-	out, err := list.AppendJSON(slices.Grow(dst, size+list.Overhead()), func(b []byte, i int) ([]byte, error) {
+	vector := func(b []byte, i int) ([]byte, error) {
 		if done[i] != nil {
 			return append(b, done[i]...), nil
 		}
@@ -232,7 +241,17 @@ func AppendEmbeddings(dst []byte, e *Embed, resps []*gemini.EmbedResponse, model
 			return b, malformed("embedding %d: %v", i, err)
 		}
 		return b, nil
-	})
+	}
+	if len(dst) == 0 && len(e.Calls) == 1 {
+		out, ok, err := e.Calls[0].early.response(placed, &list, vector, dst)
+		if err != nil {
+			return dst, openai.EmbeddingUsage{}, err
+		}
+		if ok {
+			return out, list.Usage, nil
+		}
+	}
+	out, err := list.AppendJSON(slices.Grow(dst, size+list.Overhead()), vector)
 	if err != nil {
 		return dst, openai.EmbeddingUsage{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/geminigateway/gateway/shared/gemini"
+	"github.com/geminigateway/gateway/shared/openai"
 )
 
 // Vectors converted while the answer arrives.
@@ -15,6 +16,12 @@ import (
 // last byte, that millisecond is added to the request; done on each vector as soon as its
 // closing bracket has arrived (EmbedCall.Watch, called by gemini.Client.EmbedWatched between
 // reads), it overlaps the transfer, and what is left after the last byte is the last vectors.
+//
+// When the request is one call (up to 100 inputs on the Developer API), the early work goes
+// further: each vector is written, converted, as the response's item of its place in the answer,
+// in a buffer that starts as the response, so that when the answer's decoder agrees on every
+// place, the response is that buffer with the last vectors and the tail appended, and no
+// megabyte is copied after the last byte either.
 //
 // What is done early is only a cache: each converted vector is kept with where it sat in the
 // answer's bytes, and AppendEmbeddings uses it for a vector only when the answer's own decoder
@@ -34,6 +41,10 @@ type earlyVectors struct {
 	spans  []earlySpan
 	cursor int // AppendEmbeddings' place in spans
 	ends   int // VectorEnd's place in spans
+	// inPlace: out is the response so far, openai.AppendEmbeddingsHead and then span k's
+	// conversion as item k, for each span; it stops being so (and out is only a cache) at the
+	// first vector that cannot be converted.
+	inPlace bool
 }
 
 // earlySpan is one converted vector: answer[start:end] is the array, and its conversion is
@@ -54,7 +65,10 @@ const maxPooledEarly = 4 << 20
 func (c *EmbedCall) Watch() gemini.Watcher {
 	c.release()
 	x := earlyPool.Get().(*earlyVectors)
-	*x = earlyVectors{base64: c.base64, out: x.out[:0], spans: x.spans[:0]}
+	*x = earlyVectors{base64: c.base64, out: x.out[:0], spans: x.spans[:0], inPlace: c.solo}
+	if x.inPlace {
+		x.out = openai.AppendEmbeddingsHead(x.out)
+	}
 	c.early = x
 	return x
 }
@@ -90,16 +104,31 @@ func (x *earlyVectors) Arrived(sofar []byte) {
 		end := start + n + 1
 		x.next = end
 		v := sofar[start:end]
+		mark := len(x.out)
+		if x.inPlace {
+			x.out = openai.AppendEmbeddingItemHead(x.out, len(x.spans))
+		}
 		from := len(x.out)
-		if x.base64 {
+		ok := true
+		switch {
+		case x.base64:
 			var err error
-			if x.out, err = appendBase64Vector(x.out, v); err != nil {
-				continue // left to be converted after, where its error is reported
-			}
-		} else if !compactNumbers(v) {
+			x.out, err = appendBase64Vector(x.out, v)
+			ok = err == nil
+		case !compactNumbers(v):
+			ok = false
+		case x.inPlace:
+			x.out = append(x.out, v...)
+		}
+		if !ok { // left to be converted after, where its error is reported
+			x.out = x.out[:mark]
+			x.inPlace = false
 			continue
 		}
 		x.spans = append(x.spans, earlySpan{start: start, end: end, from: from, to: len(x.out)})
+		if x.inPlace {
+			x.out = append(x.out, '}')
+		}
 	}
 }
 
@@ -119,19 +148,39 @@ func (x *earlyVectors) VectorEnd(start int) (int, bool) {
 }
 
 // lookup returns the span converted from the vector v that starts at offset at in the answer,
-// if there is one. Vectors are looked up in the order of the answer, as spans are kept, so the
-// search goes on from the last one found.
-func (x *earlyVectors) lookup(v []byte, at int) (earlySpan, bool) {
+// and its number, if there is one. Vectors are looked up in the order of the answer, as spans
+// are kept, so the search goes on from the last one found.
+func (x *earlyVectors) lookup(v []byte, at int) (earlySpan, int, bool) {
 	if x == nil {
-		return earlySpan{}, false
+		return earlySpan{}, 0, false
 	}
 	k := x.cursor
 	for k < len(x.spans) && x.spans[k].start < at {
 		k++
 	}
 	if k == len(x.spans) || x.spans[k].start != at || x.spans[k].end-at != len(v) {
-		return earlySpan{}, false
+		return earlySpan{}, 0, false
 	}
 	x.cursor = k + 1
-	return x.spans[k], true
+	return x.spans[k], k, true
+}
+
+// response returns the response written in place (inPlace) when the answer's decoder put
+// vector k where span k is for every span (placed counts the vectors from the first that did),
+// with the vectors after them appended by vector and the tail by list; it gives x the buffer
+// spare, for the pool. ok is false when it was not written in place: the caller writes it.
+func (x *earlyVectors) response(placed int, list *openai.EmbeddingList, vector func(b []byte, i int) ([]byte, error), spare []byte) (out []byte, ok bool, err error) {
+	if x == nil || !x.inPlace || placed != len(x.spans) || placed > list.Len {
+		return nil, false, nil
+	}
+	out = x.out
+	for i := placed; i < list.Len; i++ {
+		out = openai.AppendEmbeddingItemHead(out, i)
+		if out, err = vector(out, i); err != nil {
+			return nil, true, err
+		}
+		out = append(out, '}')
+	}
+	x.out = spare[:0] // out is the caller's now
+	return list.AppendTail(out), true, nil
 }

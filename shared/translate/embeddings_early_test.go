@@ -63,7 +63,9 @@ type earlyRun struct {
 }
 
 // runEarly sends a request of inputs texts to an upstream answering body, n bytes per read.
-func runEarly(t testing.TB, body []byte, vertex, base64 bool, inputs, n int, length bool, tamper func(*earlyVectors)) earlyRun {
+// tamper, when not nil, changes the early work before the response is written; setup, when
+// not nil, changes the translated request before the call.
+func runEarly(t testing.TB, body []byte, vertex, base64 bool, inputs, n int, length bool, tamper func(*earlyVectors), setup ...func(*Embed)) earlyRun {
 	t.Helper()
 	o := gemini.Options{Backend: gemini.Developer, APIKey: "k", Retry: gemini.RetryPolicy{MaxAttempts: 1}}
 	model := "gemini-embedding-001"
@@ -95,6 +97,9 @@ func runEarly(t testing.TB, body []byte, vertex, base64 bool, inputs, n int, len
 		e, err := EmbeddingsToGemini(req, models, o.Backend)
 		if err != nil || len(e.Calls) != 1 {
 			t.Fatalf("%v, %d calls", err, len(e.Calls))
+		}
+		for _, f := range setup {
+			f(e)
 		}
 		var out []byte
 		var r *gemini.EmbedResponse
@@ -152,7 +157,7 @@ func devAnswer(n, dim int) []byte {
 // nothing in the response, whatever the pieces it arrives in, on both backends and formats:
 // compact answers (all converted early), pretty-printed ones (none), answers with decoy
 // "values" arrays in members the decoder skips, answers the decoder leaves to encoding/json,
-// and broken ones (the same error).
+// and broken ones (the same error); written in place (a request of one call) or not.
 func TestEarlyVectorsSameResponse(t *testing.T) {
 	vertexBody := `{"predictions":[` +
 		`{"embeddings":{"statistics":{"truncated":false,"token_count":4},"values":[0.25,-0.5,1e-7]},"extra":{"values":[9,9,9]}},` +
@@ -179,7 +184,8 @@ func TestEarlyVectorsSameResponse(t *testing.T) {
 		for _, base64 := range []bool{false, true} {
 			for _, n := range []int{1, 3, 17, 4096, 1 << 22} {
 				for _, length := range []bool{true, false} {
-					r := runEarly(t, []byte(c.body), c.vertex, base64, c.inputs, n, length, nil)
+					// solo false: as one of several calls, with the conversions kept aside.
+					r := runEarly(t, []byte(c.body), c.vertex, base64, c.inputs, n, length, nil, func(e *Embed) { e.Calls[0].solo = n%2 == 1 })
 					if d := r.same(); d != "" {
 						t.Fatalf("%s, base64 %v, %d bytes a read, length %v: %s", c.name, base64, n, length, d)
 					}
@@ -198,27 +204,31 @@ func TestEarlyVectorsSameResponse(t *testing.T) {
 
 // TestEarlyConversionsAreUsed shows that the early conversions are what the response is made
 // of: a conversion changed after the fact shows in the response (the reverse of
-// TestEarlyVectorsSameResponse, which could pass with the early work ignored).
+// TestEarlyVectorsSameResponse, which could pass with the early work ignored), whether the
+// response was written in place (a request of one call) or from the conversions kept aside.
 func TestEarlyConversionsAreUsed(t *testing.T) {
 	body := devAnswer(3, 16)
 	for _, base64 := range []bool{false, true} {
-		r := runEarly(t, body, false, base64, 3, 64, true, func(x *earlyVectors) {
-			if len(x.spans) < 2 {
-				t.Fatalf("%d vectors converted early", len(x.spans))
-			}
-			if base64 {
+		for _, solo := range []bool{true, false} {
+			r := runEarly(t, body, false, base64, 3, 64, true, func(x *earlyVectors) {
+				if len(x.spans) < 2 || x.inPlace != solo {
+					t.Fatalf("%d vectors converted early, in place %v", len(x.spans), x.inPlace)
+				}
 				s := x.spans[1]
-				copy(x.out[s.from+1:s.to-1], bytes.Repeat([]byte("A"), s.to-s.from-2)) // zeros
-			} else {
-				x.spans = x.spans[:1] // vector 1 no longer known: converted after, the same
+				if !solo && !base64 {
+					return // nothing kept: the vector goes out as it came, checked
+				}
+				copy(x.out[s.from+1:s.to-1], bytes.Repeat([]byte("7"), s.to-s.from-2))
+			}, func(e *Embed) { e.Calls[0].solo = solo })
+			if !solo && !base64 {
+				if d := r.same(); d != "" {
+					t.Error(d)
+				}
+				continue
 			}
-		})
-		if base64 {
-			if !bytes.Contains(r.watched, []byte(`"embedding":"AAAAAAAA`)) || bytes.Equal(r.watched, r.plain) {
-				t.Errorf("base64: the tampered conversion is not in the response: %.200s", r.watched)
+			if !bytes.Contains(r.watched, []byte(`"index":1,"embedding":"7777777`)) && !bytes.Contains(r.watched, []byte(`"index":1,"embedding":[7777777`)) {
+				t.Errorf("base64 %v, in place %v: the changed conversion is not in the response: %.300s", base64, solo, r.watched)
 			}
-		} else if d := r.same(); d != "" {
-			t.Error(d)
 		}
 	}
 }
@@ -233,7 +243,7 @@ func FuzzEarlyVectors(f *testing.F) {
 	f.Add([]byte(`{"predictions":[{"embeddings":{"values":[0.5]},"embeddings":{"values":[2]}}]}`), uint16(4), false, true, false)
 	f.Fuzz(func(t *testing.T, body []byte, n uint16, base64, vertex, length bool) {
 		inputs := min(max(bytes.Count(body, []byte(`"values"`)), 1), 100)
-		r := runEarly(t, body, vertex, base64, inputs, int(n%512)+1, length, nil)
+		r := runEarly(t, body, vertex, base64, inputs, int(n%512)+1, length, nil, func(e *Embed) { e.Calls[0].solo = n&512 == 0 })
 		if d := r.same(); d != "" {
 			t.Fatal(d)
 		}
