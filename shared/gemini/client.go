@@ -337,7 +337,7 @@ func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, err
 			req.Header.Set("x-goog-api-key", c.o.APIKey)
 		}
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.roundTrip(req)
 	if err != nil {
 		return nil, c.transportError(ctx, err)
 	}
@@ -347,6 +347,27 @@ func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, err
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	return nil, ParseError(resp.StatusCode, resp.Header, b)
+}
+
+// roundTrip sends req through the client's HTTP client. A plain http.Client (no cookie jar, no
+// timeout, no redirect policy: what New makes, and what deployments and tests pass) adds to its
+// transport only the following of redirects, which Google's APIs do not answer with, at the cost
+// of a copy of the headers and a cancel context per request; its transport is then called
+// directly, as httputil.ReverseProxy does. A 3xx then comes back as the answer it is.
+func (c *Client) roundTrip(req *http.Request) (*http.Response, error) {
+	hc := c.hc
+	if hc.Jar != nil || hc.Timeout != 0 || hc.CheckRedirect != nil {
+		return hc.Do(req)
+	}
+	t := hc.Transport
+	if t == nil {
+		t = http.DefaultTransport
+	}
+	resp, err := t.RoundTrip(req)
+	if err != nil {
+		return nil, &url.Error{Op: req.Method, URL: req.URL.String(), Err: err}
+	}
+	return resp, nil
 }
 
 // CredentialsError is a failure to obtain Google credentials for the upstream call.

@@ -331,14 +331,24 @@ func (cv *contentConverter) globalResolution() {
 	if IsGemini3(cv.model) {
 		return
 	}
-	rank := map[string]int{"MEDIA_RESOLUTION_LOW": 1, "MEDIA_RESOLUTION_MEDIUM": 2, "MEDIA_RESOLUTION_HIGH": 3}
+	rank := func(level string) int {
+		switch level {
+		case "MEDIA_RESOLUTION_LOW":
+			return 1
+		case "MEDIA_RESOLUTION_MEDIUM":
+			return 2
+		case "MEDIA_RESOLUTION_HIGH":
+			return 3
+		}
+		return 0
+	}
 	for i := range cv.contents {
 		for j := range cv.contents[i].Parts {
 			p := &cv.contents[i].Parts[j]
 			if p.MediaResolution == nil {
 				continue
 			}
-			if rank[p.MediaResolution.Level] > rank[cv.resolution] {
+			if rank(p.MediaResolution.Level) > rank(cv.resolution) {
 				cv.resolution = p.MediaResolution.Level
 			}
 			p.MediaResolution = nil
