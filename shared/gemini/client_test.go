@@ -705,3 +705,36 @@ func TestMalformedSuccessBody(t *testing.T) {
 		t.Errorf("upstream saw %d requests, want 1", n)
 	}
 }
+
+// TestPlainClientCallsTransport pins how a call goes out: through the transport itself for a
+// plain http.Client (a redirect, which Google's APIs do not send, comes back as the error it
+// is), and through http.Client.Do, redirects followed, for one with a policy of its own.
+func TestPlainClientCallsTransport(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/moved/") {
+			http.Redirect(w, r, "/moved"+r.URL.Path, http.StatusTemporaryRedirect)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, okBody)
+	}))
+	t.Cleanup(srv.Close)
+	for _, followed := range []bool{false, true} {
+		hc := &http.Client{}
+		if followed {
+			hc.CheckRedirect = func(*http.Request, []*http.Request) error { return nil }
+		}
+		c, err := New(Options{Backend: Developer, BaseURL: srv.URL, APIKey: "k", HTTPClient: hc, Retry: RetryPolicy{MaxAttempts: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Generate(t.Context(), testModel, []byte(testBody))
+		if followed && (err != nil || text(t, resp) != "Rayleigh scattering.") {
+			t.Errorf("with a redirect policy: %v", err)
+		}
+		var ge *APIError
+		if !followed && (!errors.As(err, &ge) || ge.HTTPStatus != http.StatusTemporaryRedirect) {
+			t.Errorf("plain client: %v, want the 307 as an error", err)
+		}
+	}
+}
