@@ -78,6 +78,7 @@ fuzz:
 	$(FUZZ) ./shared/gemini -fuzz '^FuzzEmbedBodyJSON$$'
 	$(FUZZ) ./shared/translate -fuzz '^FuzzVectorEncoding$$'
 	$(FUZZ) ./shared/translate -fuzz '^FuzzParseFloat32$$'
+	$(FUZZ) ./shared/translate -fuzz '^FuzzEarlyVectors$$'
 
 ## package: build the deployment artifacts: dist/gcf-source.zip (Cloud Functions source archive)
 ## and dist/lambda.zip (Lambda bootstrap, linux/arm64). Reproducible: same code, same bytes.
