@@ -176,7 +176,8 @@ func AppendEmbeddings(dst []byte, e *Embed, resps []*gemini.EmbedResponse, model
 	vecs := make([][]byte, 0, e.Inputs)
 	done := make([][]byte, 0, e.Inputs)
 	size, tokens := 0, 0
-	placed := 0 // the vectors of a solo call, from the first, found where Watch wrote them
+	placed := 0     // the vectors of a solo call, from the first, found where Watch wrote them
+	placedSize := 0 // their share of size
 	for i := range e.Calls {
 		call := &e.Calls[i]
 		r := resps[i]
@@ -206,14 +207,15 @@ func AppendEmbeddings(dst []byte, e *Embed, resps []*gemini.EmbedResponse, model
 			}
 			var conv []byte
 			if s, k, ok := call.early.lookup(v, at); known && ok {
-				if k == j && placed == j && call.solo {
-					placed++
-				}
 				conv = v
 				if e.Base64 {
 					conv = call.early.out[s.from:s.to]
 				}
 				size += len(conv)
+				if k == j && placed == j && call.solo {
+					placed++
+					placedSize += len(conv)
+				}
 			} else if e.Base64 {
 				// An estimate, not to read the vector one more time: a number and its comma take 2
 				// bytes or more and 11 to 14 as Gemini writes them, against 16/3 in base64;
@@ -243,7 +245,7 @@ func AppendEmbeddings(dst []byte, e *Embed, resps []*gemini.EmbedResponse, model
 		return b, nil
 	}
 	if len(dst) == 0 && len(e.Calls) == 1 {
-		out, ok, err := e.Calls[0].early.response(placed, &list, vector, dst)
+		out, ok, err := e.Calls[0].early.response(placed, size-placedSize, &list, vector, dst)
 		if err != nil {
 			return dst, openai.EmbeddingUsage{}, err
 		}

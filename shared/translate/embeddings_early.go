@@ -2,6 +2,7 @@ package translate
 
 import (
 	"bytes"
+	"slices"
 	"sync"
 
 	"github.com/geminigateway/gateway/shared/gemini"
@@ -166,14 +167,15 @@ func (x *earlyVectors) lookup(v []byte, at int) (earlySpan, int, bool) {
 }
 
 // response returns the response written in place (inPlace) when the answer's decoder put
-// vector k where span k is for every span (placed counts the vectors from the first that did),
-// with the vectors after them appended by vector and the tail by list; it gives x the buffer
-// spare, for the pool. ok is false when it was not written in place: the caller writes it.
-func (x *earlyVectors) response(placed int, list *openai.EmbeddingList, vector func(b []byte, i int) ([]byte, error), spare []byte) (out []byte, ok bool, err error) {
-	if x == nil || !x.inPlace || placed != len(x.spans) || placed > list.Len {
+// vector k where span k is for every span (placed counts the vectors from the first that did,
+// at least one), with the vectors after them appended by vector (about rest bytes) and the tail
+// by list; it gives x the buffer spare, for the pool. ok is false when it was not written in
+// place: the caller writes it.
+func (x *earlyVectors) response(placed, rest int, list *openai.EmbeddingList, vector func(b []byte, i int) ([]byte, error), spare []byte) (out []byte, ok bool, err error) {
+	if x == nil || !x.inPlace || placed == 0 || placed != len(x.spans) || placed > list.Len {
 		return nil, false, nil
 	}
-	out = x.out
+	out = slices.Grow(x.out, rest+list.Overhead())
 	for i := placed; i < list.Len; i++ {
 		out = openai.AppendEmbeddingItemHead(out, i)
 		if out, err = vector(out, i); err != nil {
