@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/geminigateway/gateway/shared/internal/trickle"
 )
 
 // TestDecodeEmbedResponse pins the two ways an embedding answer is read: the Developer API's
@@ -308,48 +310,13 @@ func TestEmbedReleaseReuse(t *testing.T) {
 	r4.Release() // twice is harmless
 }
 
-// trickle answers every call with body, n bytes per Read, declaring its length or not (as a
-// gzip-decoded answer does not).
-type trickle struct {
-	status int
-	body   []byte
-	n      int
-	length bool
-}
-
-func (tr trickle) RoundTrip(r *http.Request) (*http.Response, error) {
-	_, _ = io.Copy(io.Discard, r.Body)
-	_ = r.Body.Close()
-	resp := &http.Response{StatusCode: tr.status, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: io.NopCloser(&pieceReader{b: tr.body, n: tr.n}), ContentLength: -1, Request: r}
-	if tr.length {
-		resp.ContentLength = int64(len(tr.body))
-	}
-	return resp, nil
-}
-
-// pieceReader hands out b at most n bytes per Read.
-type pieceReader struct {
-	b []byte
-	n int
-}
-
-func (p *pieceReader) Read(dst []byte) (int, error) {
-	if len(p.b) == 0 {
-		return 0, io.EOF
-	}
-	k := copy(dst[:min(len(dst), p.n)], p.b)
-	p.b = p.b[k:]
-	return k, nil
-}
-
 // TestEmbedWatched pins what EmbedWatched shows its watch function: every prefix the reads
 // leave, growing, each the answer's own bytes; never the whole answer when its length is
 // declared; nothing of an error answer. The vectors' offsets are where they are in those bytes.
 func TestEmbedWatched(t *testing.T) {
 	body := []byte(`{"embeddings":[{"values":[0.5,-0.25]},{"values":[1e-3]}]}`)
 	for _, length := range []bool{true, false} {
-		c, err := New(Options{Backend: Developer, APIKey: "k", HTTPClient: &http.Client{Transport: trickle{200, body, 5, length}}})
+		c, err := New(Options{Backend: Developer, APIKey: "k", HTTPClient: &http.Client{Transport: trickle.Transport{Body: body, N: 5, Length: length}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -377,7 +344,7 @@ func TestEmbedWatched(t *testing.T) {
 		r.Release()
 	}
 	c, err := New(Options{Backend: Developer, APIKey: "k", Retry: RetryPolicy{MaxAttempts: 1},
-		HTTPClient: &http.Client{Transport: trickle{400, []byte(`{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}`), 3, true}}})
+		HTTPClient: &http.Client{Transport: trickle.Transport{Status: 400, Body: []byte(`{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}`), N: 3, Length: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +353,7 @@ func TestEmbedWatched(t *testing.T) {
 		t.Errorf("a 400: error %v, watched %v", err, w.seen)
 	}
 	// Read by encoding/json (a member the scanner does not take): no offsets.
-	c, _ = New(Options{Backend: Developer, APIKey: "k", HTTPClient: &http.Client{Transport: trickle{200, []byte(`{"embeddings":[{"values":[1]}],"usageMetadata":{}}`), 4, true}}})
+	c, _ = New(Options{Backend: Developer, APIKey: "k", HTTPClient: &http.Client{Transport: trickle.Transport{Body: []byte(`{"embeddings":[{"values":[1]}],"usageMetadata":{}}`), N: 4, Length: true}}})
 	r, err := c.EmbedWatched(t.Context(), "m", []byte(`{}`), &recorder{t: t, body: []byte(`{"embeddings":[{"values":[1]}],"usageMetadata":{}}`)})
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,41 +13,9 @@ import (
 
 	"github.com/geminigateway/gateway/shared/emulator"
 	"github.com/geminigateway/gateway/shared/gemini"
+	"github.com/geminigateway/gateway/shared/internal/trickle"
 	"github.com/geminigateway/gateway/shared/openai"
 )
-
-// trickleUp answers every call with body, n bytes per Read, declaring its length or not (an
-// answer gzip-decoded by the transport has none).
-type trickleUp struct {
-	body   []byte
-	n      int
-	length bool
-}
-
-func (u trickleUp) RoundTrip(r *http.Request) (*http.Response, error) {
-	_, _ = io.Copy(io.Discard, r.Body)
-	_ = r.Body.Close()
-	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: io.NopCloser(&pieces{b: u.body, n: u.n}), ContentLength: -1, Request: r}
-	if u.length {
-		resp.ContentLength = int64(len(u.body))
-	}
-	return resp, nil
-}
-
-type pieces struct {
-	b []byte
-	n int
-}
-
-func (p *pieces) Read(dst []byte) (int, error) {
-	if len(p.b) == 0 {
-		return 0, io.EOF
-	}
-	k := copy(dst[:min(len(dst), p.n)], p.b)
-	p.b = p.b[k:]
-	return k, nil
-}
 
 type fixedToken struct{}
 
@@ -89,7 +56,7 @@ func runEarly(t testing.TB, body []byte, vertex, base64 bool, inputs, n int, len
 	models, _ := NewModels("")
 	var run earlyRun
 	for _, watched := range []bool{true, false} {
-		o.HTTPClient = &http.Client{Transport: trickleUp{body, n, length}}
+		o.HTTPClient = &http.Client{Transport: trickle.Transport{Body: body, N: n, Length: length}}
 		c, err := gemini.New(o)
 		if err != nil {
 			t.Fatal(err)
