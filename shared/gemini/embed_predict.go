@@ -121,7 +121,7 @@ func scanStatistics(b []byte, i int, s *EmbedStatistics) (int, error) {
 				return end, errFallBack
 			}
 		default:
-			if c := lit[0]; c != '-' && (c < '0' || c > '9') || !json.Valid(lit) {
+			if !jsonNumber(lit) {
 				return end, errFallBack
 			}
 			f, err := strconv.ParseFloat(string(lit), 64)
@@ -136,6 +136,46 @@ func scanStatistics(b []byte, i int, s *EmbedStatistics) (int, error) {
 		}
 		return end, nil
 	})
+}
+
+// jsonNumber reports whether lit is exactly one JSON number (RFC 8259's grammar: -?, then 0 or
+// a digit 1-9 and more digits, then an optional fraction and exponent), what json.Valid says of
+// a number, without its scanner: Vertex writes a count for every input.
+func jsonNumber(lit []byte) bool {
+	i := 0
+	if i < len(lit) && lit[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(lit) && lit[i] >= '0' && lit[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case i < len(lit) && lit[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(lit) && lit[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(lit) && (lit[i] == 'e' || lit[i] == 'E') {
+		i++
+		if i < len(lit) && (lit[i] == '+' || lit[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(lit)
 }
 
 // skipMember skips the value at b[i] of a member that is none of the fields read, after checking

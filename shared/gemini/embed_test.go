@@ -412,3 +412,18 @@ func TestDecodeTakesWatcherEnds(t *testing.T) {
 		t.Errorf("predictions with the right end: %v %v", ok, preds)
 	}
 }
+
+// FuzzJSONNumber: jsonNumber says of a literal what json.Valid says of it when it is a number
+// (one that starts like a number and ends with a digit: SkipValue leaves no space around it).
+func FuzzJSONNumber(f *testing.F) {
+	for _, s := range []string{"0", "-0", "12", "012", "1.", "1.5", "-1.5e+3", "1e", "1E-07", "-", "", "1.5x", " 1", "6.0", "--1", "0.0e0"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, lit []byte) {
+		want := json.Valid(lit) && len(lit) > 0 && (lit[0] == '-' || lit[0] >= '0' && lit[0] <= '9') &&
+			lit[len(lit)-1] >= '0' && lit[len(lit)-1] <= '9'
+		if got := jsonNumber(lit); got != want {
+			t.Fatalf("jsonNumber(%q) = %v, json.Valid says %v", lit, got, want)
+		}
+	})
+}
