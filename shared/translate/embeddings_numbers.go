@@ -287,18 +287,18 @@ func appendBase64Vector(dst, v []byte) ([]byte, error) {
 // from v[pos[l]] up to v[stop[l]], the comma after its last number or, for the last lane, the
 // closing bracket, and its next number goes to raw[at[l]:]; m lanes are used.
 type float32Lanes struct {
-	pos, stop, at [lanes]int
+	pos, stop, at [2]int
 	m             int
 }
 
 // cutFloat32Lanes cuts v, a vector from its opening to its closing bracket, at commas into
-// lanes (four when it is long enough) and counts its numbers: its commas and one, exact when v
+// lanes (two when it is long enough) and counts its numbers: its commas and one, exact when v
 // is valid, which the readers check. Each comma is counted once, on the way to the cuts.
 func cutFloat32Lanes(v []byte) (ln float32Lanes, count int) {
 	n := len(v)
 	m, start, before := 0, 1, 0
-	for m < lanes-1 && n >= 64*lanes {
-		cut := max(start, n*(m+1)/lanes)
+	for m < 1 && n >= 128 {
+		cut := max(start, n/2)
 		c := bytes.IndexByte(v[cut:n-1], ',')
 		if c < 0 {
 			break
@@ -315,57 +315,79 @@ func cutFloat32Lanes(v []byte) (ln float32Lanes, count int) {
 
 // compactFloat32s writes to raw, little-endian, the float32 of each number of v, a JSON array of
 // numbers without white space, and reports whether v is one. As in compactNumbers, a long
-// vector is cut at commas into lanes (cutFloat32Lanes) read one number of each per turn, so
-// that the work on numbers of different lanes (the division above all) overlaps.
+// vector is cut at commas into lanes (cutFloat32Lanes), here two, read one number of each per
+// turn, so that the work on the numbers of the two lanes (the division above all) overlaps.
+// The lanes' state is in locals and the turn written out for each lane, so that it stays in
+// registers.
 func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 	pos, stop, at, m := ln.pos, ln.stop, ln.at, ln.m
-	if m == lanes {
-		var last [lanes]int // the last index a number may start at and still be read from 24 bytes in its lane
-		for l := range lanes {
-			last[l] = stop[l] - 24
-		}
-	turns:
-		for {
-			for l := range lanes {
-				i := pos[l]
-				if i > last[l] {
-					break turns
-				}
-				// zeroDot32's arithmetic, written out here (a call per number costs a tenth of the
-				// work) and cut to 12 digits, which covers Gemini's float32 renderings below one
-				// ("-0.0012345678"): the last four go through fourDigits, two multiplications
-				// fewer, and D = d * 10^(12-k) < 10^12 < 2^53 is exact, as is 10^12. Longer
-				// fractions, whose f1 may hold more than four digits, are refused by k < 13 and
-				// left to parseNumber32.
-				s := (*[24]byte)(v[i : i+24])
-				sign := 0
-				if s[0] == '-' {
-					sign = 1
-				}
-				f0, f1 := binary.LittleEndian.Uint64(s[sign+2:]), binary.LittleEndian.Uint64(s[sign+10:])
-				n0 := bits.TrailingZeros64(nonDigits(f0)) >> 3
-				n1 := bits.TrailingZeros64(nonDigits(f1)) >> 3 & -(n0 >> 3)
-				k := n0 + n1
-				hi := eightDigits((f0 ^ asciiZero) & (^uint64(0) >> (uint(64-8*n0) & 63)))
-				lo := fourDigits((f1 ^ asciiZero) & (1<<(uint(8*n1)&63) - 1))
-				x := float64(int64(hi*1e4+lo)) / 1e12
-				e := i + sign + 2 + k
-				var b uint32
-				if binary.LittleEndian.Uint16(s[sign:]) == zeroDot && uint(k-1) < 12 && s[sign+2+k] == ',' && math.Float64bits(x)&(1<<29-1) != 1<<28 {
-					b = math.Float32bits(float32(x)) | uint32(sign)<<31
-				} else {
-					f, end, ok := parseNumber32(v, i)
-					if !ok || v[end] != ',' {
-						break turns // an error, or a lane's last number: left to the loop below
-					}
-					b, e = math.Float32bits(f), end
-				}
-				o := at[l]
-				binary.LittleEndian.PutUint32(raw[o:o+4], b)
-				at[l] = o + 4
-				pos[l] = e + 1
+	if m == 2 && len(v) >= 32 {
+		// Lane a reads from v[a] and writes to raw[oa:], lane b from v[b] to raw[ob:]. A number
+		// is read from the 32 bytes where it starts, which v must hold, and ends at or before its
+		// lane's stop (a comma cannot be in a number).
+		a, b, oa, ob := pos[0], pos[1], at[0], at[1]
+		la, lb := min(stop[0], len(v)-32), min(stop[1], len(v)-32)
+		for a <= la && b <= lb {
+			// Lane a. The number Gemini writes for a float32 below one, -?0.<8 to 12 digits>
+			// ("-0.0012345678"), is read here; anything else goes to parseNumber32. Its first
+			// eight digits are t0, the next word t1 holds n1 ≤ 4 more and the comma: the
+			// digits d, k = 8+n1 of them, make D = d * 10^(12-k) < 10^12 < 2^53, exact in a
+			// float64 as is 10^12, and D / 10^12 is d / 10^k rounded once to float64; rounded
+			// again to float32, it differs from rounding once only when it lands exactly
+			// halfway between two float32s (a float32 midpoint is a float64, so the exact value
+			// and its float64 are on the same side of every other midpoint): that case is
+			// refused. The value is at least 10^-12, far from float32's subnormals. Every test
+			// is folded into one word, other, zero only for that form.
+			s := (*[32]byte)(v[a : a+32])
+			sign := 0
+			if s[0] == '-' {
+				sign = 1
 			}
+			t0 := binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+			t1 := binary.LittleEndian.Uint64(s[sign+10:]) ^ asciiZero
+			m1 := (t1 + 0x76*everyByte | t1) & (0x80 * everyByte)
+			n1 := bits.TrailingZeros64(m1|1<<63) >> 3 // t1's digits; 7: seven or more
+			x := float64(int64(eightDigits(t0)*1e4+fourDigits(t1&((m1&-m1)>>7-1)))) / 1e12
+			other := (t0+0x76*everyByte|t0)&(0x80*everyByte) | uint64(binary.LittleEndian.Uint16(s[sign:])^zeroDot) |
+				uint64(n1+3)>>3 | uint64(s[sign+10+n1]^',') | ((math.Float64bits(x)&(1<<29-1))^1<<28-1)>>63
+			e := a + sign + 10 + n1
+			f := math.Float32bits(float32(x)) | uint32(sign)<<31
+			if other != 0 {
+				y, end, ok := parseNumber32(v, a)
+				if !ok || v[end] != ',' {
+					break // an error, or the last number of lane a: left to the loop below
+				}
+				f, e = math.Float32bits(y), end
+			}
+			binary.LittleEndian.PutUint32(raw[oa:oa+4], f)
+			a, oa = e+1, oa+4
+
+			// Lane b, the same.
+			s = (*[32]byte)(v[b : b+32])
+			sign = 0
+			if s[0] == '-' {
+				sign = 1
+			}
+			t0 = binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+			t1 = binary.LittleEndian.Uint64(s[sign+10:]) ^ asciiZero
+			m1 = (t1 + 0x76*everyByte | t1) & (0x80 * everyByte)
+			n1 = bits.TrailingZeros64(m1|1<<63) >> 3
+			x = float64(int64(eightDigits(t0)*1e4+fourDigits(t1&((m1&-m1)>>7-1)))) / 1e12
+			other = (t0+0x76*everyByte|t0)&(0x80*everyByte) | uint64(binary.LittleEndian.Uint16(s[sign:])^zeroDot) |
+				uint64(n1+3)>>3 | uint64(s[sign+10+n1]^',') | ((math.Float64bits(x)&(1<<29-1))^1<<28-1)>>63
+			e = b + sign + 10 + n1
+			f = math.Float32bits(float32(x)) | uint32(sign)<<31
+			if other != 0 {
+				y, end, ok := parseNumber32(v, b)
+				if !ok || v[end] != ',' {
+					break
+				}
+				f, e = math.Float32bits(y), end
+			}
+			binary.LittleEndian.PutUint32(raw[ob:ob+4], f)
+			b, ob = e+1, ob+4
 		}
+		pos[0], pos[1], at[0], at[1] = a, b, oa, ob
 	}
 	for l := range m {
 		for i := pos[l]; i <= stop[l]; {
