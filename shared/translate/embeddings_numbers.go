@@ -56,104 +56,90 @@ func digitsEnd(v []byte, i int) int {
 	return i
 }
 
-// lanes is how many stretches of a vector compactNumbers and compactFloat32s read side by side.
-const lanes = 4
-
 // compactNumbers reports whether v is a JSON array of numbers without any whitespace, [] aside:
 // the usual vector (prettyPrint=false), which then goes out as the very bytes Google sent.
 //
 // Where a number ends is known only once it is read, so reading numbers one after the other is
-// a chain of dependent steps, each waiting for the last. The vector is therefore cut at commas
-// into lanes, checked in the same loop one number of each per turn, which the processor runs
-// side by side. The common number of an embedding, below one in magnitude ("-0.0123456789"),
-// is read from three 8-byte words (words, fraction, digitRun) with no branch on its sign or
-// length; anything else, and the last numbers of each lane, go to scanNumber's general grammar.
+// a chain of dependent steps, each waiting for the last. The vector is therefore cut at a comma
+// into two lanes, checked in the same loop one number of each per turn, which the processor
+// runs side by side; their state is in locals and the turn is written out for each lane, so
+// that it stays in registers. The common number of an embedding, below one in magnitude with
+// 8 to 15 digits ("-0.0123456789"), is read from the 32 bytes where it starts with no branch on
+// its sign or length, every test folded into one word; anything else, and the last numbers of
+// each lane, go to scanNumber's general grammar.
 func compactNumbers(v []byte) bool {
 	n := len(v)
 	if n < 3 || v[0] != '[' || v[n-1] != ']' {
 		return false
 	}
-	// Lane l holds the numbers from pos[l] up to stop[l], the comma that ends the lane or, for the
-	// last, the closing bracket. A number cannot run past a comma, so lanes cannot overlap.
-	var pos, stop [lanes]int
-	m, start := 0, 1
-	for m < lanes-1 && n >= 64*lanes {
-		at := max(start, n*(m+1)/lanes)
-		c := bytes.IndexByte(v[at:n-1], ',')
-		if c < 0 {
-			break
-		}
-		pos[m], stop[m] = start, at+c
-		start = at + c + 1
-		m++
-	}
-	pos[m], stop[m] = start, n-1
-	m++
-	if m == lanes {
-	turns:
-		for {
-			for l := range lanes {
-				if pos[l]+24 > stop[l] {
-					break turns
-				}
-			}
-			for l := range lanes {
-				a, e := pos[l], 0 // v[0] is '[': no comma
-				w0, w1, w2 := words(v, a)
-				if sign, f0, f1, ok := fraction(w0, w1, w2); ok {
-					if k := digitRun(f0, f1); k > 0 && k < 16 {
-						e = a + sign + 2 + k
-					}
-				}
-				if v[e] != ',' {
-					if e = numberEnd(v, a); v[e] != ',' {
-						break turns // an error, or a lane's last number: left to the loop below
-					}
-				}
-				pos[l] = e + 1
-			}
+	// Lane a holds the numbers from v[a] up to v[sa], the comma that ends it, and lane b those
+	// from v[b] to the closing bracket; without the cut, lane a is the whole vector. A number
+	// cannot run past a comma, so the lanes cannot overlap.
+	a, sa, b := 1, n-1, n
+	if n >= 128 {
+		if c := bytes.IndexByte(v[n/2:n-1], ','); c >= 0 {
+			sa, b = n/2+c, n/2+c+1
 		}
 	}
-	for l := range m {
-		for i := pos[l]; i <= stop[l]; {
-			e, ok := scanNumber(v, i)
-			if !ok || e != stop[l] && v[e] != ',' {
-				return false
+	if b < n {
+		// A number is read from the 32 bytes where it starts, which v must hold, and ends at
+		// or before its lane's stop.
+		la, lb := min(sa, n-32), n-32
+		for a <= la && b <= lb {
+			// Lane a: -?0. and 8 digits in t0, then in t1 up to 7 more and the comma.
+			s := (*[32]byte)(v[a : a+32])
+			sign := 0
+			if s[0] == '-' {
+				sign = 1
 			}
-			i = e + 1
+			t0 := binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+			t1 := binary.LittleEndian.Uint64(s[sign+10:]) ^ asciiZero
+			m1 := (t1 + 0x76*everyByte | t1) & (0x80 * everyByte)
+			n1 := bits.TrailingZeros64(m1|1<<63) >> 3 // t1's digits; 7: seven or more, and no comma
+			e := a + sign + 10 + n1
+			if (t0+0x76*everyByte|t0)&(0x80*everyByte)|uint64(binary.LittleEndian.Uint16(s[sign:])^zeroDot)|uint64(s[sign+10+n1]^',') != 0 {
+				if e = numberEnd(v, a); v[e] != ',' {
+					break // an error, or the last number of lane a: left to the loop below
+				}
+			}
+			a = e + 1
+
+			// Lane b, the same.
+			s = (*[32]byte)(v[b : b+32])
+			sign = 0
+			if s[0] == '-' {
+				sign = 1
+			}
+			t0 = binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+			t1 = binary.LittleEndian.Uint64(s[sign+10:]) ^ asciiZero
+			m1 = (t1 + 0x76*everyByte | t1) & (0x80 * everyByte)
+			n1 = bits.TrailingZeros64(m1|1<<63) >> 3
+			e = b + sign + 10 + n1
+			if (t0+0x76*everyByte|t0)&(0x80*everyByte)|uint64(binary.LittleEndian.Uint16(s[sign:])^zeroDot)|uint64(s[sign+10+n1]^',') != 0 {
+				if e = numberEnd(v, b); v[e] != ',' {
+					break
+				}
+			}
+			b = e + 1
 		}
+		if !scanNumbers(v, b, n-1) {
+			return false
+		}
+	}
+	return scanNumbers(v, a, sa)
+}
+
+// scanNumbers reports whether v[i:stop] is numbers separated by commas, the last ending at stop
+// (nothing when i is past stop).
+func scanNumbers(v []byte, i, stop int) bool {
+	for i <= stop {
+		e, ok := scanNumber(v, i)
+		if !ok || e != stop && v[e] != ',' {
+			return false
+		}
+		i = e + 1
 	}
 	return true
-}
-
-// The common number of an embedding is below one in magnitude: -?0.<1 to 15 digits>. Such a
-// number is read from the 24 bytes where it starts, as three little-endian words: no bounds
-// check, and no branch on its sign or length. words loads them, fraction takes off the sign and
-// "0.", and digitRun counts the digits.
-
-// words returns the 24 bytes at v[i] as three little-endian words; v must hold them.
-func words(v []byte, i int) (uint64, uint64, uint64) {
-	s := v[i : i+24]
-	return binary.LittleEndian.Uint64(s[0:8]), binary.LittleEndian.Uint64(s[8:16]), binary.LittleEndian.Uint64(s[16:24])
-}
-
-// fraction returns the sign (0 or 1) of the number that starts w0, w1, w2 and the 16 bytes after
-// its sign and "0." as two words; isZeroDot is false when the number does not start -?0.
-// (Shift counts are masked to 63 where they are below 64 anyway: the compiler then emits no
-// code for larger ones.)
-func fraction(w0, w1, w2 uint64) (sign int, f0, f1 uint64, isZeroDot bool) {
-	if byte(w0) == '-' {
-		sign = 1
-	}
-	sh := uint(16+8*sign) & 63
-	return sign, w0>>sh | w1<<((64-sh)&63), w1>>sh | w2<<((64-sh)&63), uint16(w0>>(uint(8*sign)&63)) == zeroDot
-}
-
-// digitRun returns how many digits f0, f1 start with (16: all of them).
-func digitRun(f0, f1 uint64) int {
-	n0 := bits.TrailingZeros64(nonDigits(f0)) >> 3 // 8: all digits
-	n1 := bits.TrailingZeros64(nonDigits(f1)) >> 3
-	return n0 + n1&-(n0>>3)
 }
 
 // zeroDot is "0." read as a little-endian 16-bit word.
