@@ -419,9 +419,9 @@ func encodeBase64Tail(out []byte, n int) {
 	for ; n >= 3; n -= 3 {
 		// Twelve bytes, the first eight read big-endian as hi and the last four as lo: eight
 		// 12-bit pieces of two characters each.
-		s := (*[12]byte)(out[r:])
+		s := (*[12]byte)(out[r : r+12])
 		hi, lo := binary.BigEndian.Uint64(s[0:8]), uint64(binary.BigEndian.Uint32(s[8:12]))
-		d := (*[16]byte)(out[o:])
+		d := (*[16]byte)(out[o : o+16])
 		binary.LittleEndian.PutUint64(d[0:8], uint64(t[hi>>52])|uint64(t[hi>>40&0xFFF])<<16|uint64(t[hi>>28&0xFFF])<<32|uint64(t[hi>>16&0xFFF])<<48)
 		binary.LittleEndian.PutUint64(d[8:16], uint64(t[hi>>4&0xFFF])|uint64(t[(hi<<8|lo>>24)&0xFFF])<<16|uint64(t[lo>>12&0xFFF])<<32|uint64(t[lo&0xFFF])<<48)
 		r, o = r+12, o+16
