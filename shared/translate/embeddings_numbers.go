@@ -142,6 +142,9 @@ func scanNumbers(v []byte, i, stop int) bool {
 	return true
 }
 
+// lowBytes[n] keeps the low n bytes of a word.
+var lowBytes = [9]uint64{0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 1<<40 - 1, 1<<48 - 1, 1<<56 - 1, 1<<64 - 1}
+
 // zeroDot is "0." read as a little-endian 16-bit word.
 const zeroDot = '0' | '.'<<8
 
@@ -313,65 +316,82 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 		// lane's stop (a comma cannot be in a number).
 		a, b, oa, ob := pos[0], pos[1], at[0], at[1]
 		la, lb := min(stop[0], len(v)-32), min(stop[1], len(v)-32)
-		for a <= la && b <= lb {
-			// Lane a. The number Gemini writes for a float32 below one, -?0.<8 to 12 digits>
-			// ("-0.0012345678"), is read here; anything else goes to parseNumber32. Its first
-			// eight digits are t0, the next word t1 holds n1 ≤ 4 more and the comma: the
-			// digits d, k = 8+n1 of them, make D = d * 10^(12-k) < 10^12 < 2^53, exact in a
-			// float64 as is 10^12, and D / 10^12 is d / 10^k rounded once to float64; rounded
-			// again to float32, it differs from rounding once only when it lands exactly
-			// halfway between two float32s (a float32 midpoint is a float64, so the exact value
-			// and its float64 are on the same side of every other midpoint): that case is
-			// refused. The value is at least 10^-12, far from float32's subnormals. Every test
-			// is folded into one word, other, zero only for that form.
-			s := (*[32]byte)(v[a : a+32])
-			sign := 0
-			if s[0] == '-' {
-				sign = 1
-			}
-			t0 := binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
-			t1 := binary.LittleEndian.Uint64(s[sign+10:]) ^ asciiZero
-			m1 := (t1 + 0x76*everyByte | t1) & (0x80 * everyByte)
-			n1 := bits.TrailingZeros64(m1|1<<63) >> 3 // t1's digits; 7: seven or more
-			x := float64(int64(eightDigits(t0)*1e4+fourDigits(t1&((m1&-m1)>>7-1)))) / 1e12
-			other := (t0+0x76*everyByte|t0)&(0x80*everyByte) | uint64(binary.LittleEndian.Uint16(s[sign:])^zeroDot) |
-				uint64(n1+3)>>3 | uint64(s[sign+10+n1]^',') | ((math.Float64bits(x)&(1<<29-1))^1<<28-1)>>63
-			e := a + sign + 10 + n1
-			f := math.Float32bits(float32(x)) | uint32(sign)<<31
-			if other != 0 {
-				y, end, ok := parseNumber32(v, a)
-				if !ok || v[end] != ',' {
-					break // an error, or the last number of lane a: left to the loop below
+		for {
+			// The turns call nothing, so that the lanes' state need not be kept in memory
+			// across a call: a number not of the common form ends them, and is read here,
+			// after, by parseNumber32.
+			slow := 0 // the lane whose number ended the turns, or 0
+			for a <= la && b <= lb {
+				// Lane a. The number Gemini writes for a float32 below one, -?0.<8 to 12 digits>
+				// ("-0.0012345678"), is read here. Its first eight digits are t0, the next word t1
+				// holds n1 ≤ 4 more and the comma: the digits d, k = 8+n1 of them, make
+				// D = d * 10^(12-k) < 10^12 < 2^53, exact in a float64 as is 10^12, and D / 10^12
+				// is d / 10^k rounded once to float64; rounded again to float32, it differs from
+				// rounding once only when it lands exactly halfway between two float32s (a float32
+				// midpoint is a float64, so the exact value and its float64 are on the same side
+				// of every other midpoint): that case is refused. The value is at least 10^-12,
+				// far from float32's subnormals. Every test is folded into one word, other, zero
+				// only for that form.
+				s := (*[32]byte)(v[a : a+32])
+				sign := 0
+				if s[0] == '-' {
+					sign = 1
 				}
-				f, e = math.Float32bits(y), end
-			}
-			binary.LittleEndian.PutUint32(raw[oa:oa+4], f)
-			a, oa = e+1, oa+4
-
-			// Lane b, the same.
-			s = (*[32]byte)(v[b : b+32])
-			sign = 0
-			if s[0] == '-' {
-				sign = 1
-			}
-			t0 = binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
-			t1 = binary.LittleEndian.Uint64(s[sign+10:]) ^ asciiZero
-			m1 = (t1 + 0x76*everyByte | t1) & (0x80 * everyByte)
-			n1 = bits.TrailingZeros64(m1|1<<63) >> 3
-			x = float64(int64(eightDigits(t0)*1e4+fourDigits(t1&((m1&-m1)>>7-1)))) / 1e12
-			other = (t0+0x76*everyByte|t0)&(0x80*everyByte) | uint64(binary.LittleEndian.Uint16(s[sign:])^zeroDot) |
-				uint64(n1+3)>>3 | uint64(s[sign+10+n1]^',') | ((math.Float64bits(x)&(1<<29-1))^1<<28-1)>>63
-			e = b + sign + 10 + n1
-			f = math.Float32bits(float32(x)) | uint32(sign)<<31
-			if other != 0 {
-				y, end, ok := parseNumber32(v, b)
-				if !ok || v[end] != ',' {
+				t0 := binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+				t1 := binary.LittleEndian.Uint64(s[sign+10:]) ^ asciiZero
+				n1 := bits.TrailingZeros64(nonDigits(t1^asciiZero)|1<<63) >> 3 // t1's digits; 7: seven or more
+				x := float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / 1e12
+				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot|
+					uint64(n1+3)>>3|uint64(s[sign+10+n1])^',' != 0 {
+					slow = 1
 					break
 				}
-				f, e = math.Float32bits(y), end
+				if math.Float64bits(x)&(1<<29-1) == 1<<28 {
+					slow = 1
+					break
+				}
+				binary.LittleEndian.PutUint32(raw[oa:oa+4], math.Float32bits(float32(x))|uint32(sign)<<31)
+				a, oa = a+sign+11+n1, oa+4
+
+				// Lane b, the same.
+				s = (*[32]byte)(v[b : b+32])
+				sign = 0
+				if s[0] == '-' {
+					sign = 1
+				}
+				t0 = binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+				t1 = binary.LittleEndian.Uint64(s[sign+10:]) ^ asciiZero
+				n1 = bits.TrailingZeros64(nonDigits(t1^asciiZero)|1<<63) >> 3
+				x = float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / 1e12
+				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot|
+					uint64(n1+3)>>3|uint64(s[sign+10+n1])^',' != 0 {
+					slow = 2
+					break
+				}
+				if math.Float64bits(x)&(1<<29-1) == 1<<28 {
+					slow = 2
+					break
+				}
+				binary.LittleEndian.PutUint32(raw[ob:ob+4], math.Float32bits(float32(x))|uint32(sign)<<31)
+				b, ob = b+sign+11+n1, ob+4
 			}
-			binary.LittleEndian.PutUint32(raw[ob:ob+4], f)
-			b, ob = e+1, ob+4
+			if slow == 1 {
+				f, e, ok := parseNumber32(v, a)
+				if !ok || v[e] != ',' {
+					break // an error, or the last number of lane a: left to the loop below
+				}
+				binary.LittleEndian.PutUint32(raw[oa:oa+4], math.Float32bits(f))
+				a, oa = e+1, oa+4
+			} else if slow == 2 {
+				f, e, ok := parseNumber32(v, b)
+				if !ok || v[e] != ',' {
+					break
+				}
+				binary.LittleEndian.PutUint32(raw[ob:ob+4], math.Float32bits(f))
+				b, ob = e+1, ob+4
+			} else {
+				break
+			}
 		}
 		pos[0], pos[1], at[0], at[1] = a, b, oa, ob
 	}
