@@ -85,42 +85,55 @@ func compactNumbers(v []byte) bool {
 		// A number is read from the 32 bytes where it starts, which v must hold, and ends at
 		// or before its lane's stop.
 		la, lb := min(sa, n-32), n-32
-		for a <= la && b <= lb {
-			// Lane a: -?0. and 8 digits in t0, then in t1 up to 7 more and the comma.
-			s := (*[32]byte)(v[a : a+32])
-			sign := 0
-			if s[0] == '-' {
-				sign = 1
-			}
-			t0 := binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
-			t1 := binary.LittleEndian.Uint64(s[sign+10:]) ^ asciiZero
-			m1 := (t1 + 0x76*everyByte | t1) & (0x80 * everyByte)
-			n1 := bits.TrailingZeros64(m1|1<<63) >> 3 // t1's digits; 7: seven or more, and no comma
-			e := a + sign + 10 + n1
-			if (t0+0x76*everyByte|t0)&(0x80*everyByte)|uint64(binary.LittleEndian.Uint16(s[sign:])^zeroDot)|uint64(s[sign+10+n1]^',') != 0 {
-				if e = numberEnd(v, a); v[e] != ',' {
-					break // an error, or the last number of lane a: left to the loop below
+		for {
+			// The turns call nothing, so that the lanes' state need not be kept in memory
+			// across a call: a number not of the common form ends them, and is read after, by
+			// numberEnd.
+			slow := 0 // the lane whose number ended the turns, or 0
+			for a <= la && b <= lb {
+				// Lane a: -?0. and 8 digits in t0, then in t1 up to 7 more and the comma.
+				s := (*[32]byte)(v[a : a+32])
+				sign := 0
+				if s[0] == '-' {
+					sign = 1
 				}
-			}
-			a = e + 1
-
-			// Lane b, the same.
-			s = (*[32]byte)(v[b : b+32])
-			sign = 0
-			if s[0] == '-' {
-				sign = 1
-			}
-			t0 = binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
-			t1 = binary.LittleEndian.Uint64(s[sign+10:]) ^ asciiZero
-			m1 = (t1 + 0x76*everyByte | t1) & (0x80 * everyByte)
-			n1 = bits.TrailingZeros64(m1|1<<63) >> 3
-			e = b + sign + 10 + n1
-			if (t0+0x76*everyByte|t0)&(0x80*everyByte)|uint64(binary.LittleEndian.Uint16(s[sign:])^zeroDot)|uint64(s[sign+10+n1]^',') != 0 {
-				if e = numberEnd(v, b); v[e] != ',' {
+				t0 := binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+				n1 := bits.TrailingZeros64(nonDigits(binary.LittleEndian.Uint64(s[sign+10:]))|1<<63) >> 3 // t1's digits; 7: seven or more, and no comma
+				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot|uint64(s[sign+10+n1])^',' != 0 {
+					slow = 1
 					break
 				}
+				a += sign + 11 + n1
+
+				// Lane b, the same.
+				s = (*[32]byte)(v[b : b+32])
+				sign = 0
+				if s[0] == '-' {
+					sign = 1
+				}
+				t0 = binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+				n1 = bits.TrailingZeros64(nonDigits(binary.LittleEndian.Uint64(s[sign+10:]))|1<<63) >> 3
+				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot|uint64(s[sign+10+n1])^',' != 0 {
+					slow = 2
+					break
+				}
+				b += sign + 11 + n1
 			}
-			b = e + 1
+			if slow == 1 {
+				e := numberEnd(v, a)
+				if v[e] != ',' {
+					return false // every number of lane a ends at a comma
+				}
+				a = e + 1
+			} else if slow == 2 {
+				e := numberEnd(v, b)
+				if v[e] != ',' {
+					break // an error, or the last number: left to the loop below
+				}
+				b = e + 1
+			} else {
+				break
+			}
 		}
 		if !scanNumbers(v, b, n-1) {
 			return false
