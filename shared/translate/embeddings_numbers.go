@@ -339,12 +339,15 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				// ("-0.0012345678"), is read here. Its first eight digits are t0, the next word t1
 				// holds n1 ≤ 4 more and the comma: the digits d, k = 8+n1 of them, make
 				// D = d * 10^(12-k) < 10^12 < 2^53, exact in a float64 as is 10^12, and D / 10^12
-				// is d / 10^k rounded once to float64; rounded again to float32, it differs from
-				// rounding once only when it lands exactly halfway between two float32s (a float32
-				// midpoint is a float64, so the exact value and its float64 are on the same side
-				// of every other midpoint): that case is refused. The value is at least 10^-12,
-				// far from float32's subnormals. Every test is folded into one word, other, zero
-				// only for that form.
+				// is d / 10^k rounded once to float64. Rounded again to float32, it could differ
+				// from rounding once only if it were a float32 midpoint M (a midpoint is a
+				// float64, so the exact value and its float64 are on the same side of every other
+				// one), and it never is: with 2^-p ≤ M < 2^(1-p), M is an odd multiple of
+				// 2^-(p+24), so M * 10^12 is one of 2^-(p+12) and at least that far from the
+				// integer D, and |D / 10^12 - M| ≥ 2^-(p+12) / 10^12 > 2^-(p+53) (10^12 < 2^41),
+				// more than half M's float64 ulp. (parseNumber32, for up to 19 digits, has no such
+				// bound and checks.) The value is at least 10^-12, far from float32's subnormals.
+				// The tests of the form are folded into one word, zero only for it.
 				s := (*[32]byte)(v[a : a+32])
 				sign := 0
 				if s[0] == '-' {
@@ -356,10 +359,6 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				x := float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / 1e12
 				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot|
 					uint64(n1+3)>>3|uint64(s[sign+10+n1])^',' != 0 {
-					slow = 1
-					break
-				}
-				if math.Float64bits(x)&(1<<29-1) == 1<<28 {
 					slow = 1
 					break
 				}
@@ -378,10 +377,6 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				x = float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / 1e12
 				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot|
 					uint64(n1+3)>>3|uint64(s[sign+10+n1])^',' != 0 {
-					slow = 2
-					break
-				}
-				if math.Float64bits(x)&(1<<29-1) == 1<<28 {
 					slow = 2
 					break
 				}
