@@ -99,7 +99,7 @@ func compactNumbers(v []byte) bool {
 				}
 				t0 := binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
 				n1 := bits.TrailingZeros64(nonDigits(binary.LittleEndian.Uint64(s[sign+10:]))|1<<63) >> 3 // t1's digits; 7: seven or more, and no comma
-				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot|uint64(s[sign+10+n1])^',' != 0 {
+				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|(uint64(s[sign+10+n1])^',') != 0 {
 					slow = 1
 					break
 				}
@@ -113,7 +113,7 @@ func compactNumbers(v []byte) bool {
 				}
 				t0 = binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
 				n1 = bits.TrailingZeros64(nonDigits(binary.LittleEndian.Uint64(s[sign+10:]))|1<<63) >> 3
-				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot|uint64(s[sign+10+n1])^',' != 0 {
+				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|(uint64(s[sign+10+n1])^',') != 0 {
 					slow = 2
 					break
 				}
@@ -154,6 +154,10 @@ func scanNumbers(v []byte, i, stop int) bool {
 	}
 	return true
 }
+
+// signedE12 divides by 10^12 and gives the quotient the sign of a number (0: +, 1: -): rounding
+// to nearest is symmetric, so the quotient is the positive one negated, -0 for 0.
+var signedE12 = [2]float64{1e12, -1e12}
 
 // lowBytes[n] keeps the low n bytes of a word.
 var lowBytes = [9]uint64{0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 1<<40 - 1, 1<<48 - 1, 1<<56 - 1, 1<<64 - 1}
@@ -356,13 +360,13 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				t0 := binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
 				t1 := binary.LittleEndian.Uint64(s[sign+10:]) ^ asciiZero
 				n1 := bits.TrailingZeros64(nonDigits(t1^asciiZero)|1<<63) >> 3 // t1's digits; 7: seven or more
-				x := float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / 1e12
-				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot|
-					uint64(n1+3)>>3|uint64(s[sign+10+n1])^',' != 0 {
+				x := float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / signedE12[sign]
+				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|
+					uint64(n1+3)>>3|(uint64(s[sign+10+n1])^',') != 0 {
 					slow = 1
 					break
 				}
-				binary.LittleEndian.PutUint32(raw[oa:oa+4], math.Float32bits(float32(x))|uint32(sign)<<31)
+				binary.LittleEndian.PutUint32(raw[oa:oa+4], math.Float32bits(float32(x)))
 				a, oa = a+sign+11+n1, oa+4
 
 				// Lane b, the same.
@@ -374,13 +378,13 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				t0 = binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
 				t1 = binary.LittleEndian.Uint64(s[sign+10:]) ^ asciiZero
 				n1 = bits.TrailingZeros64(nonDigits(t1^asciiZero)|1<<63) >> 3
-				x = float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / 1e12
-				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot|
-					uint64(n1+3)>>3|uint64(s[sign+10+n1])^',' != 0 {
+				x = float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / signedE12[sign]
+				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|
+					uint64(n1+3)>>3|(uint64(s[sign+10+n1])^',') != 0 {
 					slow = 2
 					break
 				}
-				binary.LittleEndian.PutUint32(raw[ob:ob+4], math.Float32bits(float32(x))|uint32(sign)<<31)
+				binary.LittleEndian.PutUint32(raw[ob:ob+4], math.Float32bits(float32(x)))
 				b, ob = b+sign+11+n1, ob+4
 			}
 			if slow == 1 {

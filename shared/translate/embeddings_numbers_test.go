@@ -21,6 +21,8 @@ var laneEdgeForms = []string{
 	"10.12345678", "-10.12345678", "1.12345678", "-1.123456789012", "00.12345678", "0.12345678e5",
 	"-0.12345678E-5", "0.123456789012e+1", "0", "-0", "7", "123456789", "1e-7", "-2.5E+3",
 	"3.4028235e38", "0.1234567890123456789012345678901234567890",
+	// Each byte off "0." by bits that a comma's also has: the tests must not be xored together.
+	"4.12345678", "-8.00000000", "8.000000000000", "0,12345678", "0.1234,678", "0$12345678", "-0(12345678",
 }
 
 // TestVectorLanesEdgeForms checks long vectors, cut into lanes, made of the common form with
