@@ -262,7 +262,7 @@ func scanNumber(v []byte, i int) (int, bool) {
 // appendBase64Vector appends v's numbers as a JSON string holding the standard base64 of
 // their little-endian float32 encoding, the format of OpenAI's encoding_format "base64".
 // Each number is checked and rounded once, straight from its decimal form to float32
-// (parseNumber32, or compactFloat32s' copy of zeroDot32 for the common form), and its four
+// (parseNumber32, or compactFloat32s' own reader of the common form), and its four
 // bytes are written where the string's tail will be; the string is then encoded over them,
 // front to back (encodeBase64Tail; base64 is longer than what it encodes, so the bytes still
 // to be read stay ahead): no []float32 and no byte buffer besides the answer.
@@ -357,9 +357,9 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				if s[0] == '-' {
 					sign = 1
 				}
-				t0 := binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
-				t1 := binary.LittleEndian.Uint64(s[sign+10:]) ^ asciiZero
-				n1 := bits.TrailingZeros64(nonDigits(t1^asciiZero)|1<<63) >> 3 // t1's digits; 7: seven or more
+				f1 := binary.LittleEndian.Uint64(s[sign+10:])
+				t0, t1 := binary.LittleEndian.Uint64(s[sign+2:])^asciiZero, f1^asciiZero
+				n1 := bits.TrailingZeros64(nonDigits(f1)|1<<63) >> 3 // t1's digits; 7: seven or more
 				x := float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / signedE12[sign]
 				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|
 					uint64(n1+3)>>3|(uint64(s[sign+10+n1])^',') != 0 {
@@ -375,9 +375,9 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				if s[0] == '-' {
 					sign = 1
 				}
-				t0 = binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
-				t1 = binary.LittleEndian.Uint64(s[sign+10:]) ^ asciiZero
-				n1 = bits.TrailingZeros64(nonDigits(t1^asciiZero)|1<<63) >> 3
+				f1 = binary.LittleEndian.Uint64(s[sign+10:])
+				t0, t1 = binary.LittleEndian.Uint64(s[sign+2:])^asciiZero, f1^asciiZero
+				n1 = bits.TrailingZeros64(nonDigits(f1)|1<<63) >> 3
 				x = float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / signedE12[sign]
 				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|
 					uint64(n1+3)>>3|(uint64(s[sign+10+n1])^',') != 0 {
@@ -390,14 +390,14 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 			if slow == 1 {
 				f, e, ok := parseNumber32(v, a)
 				if !ok || v[e] != ',' {
-					break // an error, or the last number of lane a: left to the loop below
+					break // an error (lane a's last number ends at the cut, a comma): the loop below reports it
 				}
 				binary.LittleEndian.PutUint32(raw[oa:oa+4], math.Float32bits(f))
 				a, oa = e+1, oa+4
 			} else if slow == 2 {
 				f, e, ok := parseNumber32(v, b)
 				if !ok || v[e] != ',' {
-					break
+					break // an error, or the last number: left to the loop below
 				}
 				binary.LittleEndian.PutUint32(raw[ob:ob+4], math.Float32bits(f))
 				b, ob = e+1, ob+4
