@@ -56,105 +56,111 @@ func digitsEnd(v []byte, i int) int {
 	return i
 }
 
-// lanes is how many stretches of a vector compactNumbers and compactFloat32s read side by side.
-const lanes = 4
-
 // compactNumbers reports whether v is a JSON array of numbers without any whitespace, [] aside:
 // the usual vector (prettyPrint=false), which then goes out as the very bytes Google sent.
 //
 // Where a number ends is known only once it is read, so reading numbers one after the other is
-// a chain of dependent steps, each waiting for the last. The vector is therefore cut at commas
-// into lanes, checked in the same loop one number of each per turn, which the processor runs
-// side by side. The common number of an embedding, below one in magnitude ("-0.0123456789"),
-// is read from three 8-byte words (words, fraction, digitRun) with no branch on its sign or
-// length; anything else, and the last numbers of each lane, go to scanNumber's general grammar.
+// a chain of dependent steps, each waiting for the last. The vector is therefore cut at a comma
+// into two lanes, checked in the same loop one number of each per turn, which the processor
+// runs side by side; their state is in locals and the turn is written out for each lane, so
+// that it stays in registers. The common number of an embedding, below one in magnitude with
+// 8 to 15 digits ("-0.0123456789"), is read from the 32 bytes where it starts with no branch on
+// its sign or length, every test folded into one word; anything else, and the last numbers of
+// each lane, go to scanNumber's general grammar.
 func compactNumbers(v []byte) bool {
 	n := len(v)
 	if n < 3 || v[0] != '[' || v[n-1] != ']' {
 		return false
 	}
-	// Lane l holds the numbers from pos[l] up to stop[l], the comma that ends the lane or, for the
-	// last, the closing bracket. A number cannot run past a comma, so lanes cannot overlap.
-	var pos, stop [lanes]int
-	m, start := 0, 1
-	for m < lanes-1 && n >= 64*lanes {
-		at := max(start, n*(m+1)/lanes)
-		c := bytes.IndexByte(v[at:n-1], ',')
-		if c < 0 {
-			break
+	// Lane a holds the numbers from v[a] up to v[sa], the comma that ends it, and lane b those
+	// from v[b] to the closing bracket; without the cut, lane a is the whole vector. A number
+	// cannot run past a comma, so the lanes cannot overlap.
+	a, sa, b := 1, n-1, n
+	if n >= 128 {
+		if c := bytes.IndexByte(v[n/2:n-1], ','); c >= 0 {
+			sa, b = n/2+c, n/2+c+1
 		}
-		pos[m], stop[m] = start, at+c
-		start = at + c + 1
-		m++
 	}
-	pos[m], stop[m] = start, n-1
-	m++
-	if m == lanes {
-	turns:
+	if b < n {
+		// A number is read from the 32 bytes where it starts, which v must hold, and ends at
+		// or before its lane's stop.
+		la, lb := min(sa, n-32), n-32
 		for {
-			for l := range lanes {
-				if pos[l]+24 > stop[l] {
-					break turns
+			// The turns call nothing, so that the lanes' state need not be kept in memory
+			// across a call: a number not of the common form ends them, and is read after, by
+			// numberEnd.
+			slow := 0 // the lane whose number ended the turns, or 0
+			for a <= la && b <= lb {
+				// Lane a: -?0. and 8 digits in t0, then in t1 up to 7 more and the comma.
+				s := (*[32]byte)(v[a : a+32])
+				sign := 0
+				if s[0] == '-' {
+					sign = 1
 				}
+				t0 := binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+				n1 := bits.TrailingZeros64(nonDigits(binary.LittleEndian.Uint64(s[sign+10:]))|1<<63) >> 3 // t1's digits; 7: seven or more, and no comma
+				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|(uint64(s[sign+10+n1])^',') != 0 {
+					slow = 1
+					break
+				}
+				a += sign + 11 + n1
+
+				// Lane b, the same.
+				s = (*[32]byte)(v[b : b+32])
+				sign = 0
+				if s[0] == '-' {
+					sign = 1
+				}
+				t0 = binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+				n1 = bits.TrailingZeros64(nonDigits(binary.LittleEndian.Uint64(s[sign+10:]))|1<<63) >> 3
+				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|(uint64(s[sign+10+n1])^',') != 0 {
+					slow = 2
+					break
+				}
+				b += sign + 11 + n1
 			}
-			for l := range lanes {
-				a, e := pos[l], 0 // v[0] is '[': no comma
-				w0, w1, w2 := words(v, a)
-				if sign, f0, f1, ok := fraction(w0, w1, w2); ok {
-					if k := digitRun(f0, f1); k > 0 && k < 16 {
-						e = a + sign + 2 + k
-					}
-				}
+			if slow == 1 {
+				e := numberEnd(v, a)
 				if v[e] != ',' {
-					if e = numberEnd(v, a); v[e] != ',' {
-						break turns // an error, or a lane's last number: left to the loop below
-					}
+					return false // every number of lane a ends at a comma
 				}
-				pos[l] = e + 1
+				a = e + 1
+			} else if slow == 2 {
+				e := numberEnd(v, b)
+				if v[e] != ',' {
+					break // an error, or the last number: left to the loop below
+				}
+				b = e + 1
+			} else {
+				break
 			}
+		}
+		if !scanNumbers(v, b, n-1) {
+			return false
 		}
 	}
-	for l := range m {
-		for i := pos[l]; i <= stop[l]; {
-			e, ok := scanNumber(v, i)
-			if !ok || e != stop[l] && v[e] != ',' {
-				return false
-			}
-			i = e + 1
+	return scanNumbers(v, a, sa)
+}
+
+// scanNumbers reports whether v[i:stop] is numbers separated by commas, the last ending at stop
+// (nothing when i is past stop).
+func scanNumbers(v []byte, i, stop int) bool {
+	for i <= stop {
+		e, ok := scanNumber(v, i)
+		if !ok || e != stop && v[e] != ',' {
+			return false
 		}
+		i = e + 1
 	}
 	return true
 }
 
-// The common number of an embedding is below one in magnitude: -?0.<1 to 15 digits>. Such a
-// number is read from the 24 bytes where it starts, as three little-endian words: no bounds
-// check, and no branch on its sign or length. words loads them, fraction takes off the sign and
-// "0.", and digitRun counts the digits.
+// signedE12 divides by 10^12 and gives the quotient the sign of a number (0: +, 1: -): rounding
+// to nearest is symmetric, so the quotient is the positive one negated, -0 for 0.
+var signedE12 = [2]float64{1e12, -1e12}
 
-// words returns the 24 bytes at v[i] as three little-endian words; v must hold them.
-func words(v []byte, i int) (uint64, uint64, uint64) {
-	s := v[i : i+24]
-	return binary.LittleEndian.Uint64(s[0:8]), binary.LittleEndian.Uint64(s[8:16]), binary.LittleEndian.Uint64(s[16:24])
-}
-
-// fraction returns the sign (0 or 1) of the number that starts w0, w1, w2 and the 16 bytes after
-// its sign and "0." as two words; isZeroDot is false when the number does not start -?0.
-// (Shift counts are masked to 63 where they are below 64 anyway: the compiler then emits no
-// code for larger ones.)
-func fraction(w0, w1, w2 uint64) (sign int, f0, f1 uint64, isZeroDot bool) {
-	if byte(w0) == '-' {
-		sign = 1
-	}
-	sh := uint(16+8*sign) & 63
-	return sign, w0>>sh | w1<<((64-sh)&63), w1>>sh | w2<<((64-sh)&63), uint16(w0>>(uint(8*sign)&63)) == zeroDot
-}
-
-// digitRun returns how many digits f0, f1 start with (16: all of them).
-func digitRun(f0, f1 uint64) int {
-	n0 := bits.TrailingZeros64(nonDigits(f0)) >> 3 // 8: all digits
-	n1 := bits.TrailingZeros64(nonDigits(f1)) >> 3
-	return n0 + n1&-(n0>>3)
-}
+// lowBytes[n] keeps the low n bytes of a word.
+var lowBytes = [9]uint64{0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 1<<40 - 1, 1<<48 - 1, 1<<56 - 1, 1<<64 - 1}
 
 // zeroDot is "0." read as a little-endian 16-bit word.
 const zeroDot = '0' | '.'<<8
@@ -256,7 +262,7 @@ func scanNumber(v []byte, i int) (int, bool) {
 // appendBase64Vector appends v's numbers as a JSON string holding the standard base64 of
 // their little-endian float32 encoding, the format of OpenAI's encoding_format "base64".
 // Each number is checked and rounded once, straight from its decimal form to float32
-// (parseNumber32, or compactFloat32s' copy of zeroDot32 for the common form), and its four
+// (parseNumber32, or compactFloat32s' own reader of the common form), and its four
 // bytes are written where the string's tail will be; the string is then encoded over them,
 // front to back (encodeBase64Tail; base64 is longer than what it encodes, so the bytes still
 // to be read stay ahead): no []float32 and no byte buffer besides the answer.
@@ -287,18 +293,18 @@ func appendBase64Vector(dst, v []byte) ([]byte, error) {
 // from v[pos[l]] up to v[stop[l]], the comma after its last number or, for the last lane, the
 // closing bracket, and its next number goes to raw[at[l]:]; m lanes are used.
 type float32Lanes struct {
-	pos, stop, at [lanes]int
+	pos, stop, at [2]int
 	m             int
 }
 
 // cutFloat32Lanes cuts v, a vector from its opening to its closing bracket, at commas into
-// lanes (four when it is long enough) and counts its numbers: its commas and one, exact when v
+// lanes (two when it is long enough) and counts its numbers: its commas and one, exact when v
 // is valid, which the readers check. Each comma is counted once, on the way to the cuts.
 func cutFloat32Lanes(v []byte) (ln float32Lanes, count int) {
 	n := len(v)
 	m, start, before := 0, 1, 0
-	for m < lanes-1 && n >= 64*lanes {
-		cut := max(start, n*(m+1)/lanes)
+	for m < 1 && n >= 128 {
+		cut := max(start, n/2)
 		c := bytes.IndexByte(v[cut:n-1], ',')
 		if c < 0 {
 			break
@@ -315,57 +321,91 @@ func cutFloat32Lanes(v []byte) (ln float32Lanes, count int) {
 
 // compactFloat32s writes to raw, little-endian, the float32 of each number of v, a JSON array of
 // numbers without white space, and reports whether v is one. As in compactNumbers, a long
-// vector is cut at commas into lanes (cutFloat32Lanes) read one number of each per turn, so
-// that the work on numbers of different lanes (the division above all) overlaps.
+// vector is cut at commas into lanes (cutFloat32Lanes), here two, read one number of each per
+// turn, so that the work on the numbers of the two lanes (the division above all) overlaps.
+// The lanes' state is in locals and the turn written out for each lane, so that it stays in
+// registers.
 func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 	pos, stop, at, m := ln.pos, ln.stop, ln.at, ln.m
-	if m == lanes {
-		var last [lanes]int // the last index a number may start at and still be read from 24 bytes in its lane
-		for l := range lanes {
-			last[l] = stop[l] - 24
-		}
-	turns:
+	if m == 2 && len(v) >= 32 {
+		// Lane a reads from v[a] and writes to raw[oa:], lane b from v[b] to raw[ob:]. A number
+		// is read from the 32 bytes where it starts, which v must hold, and ends at or before its
+		// lane's stop (a comma cannot be in a number).
+		a, b, oa, ob := pos[0], pos[1], at[0], at[1]
+		la, lb := min(stop[0], len(v)-32), min(stop[1], len(v)-32)
 		for {
-			for l := range lanes {
-				i := pos[l]
-				if i > last[l] {
-					break turns
-				}
-				// zeroDot32's arithmetic, written out here (a call per number costs a tenth of the
-				// work) and cut to 12 digits, which covers Gemini's float32 renderings below one
-				// ("-0.0012345678"): the last four go through fourDigits, two multiplications
-				// fewer, and D = d * 10^(12-k) < 10^12 < 2^53 is exact, as is 10^12. Longer
-				// fractions, whose f1 may hold more than four digits, are refused by k < 13 and
-				// left to parseNumber32.
-				s := (*[24]byte)(v[i : i+24])
+			// The turns call nothing, so that the lanes' state need not be kept in memory
+			// across a call: a number not of the common form ends them, and is read here,
+			// after, by parseNumber32.
+			slow := 0 // the lane whose number ended the turns, or 0
+			for a <= la && b <= lb {
+				// Lane a. The number Gemini writes for a float32 below one, -?0.<8 to 12 digits>
+				// ("-0.0012345678"), is read here. Its first eight digits are t0, the next word t1
+				// holds n1 ≤ 4 more and the comma: the digits d, k = 8+n1 of them, make
+				// D = d * 10^(12-k) < 10^12 < 2^53, exact in a float64 as is 10^12, and D / 10^12
+				// is d / 10^k rounded once to float64. Rounded again to float32, it could differ
+				// from rounding once only if it were a float32 midpoint M (a midpoint is a
+				// float64, so the exact value and its float64 are on the same side of every other
+				// one), and it never is: with 2^-p ≤ M < 2^(1-p), M is an odd multiple of
+				// 2^-(p+24), so M * 10^12 is one of 2^-(p+12) and at least that far from the
+				// integer D, and |D / 10^12 - M| ≥ 2^-(p+12) / 10^12 > 2^-(p+53) (10^12 < 2^41),
+				// more than half M's float64 ulp. (parseNumber32, for up to 19 digits, has no such
+				// bound and checks.) The value is at least 10^-12, far from float32's subnormals.
+				// The tests of the form are folded into one word, zero only for it.
+				s := (*[32]byte)(v[a : a+32])
 				sign := 0
 				if s[0] == '-' {
 					sign = 1
 				}
-				f0, f1 := binary.LittleEndian.Uint64(s[sign+2:]), binary.LittleEndian.Uint64(s[sign+10:])
-				n0 := bits.TrailingZeros64(nonDigits(f0)) >> 3
-				n1 := bits.TrailingZeros64(nonDigits(f1)) >> 3 & -(n0 >> 3)
-				k := n0 + n1
-				hi := eightDigits((f0 ^ asciiZero) & (^uint64(0) >> (uint(64-8*n0) & 63)))
-				lo := fourDigits((f1 ^ asciiZero) & (1<<(uint(8*n1)&63) - 1))
-				x := float64(int64(hi*1e4+lo)) / 1e12
-				e := i + sign + 2 + k
-				var b uint32
-				if binary.LittleEndian.Uint16(s[sign:]) == zeroDot && uint(k-1) < 12 && s[sign+2+k] == ',' && math.Float64bits(x)&(1<<29-1) != 1<<28 {
-					b = math.Float32bits(float32(x)) | uint32(sign)<<31
-				} else {
-					f, end, ok := parseNumber32(v, i)
-					if !ok || v[end] != ',' {
-						break turns // an error, or a lane's last number: left to the loop below
-					}
-					b, e = math.Float32bits(f), end
+				f1 := binary.LittleEndian.Uint64(s[sign+10:])
+				t0, t1 := binary.LittleEndian.Uint64(s[sign+2:])^asciiZero, f1^asciiZero
+				n1 := bits.TrailingZeros64(nonDigits(f1)|1<<63) >> 3 // t1's digits; 7: seven or more
+				x := float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / signedE12[sign]
+				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|
+					uint64(n1+3)>>3|(uint64(s[sign+10+n1])^',') != 0 {
+					slow = 1
+					break
 				}
-				o := at[l]
-				binary.LittleEndian.PutUint32(raw[o:o+4], b)
-				at[l] = o + 4
-				pos[l] = e + 1
+				binary.LittleEndian.PutUint32(raw[oa:oa+4], math.Float32bits(float32(x)))
+				a, oa = a+sign+11+n1, oa+4
+
+				// Lane b, the same.
+				s = (*[32]byte)(v[b : b+32])
+				sign = 0
+				if s[0] == '-' {
+					sign = 1
+				}
+				f1 = binary.LittleEndian.Uint64(s[sign+10:])
+				t0, t1 = binary.LittleEndian.Uint64(s[sign+2:])^asciiZero, f1^asciiZero
+				n1 = bits.TrailingZeros64(nonDigits(f1)|1<<63) >> 3
+				x = float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / signedE12[sign]
+				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|
+					uint64(n1+3)>>3|(uint64(s[sign+10+n1])^',') != 0 {
+					slow = 2
+					break
+				}
+				binary.LittleEndian.PutUint32(raw[ob:ob+4], math.Float32bits(float32(x)))
+				b, ob = b+sign+11+n1, ob+4
+			}
+			if slow == 1 {
+				f, e, ok := parseNumber32(v, a)
+				if !ok || v[e] != ',' {
+					break // an error (lane a's last number ends at the cut, a comma): the loop below reports it
+				}
+				binary.LittleEndian.PutUint32(raw[oa:oa+4], math.Float32bits(f))
+				a, oa = e+1, oa+4
+			} else if slow == 2 {
+				f, e, ok := parseNumber32(v, b)
+				if !ok || v[e] != ',' {
+					break // an error, or the last number: left to the loop below
+				}
+				binary.LittleEndian.PutUint32(raw[ob:ob+4], math.Float32bits(f))
+				b, ob = e+1, ob+4
+			} else {
+				break
 			}
 		}
+		pos[0], pos[1], at[0], at[1] = a, b, oa, ob
 	}
 	for l := range m {
 		for i := pos[l]; i <= stop[l]; {
@@ -411,9 +451,9 @@ func encodeBase64Tail(out []byte, n int) {
 	for ; n >= 3; n -= 3 {
 		// Twelve bytes, the first eight read big-endian as hi and the last four as lo: eight
 		// 12-bit pieces of two characters each.
-		s := (*[12]byte)(out[r:])
+		s := (*[12]byte)(out[r : r+12])
 		hi, lo := binary.BigEndian.Uint64(s[0:8]), uint64(binary.BigEndian.Uint32(s[8:12]))
-		d := (*[16]byte)(out[o:])
+		d := (*[16]byte)(out[o : o+16])
 		binary.LittleEndian.PutUint64(d[0:8], uint64(t[hi>>52])|uint64(t[hi>>40&0xFFF])<<16|uint64(t[hi>>28&0xFFF])<<32|uint64(t[hi>>16&0xFFF])<<48)
 		binary.LittleEndian.PutUint64(d[8:16], uint64(t[hi>>4&0xFFF])|uint64(t[(hi<<8|lo>>24)&0xFFF])<<16|uint64(t[lo>>12&0xFFF])<<32|uint64(t[lo&0xFFF])<<48)
 		r, o = r+12, o+16
