@@ -551,9 +551,9 @@ func TestEightDigits(t *testing.T) {
 	}
 }
 
-// TestBase64LanesMatchStrconv pins the number reader of compactFloat32s's lanes, which has its
-// own copy of zeroDot32's arithmetic, to strconv.ParseFloat(s, 32) bit for bit, on long compact
-// vectors of the form it reads (-?0. and 1 to 15 digits: every length, random digits, float32s
+// TestBase64LanesMatchStrconv pins the number reader of compactFloat32s's lanes, its own reader
+// of -?0. and 8 to 12 digits, to strconv.ParseFloat(s, 32) bit for bit, on long compact vectors
+// of the common form and around it (-?0. and 1 to 15 digits: every length, random digits, float32s
 // and the values halfway between two of them cut to 8 to 15 digits, where rounding twice would
 // go wrong) mixed with forms it leaves to parseNumber32 (16 and more digits, exponents, ≥ 1).
 func TestBase64LanesMatchStrconv(t *testing.T) {

@@ -1,0 +1,420 @@
+package translate
+
+// The base64 path of the embedding vectors: each number parsed straight to float32 and the
+// float32s encoded in standard base64 (encoding_format "base64"). The float path and the number
+// grammar are in embeddings_numbers.go.
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"slices"
+	"strconv"
+)
+
+// appendBase64Vector appends v's numbers as a JSON string holding the standard base64 of
+// their little-endian float32 encoding, the format of OpenAI's encoding_format "base64".
+// Each number is checked and rounded once, straight from its decimal form to float32
+// (parseNumber32, or compactFloat32s' own reader of the common form), and its four
+// bytes are written where the string's tail will be; the string is then encoded over them,
+// front to back (encodeBase64Tail; base64 is longer than what it encodes, so the bytes still
+// to be read stay ahead): no []float32 and no byte buffer besides the answer.
+func appendBase64Vector(dst, v []byte) ([]byte, error) {
+	i := skipSpace(v, 0)
+	last := len(v) - 1 // the closing bracket
+	for last > i && (v[last] == ' ' || v[last] == '\n' || v[last] == '\r' || v[last] == '\t') {
+		last--
+	}
+	if i >= last || v[i] != '[' || v[last] != ']' {
+		return dst, errNotNumbers
+	}
+	v = v[i : last+1]
+	ln, count := cutFloat32Lanes(v)
+	size := base64.StdEncoding.EncodedLen(4 * count)
+	start := len(dst)
+	dst = slices.Grow(dst, size+2)[:start+size+2]
+	dst[start], dst[start+size+1] = '"', '"'
+	out := dst[start+1 : start+1+size]
+	if raw := out[size-4*count:]; !compactFloat32s(v, raw, ln) && !spacedFloat32s(v, raw) {
+		return dst[:start], errNotNumbers
+	}
+	encodeBase64Tail(out, count)
+	return dst, nil
+}
+
+// float32Lanes are the stretches of a vector compactFloat32s reads side by side: lane l reads
+// from v[pos[l]] up to v[stop[l]], the comma after its last number or, for the last lane, the
+// closing bracket, and its next number goes to raw[at[l]:]; m lanes are used.
+type float32Lanes struct {
+	pos, stop, at [2]int
+	m             int
+}
+
+// cutFloat32Lanes cuts v, a vector from its opening to its closing bracket, at commas into
+// lanes (two when it is long enough) and counts its numbers: its commas and one, exact when v
+// is valid, which the readers check. Each comma is counted once, on the way to the cuts.
+func cutFloat32Lanes(v []byte) (ln float32Lanes, count int) {
+	n := len(v)
+	m, start, before := 0, 1, 0
+	for m < 1 && n >= 128 {
+		cut := max(start, n/2)
+		c := bytes.IndexByte(v[cut:n-1], ',')
+		if c < 0 {
+			break
+		}
+		ln.pos[m], ln.stop[m], ln.at[m] = start, cut+c, 4*before
+		before += bytes.Count(v[start:cut+c], []byte{','}) + 1
+		start = cut + c + 1
+		m++
+	}
+	ln.pos[m], ln.stop[m], ln.at[m] = start, n-1, 4*before
+	ln.m = m + 1
+	return ln, before + bytes.Count(v[start:], []byte{','}) + 1
+}
+
+// compactFloat32s writes to raw, little-endian, the float32 of each number of v, a JSON array of
+// numbers without white space, and reports whether v is one. As in compactNumbers, a long
+// vector is cut at commas into lanes (cutFloat32Lanes), here two, read one number of each per
+// turn, so that the work on the numbers of the two lanes (the division above all) overlaps.
+// The lanes' state is in locals and the turn written out for each lane, so that it stays in
+// registers.
+func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
+	pos, stop, at, m := ln.pos, ln.stop, ln.at, ln.m
+	if m == 2 && len(v) >= 32 {
+		// Lane a reads from v[a] and writes to raw[oa:], lane b from v[b] to raw[ob:]. A number
+		// is read from the 32 bytes where it starts, which v must hold, and ends at or before its
+		// lane's stop (a comma cannot be in a number).
+		a, b, oa, ob := pos[0], pos[1], at[0], at[1]
+		la, lb := min(stop[0], len(v)-32), min(stop[1], len(v)-32)
+		for {
+			// The turns call nothing, so that the lanes' state need not be kept in memory
+			// across a call: a number not of the common form ends them, and is read here,
+			// after, by parseNumber32.
+			slow := 0 // the lane whose number ended the turns, or 0
+			for a <= la && b <= lb {
+				// Lane a. The number Gemini writes for a float32 below one, -?0.<8 to 12 digits>
+				// ("-0.0012345678"), is read here. Its first eight digits are t0, the next word t1
+				// holds n1 ≤ 4 more and the comma: the digits d, k = 8+n1 of them, make
+				// D = d * 10^(12-k) < 10^12 < 2^53, exact in a float64 as is 10^12, and D / 10^12
+				// is d / 10^k rounded once to float64. Rounded again to float32, it could differ
+				// from rounding once only if it were a float32 midpoint M (a midpoint is a
+				// float64, so the exact value and its float64 are on the same side of every other
+				// one), and it never is: with 2^-p ≤ M < 2^(1-p), M is an odd multiple of
+				// 2^-(p+24), so M * 10^12 is one of 2^-(p+12) and at least that far from the
+				// integer D, and |D / 10^12 - M| ≥ 2^-(p+12) / 10^12 > 2^-(p+53) (10^12 < 2^41),
+				// more than half M's float64 ulp. (parseNumber32, for up to 19 digits, has no such
+				// bound and checks.) The value is at least 10^-12, far from float32's subnormals.
+				// The tests of the form are folded into one word, zero only for it.
+				s := (*[32]byte)(v[a : a+32])
+				sign := 0
+				if s[0] == '-' {
+					sign = 1
+				}
+				f1 := binary.LittleEndian.Uint64(s[sign+10:])
+				t0, t1 := binary.LittleEndian.Uint64(s[sign+2:])^asciiZero, f1^asciiZero
+				n1 := bits.TrailingZeros64(nonDigits(f1)|1<<63) >> 3 // t1's digits; 7: seven or more
+				x := float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / signedE12[sign]
+				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|
+					uint64(n1+3)>>3|(uint64(s[sign+10+n1])^',') != 0 {
+					slow = 1
+					break
+				}
+				binary.LittleEndian.PutUint32(raw[oa:oa+4], math.Float32bits(float32(x)))
+				a, oa = a+sign+11+n1, oa+4
+
+				// Lane b, the same.
+				s = (*[32]byte)(v[b : b+32])
+				sign = 0
+				if s[0] == '-' {
+					sign = 1
+				}
+				f1 = binary.LittleEndian.Uint64(s[sign+10:])
+				t0, t1 = binary.LittleEndian.Uint64(s[sign+2:])^asciiZero, f1^asciiZero
+				n1 = bits.TrailingZeros64(nonDigits(f1)|1<<63) >> 3
+				x = float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / signedE12[sign]
+				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|
+					uint64(n1+3)>>3|(uint64(s[sign+10+n1])^',') != 0 {
+					slow = 2
+					break
+				}
+				binary.LittleEndian.PutUint32(raw[ob:ob+4], math.Float32bits(float32(x)))
+				b, ob = b+sign+11+n1, ob+4
+			}
+			if slow == 1 {
+				f, e, ok := parseNumber32(v, a)
+				if !ok || v[e] != ',' {
+					break // an error (lane a's last number ends at the cut, a comma): the loop below reports it
+				}
+				binary.LittleEndian.PutUint32(raw[oa:oa+4], math.Float32bits(f))
+				a, oa = e+1, oa+4
+			} else if slow == 2 {
+				f, e, ok := parseNumber32(v, b)
+				if !ok || v[e] != ',' {
+					break // an error, or the last number: left to the loop below
+				}
+				binary.LittleEndian.PutUint32(raw[ob:ob+4], math.Float32bits(f))
+				b, ob = e+1, ob+4
+			} else {
+				break
+			}
+		}
+		pos[0], pos[1], at[0], at[1] = a, b, oa, ob
+	}
+	for l := range m {
+		for i := pos[l]; i <= stop[l]; {
+			f, e, ok := parseNumber32(v, i)
+			if !ok || e != stop[l] && v[e] != ',' {
+				return false
+			}
+			binary.LittleEndian.PutUint32(raw[at[l]:], math.Float32bits(f))
+			at[l] += 4
+			i = e + 1
+		}
+	}
+	return true
+}
+
+// spacedFloat32s is compactFloat32s for a vector with white space around its numbers, one
+// number after the other; it reports whether v is a JSON array of exactly len(raw)/4 numbers.
+func spacedFloat32s(v, raw []byte) bool {
+	for i, j := 1, 0; ; j += 4 {
+		f, e, ok := parseNumber32(v, skipSpace(v, i))
+		if !ok || j+4 > len(raw) {
+			return false
+		}
+		binary.LittleEndian.PutUint32(raw[j:], math.Float32bits(f))
+		if e = skipSpace(v, e); e == len(v)-1 {
+			return j+4 == len(raw)
+		}
+		if v[e] != ',' {
+			return false
+		}
+		i = e + 1
+	}
+}
+
+// encodeBase64Tail writes over out the standard base64 of the n float32s, 4n bytes, that
+// out ends with. With r = len(out)-4n, at least 4 per block of twelve bytes, block j's sixteen
+// characters end at 16j+16, at or before r+12j+12 where the next block's bytes start, and the
+// block's own bytes are loaded before its characters are stored: nothing is written over
+// bytes still to be read.
+func encodeBase64Tail(out []byte, n int) {
+	t := &base64Pairs
+	r, o := len(out)-4*n, 0
+	for ; n >= 3; n -= 3 {
+		// Twelve bytes, the first eight read big-endian as hi and the last four as lo: eight
+		// 12-bit pieces of two characters each.
+		s := (*[12]byte)(out[r : r+12])
+		hi, lo := binary.BigEndian.Uint64(s[0:8]), uint64(binary.BigEndian.Uint32(s[8:12]))
+		d := (*[16]byte)(out[o : o+16])
+		binary.LittleEndian.PutUint64(d[0:8], uint64(t[hi>>52])|uint64(t[hi>>40&0xFFF])<<16|uint64(t[hi>>28&0xFFF])<<32|uint64(t[hi>>16&0xFFF])<<48)
+		binary.LittleEndian.PutUint64(d[8:16], uint64(t[hi>>4&0xFFF])|uint64(t[(hi<<8|lo>>24)&0xFFF])<<16|uint64(t[lo>>12&0xFFF])<<32|uint64(t[lo&0xFFF])<<48)
+		r, o = r+12, o+16
+	}
+	if n > 0 { // one or two float32s, padded
+		var b [8]byte
+		copy(b[:], out[r:r+4*n])
+		base64.StdEncoding.Encode(out[o:], b[:4*n])
+	}
+}
+
+// base64Pairs holds, for each 12-bit value, its two standard base64 characters (RFC 4648,
+// encoding/base64.StdEncoding's alphabet), the first in the low byte.
+var base64Pairs = func() (t [4096]uint16) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := range t {
+		t[i] = uint16(alphabet[i>>6]) | uint16(alphabet[i&63])<<8
+	}
+	return t
+}()
+
+// zeroDot32 reads the common number of an embedding, -?0.<1 to 15 digits>, from the 24 bytes at
+// v[i], which v must hold: its float32 bits, the index just past it, and false when the number
+// is not of that form, is followed by an exponent, or falls where rounding it twice could
+// differ from rounding it once (parseNumber32 then reads it).
+//
+// Its k digits d are read as sixteen, the k and zeros after them: D = d * 10^(16-k) below
+// 10^16, and even, so D/2 < 2^53 and D is exact in a float64, as is 10^16; D / 10^16, one
+// division, is d / 10^k rounded once to float64. The float64 is then rounded to float32, which
+// differs from rounding d / 10^k once only where it lands exactly halfway between two float32s
+// (a float32 midpoint is a float64, so the exact value and its float64 are on the same side of
+// every other midpoint): that case is refused. The value is at least 10^-15, far from float32's
+// subnormals.
+func zeroDot32(v []byte, i int) (bits32 uint32, end int, ok bool) {
+	s := (*[24]byte)(v[i:])
+	sign := 0
+	if s[0] == '-' {
+		sign = 1
+	}
+	// The two words after the sign and "0.", loaded where they start rather than shifted there.
+	ok = binary.LittleEndian.Uint16(s[sign:]) == zeroDot
+	f0, f1 := binary.LittleEndian.Uint64(s[sign+2:]), binary.LittleEndian.Uint64(s[sign+10:])
+	n0 := bits.TrailingZeros64(nonDigits(f0)) >> 3 // the digits in f0; 8: all
+	n1 := bits.TrailingZeros64(nonDigits(f1)) >> 3 & -(n0 >> 3)
+	k := n0 + n1
+	// The digits' bytes are kept, those after them cleared: zeros at the end.
+	hi := eightDigits((f0 ^ asciiZero) & (^uint64(0) >> (uint(64-8*n0) & 63)))
+	lo := eightDigits((f1 ^ asciiZero) & (1<<(uint(8*n1)&63) - 1))
+	x := float64(int64(hi*1e8+lo)) / 1e16
+	end = i + sign + 2 + k
+	const halfway = 1 << 28 // float64 significand bits below float32's: exactly one half
+	ok = ok && uint(k-1) < 15 && math.Float64bits(x)&(1<<29-1) != halfway
+	return math.Float32bits(float32(x)) | uint32(sign)<<31, end, ok
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// pow10u are the powers of ten up to 10^8 as integers.
+var pow10u = [...]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
+
+// maxDigits is the most decimal digits a uint64 significand is accumulated from: 10^19 - 1 fits.
+const maxDigits = 19
+
+// parseNumber32 checks the JSON number that starts at v[i] and returns it rounded once to the
+// nearest float32, as strconv.ParseFloat(s, 32) does, with the index just past it; ok is false
+// when there is no number there or it is beyond float32's range.
+//
+// The digits are gathered into an integer significand m (value m * 10^exp) eight at a time. The
+// common case, m below 2^53 and a power of ten within 1e±22, is worked out in float64: m and
+// the power are exact there, so one multiplication or division rounds the value once to
+// float64. Rounding that to float32 rounds twice, which differs from rounding once only when
+// the float64 lands exactly halfway between two float32s (a float32 midpoint is a float64, so
+// the exact value and its float64 are on the same side of every other midpoint); that case,
+// subnormal or huge results and longer significands go to strconv.
+func parseNumber32(v []byte, i int) (f float32, end int, ok bool) {
+	if i+24 <= len(v) {
+		if x, end, ok := zeroDot32(v, i); ok && v[end]|0x20 != 'e' {
+			return math.Float32frombits(x), end, true
+		}
+	}
+	start := i
+	neg := i < len(v) && v[i] == '-'
+	if neg {
+		i++
+	}
+	if i >= len(v) {
+		return 0, i, false
+	}
+	var m uint64
+	nd := 0 // digits gathered into m, leading zeros included; more than maxDigits: m is not exact
+	switch c := v[i]; {
+	case c == '0':
+		i++
+	case c-'1' < 9:
+		j := digitsEnd(v, i)
+		m, nd = gatherDigits(v, i, j, 0, 0)
+		i = j
+	default:
+		return 0, i, false
+	}
+	exp := 0
+	if i < len(v) && v[i] == '.' {
+		j := digitsEnd(v, i+1)
+		if j == i+1 {
+			return 0, j, false
+		}
+		m, nd = gatherDigits(v, i+1, j, m, nd)
+		exp = i + 1 - j
+		i = j
+	}
+	if i < len(v) && v[i]|0x20 == 'e' {
+		i++
+		eneg := false
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			eneg = v[i] == '-'
+			i++
+		}
+		j := digitsEnd(v, i)
+		if j == i {
+			return 0, j, false
+		}
+		e := 0
+		for _, c := range v[i:j] {
+			if e < 10000 {
+				e = e*10 + int(c-'0')
+			}
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+		i = j
+	}
+	if nd <= maxDigits {
+		if m == 0 {
+			if neg {
+				return float32(math.Copysign(0, -1)), i, true
+			}
+			return 0, i, true
+		}
+		if m < 1<<53 && exp >= -22 && exp <= 22 {
+			x := float64(m)
+			if exp < 0 {
+				x /= pow10[-exp]
+			} else {
+				x *= pow10[exp]
+			}
+			const halfway = 1 << 28 // float64 significand bits below float32's: exactly one half
+			if x >= 0x1p-126 && x <= math.MaxFloat32 && math.Float64bits(x)&(1<<29-1) != halfway {
+				if neg {
+					x = -x
+				}
+				return float32(x), i, true
+			}
+		}
+	}
+	x, err := strconv.ParseFloat(string(v[start:i]), 32)
+	return float32(x), i, err == nil
+}
+
+// gatherDigits appends the digits v[i:j] to the significand m of nd digits. Past maxDigits it
+// only counts them: the caller then leaves the number to strconv.
+func gatherDigits(v []byte, i, j int, m uint64, nd int) (uint64, int) {
+	if nd+j-i > maxDigits {
+		return m, nd + j - i
+	}
+	nd += j - i
+	for ; j-i >= 8; i += 8 {
+		m = m*1e8 + eightDigits(binary.LittleEndian.Uint64(v[i:])-asciiZero)
+	}
+	if k := j - i; k > 0 {
+		if i+8 <= len(v) {
+			// The k digits and what follows them, in one word: keep the digits' bytes and move them
+			// to the top, so that the bytes below read as leading zeros.
+			w := (binary.LittleEndian.Uint64(v[i:]) - asciiZero) << (64 - 8*k)
+			m = m*pow10u[k] + eightDigits(w)
+		} else {
+			for _, c := range v[i:j] {
+				m = m*10 + uint64(c-'0')
+			}
+		}
+	}
+	return m, nd
+}
+
+// eightDigits returns the number written by eight digit values (0 to 9, one a byte, the first
+// digit in the lowest byte): pairs, then fours, then all eight are combined with one
+// multiplication each.
+func eightDigits(w uint64) uint64 {
+	w = (w * (10<<8 + 1)) >> 8 & 0x00FF00FF00FF00FF
+	w = (w * (100<<16 + 1)) >> 16 & 0x0000FFFF0000FFFF
+	return (w * (10000<<32 + 1)) >> 32
+}
+
+// fourDigits returns the number written by the four digit values (0 to 9, one a byte, the first
+// digit in the lowest byte) in the low half of w; the high half must be zero.
+func fourDigits(w uint64) uint64 {
+	w = (w * (10<<8 + 1)) >> 8 & 0x00FF00FF
+	return (w * (100<<16 + 1)) >> 16 & 0xFFFF
+}
+
+// signedE12 divides by 10^12 and gives the quotient the sign of a number (0: +, 1: -): rounding
+// to nearest is symmetric, so the quotient is the positive one negated, -0 for 0.
+var signedE12 = [2]float64{1e12, -1e12}
+
+// lowBytes[n] keeps the low n bytes of a word.
+var lowBytes = [9]uint64{0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 1<<40 - 1, 1<<48 - 1, 1<<56 - 1, 1<<64 - 1}
