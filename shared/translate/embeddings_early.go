@@ -12,7 +12,7 @@ import (
 // Vectors converted while the answer arrives.
 //
 // An answer of a hundred 768-dimension vectors is about a megabyte, which takes milliseconds to
-// come through the network (and the gzip reader), and converting its numbers (checking them for
+// come through the network, and converting its numbers (checking them for
 // float, parsing and encoding them for base64) takes about a millisecond of CPU. Done after the
 // last byte, that millisecond is added to the request; done on each vector as soon as its
 // closing bracket has arrived (EmbedCall.Watch, called by gemini.Client.EmbedWatched between
@@ -49,7 +49,8 @@ type earlyVectors struct {
 }
 
 // earlySpan is one converted vector: answer[start:end] is the array, and its conversion is
-// out[from:to] (float: nothing, the array was checked and goes out as it is).
+// out[from:to]: for float, the array itself, checked (copied into out when in place, else
+// nothing is kept: it goes out from the answer as it is).
 type earlySpan struct{ start, end, from, to int }
 
 // earlyPool keeps earlyVectors, their buffers included, from one answer to the next.
