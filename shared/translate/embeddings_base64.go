@@ -97,16 +97,19 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				// Lane a. The number Gemini writes for a float32 below one, -?0.<8 to 12 digits>
 				// ("-0.0012345678"), is read here. Its first eight digits are t0, the next word t1
 				// holds n1 ≤ 4 more and the comma: the digits d, k = 8+n1 of them, make
-				// D = d * 10^(12-k) < 10^12 < 2^53, exact in a float64 as is 10^12, and D / 10^12
-				// is d / 10^k rounded once to float64. Rounded again to float32, it could differ
-				// from rounding once only if it were a float32 midpoint M (a midpoint is a
-				// float64, so the exact value and its float64 are on the same side of every other
-				// one), and it never is: with 2^-p ≤ M < 2^(1-p), M is an odd multiple of
-				// 2^-(p+24), so M * 10^12 is one of 2^-(p+12) and at least that far from the
-				// integer D, and |D / 10^12 - M| ≥ 2^-(p+12) / 10^12 > 2^-(p+53) (10^12 < 2^41),
-				// more than half M's float64 ulp. (parseNumber32, for up to 19 digits, has no such
-				// bound and checks.) The value is at least 10^-12, far from float32's subnormals.
-				// The tests of the form are folded into one word, zero only for it.
+				// D = d * 10^(12-k) < 10^12 < 2^53, exact in a float64, and y = D * c, c the
+				// float64 nearest 10^-12 (a multiplication: a division takes several times as
+				// long). With X = d / 10^k in [2^-p, 2^(1-p)), y is within half an ulp, 2^-(p+53),
+				// plus |c*10^12 - 1| * X < 2^-55.4 * 2^(1-p) of X: |y - X| < 2^-(p+52.5). Rounded
+				// to float32, y gives X rounded once unless a float32 midpoint M lies between
+				// them or at y, and none is that close to X: a midpoint of another binade is at
+				// least 2^-(p+25) away, and one of X's, an odd multiple of 2^-(p+24), makes
+				// M * 10^12 an odd multiple of 2^-(p+12), at least that far from the integer D,
+				// so |X - M| ≥ 2^-(p+12) / 10^12 > 2^-(p+51.87) (10^12 < 2^39.87).
+				// (TestBase64RoundingAllMidpoints checks it for every midpoint of [1/2, 1) and a
+				// sample of smaller ones; parseNumber32, for up to 19 digits, has no such bound
+				// and checks.) X is at least 10^-12, far from float32's subnormals. The tests of
+				// the form are folded into one word, zero only for it.
 				s := (*[32]byte)(v[a : a+32])
 				sign := 0
 				if s[0] == '-' {
@@ -115,13 +118,13 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				f1 := binary.LittleEndian.Uint64(s[sign+10:])
 				t0, t1 := binary.LittleEndian.Uint64(s[sign+2:])^asciiZero, f1^asciiZero
 				n1 := bits.TrailingZeros64(nonDigits(f1)|1<<63) >> 3 // t1's digits; 7: seven or more
-				x := float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / signedE12[sign]
+				x := e12Float32(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]), sign)
 				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|
 					uint64(n1+3)>>3|(uint64(s[sign+10+n1])^',') != 0 {
 					slow = 1
 					break
 				}
-				binary.LittleEndian.PutUint32(raw[oa:oa+4], math.Float32bits(float32(x)))
+				binary.LittleEndian.PutUint32(raw[oa:oa+4], math.Float32bits(x))
 				a, oa = a+sign+11+n1, oa+4
 
 				// Lane b, the same.
@@ -133,16 +136,21 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				f1 = binary.LittleEndian.Uint64(s[sign+10:])
 				t0, t1 = binary.LittleEndian.Uint64(s[sign+2:])^asciiZero, f1^asciiZero
 				n1 = bits.TrailingZeros64(nonDigits(f1)|1<<63) >> 3
-				x = float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / signedE12[sign]
+				x = e12Float32(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]), sign)
 				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|
 					uint64(n1+3)>>3|(uint64(s[sign+10+n1])^',') != 0 {
 					slow = 2
 					break
 				}
-				binary.LittleEndian.PutUint32(raw[ob:ob+4], math.Float32bits(float32(x)))
+				binary.LittleEndian.PutUint32(raw[ob:ob+4], math.Float32bits(x))
 				b, ob = b+sign+11+n1, ob+4
 			}
 			if slow == 1 {
+				if x, e, ok := shortZeroDot32(v, a); ok {
+					binary.LittleEndian.PutUint32(raw[oa:oa+4], x)
+					a, oa = e, oa+4
+					continue
+				}
 				f, e, ok := parseNumber32(v, a)
 				if !ok || v[e] != ',' {
 					break // an error (lane a's last number ends at the cut, a comma): the loop below reports it
@@ -150,6 +158,11 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				binary.LittleEndian.PutUint32(raw[oa:oa+4], math.Float32bits(f))
 				a, oa = e+1, oa+4
 			} else if slow == 2 {
+				if x, e, ok := shortZeroDot32(v, b); ok {
+					binary.LittleEndian.PutUint32(raw[ob:ob+4], x)
+					b, ob = e, ob+4
+					continue
+				}
 				f, e, ok := parseNumber32(v, b)
 				if !ok || v[e] != ',' {
 					break // an error, or the last number: left to the loop below
@@ -174,6 +187,25 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 		}
 	}
 	return true
+}
+
+// shortZeroDot32 reads the shorter number the lanes' turns leave (2% of Gemini's numbers),
+// -?0.<1 to 7 digits> and a comma, from the 32 bytes at v[i], which v must hold: its float32
+// bits and the index just past the comma, or false for any other text. Its n digits d, read as
+// eight with zeros after them, are d * 10^(8-n), and D = d * 10^(12-n) is rounded to float32
+// as in compactFloat32s' turns (the argument there holds for any D below 10^12).
+func shortZeroDot32(v []byte, i int) (bits32 uint32, end int, ok bool) {
+	s := (*[32]byte)(v[i : i+32])
+	sign := 0
+	if s[0] == '-' {
+		sign = 1
+	}
+	t0 := binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+	n := bits.TrailingZeros64((t0+0x76*everyByte|t0)&(0x80*everyByte)) >> 3 // the digits; 8: eight or more
+	if n == 0 || n == 8 || binary.LittleEndian.Uint16(s[sign:]) != zeroDot || s[sign+2+n] != ',' {
+		return 0, i, false
+	}
+	return math.Float32bits(e12Float32(eightDigits(t0&lowBytes[n])*1e4, sign)), i + sign + 3 + n, true
 }
 
 // spacedFloat32s is compactFloat32s for a vector with white space around its numbers, one
@@ -412,9 +444,16 @@ func fourDigits(w uint64) uint64 {
 	return (w * (100<<16 + 1)) >> 16 & 0xFFFF
 }
 
-// signedE12 divides by 10^12 and gives the quotient the sign of a number (0: +, 1: -): rounding
-// to nearest is symmetric, so the quotient is the positive one negated, -0 for 0.
-var signedE12 = [2]float64{1e12, -1e12}
+// e12Float32 returns D / 10^12, D below 10^12, rounded once to float32 and with the sign of a
+// number (0: +, 1: -), as D * 10^-12 in float64 rounded to float32 (see compactFloat32s).
+func e12Float32(d uint64, sign int) float32 {
+	return float32(float64(int64(d)) * signedEm12[sign])
+}
+
+// signedEm12 multiplies by 10^-12 (the float64 nearest it) and gives the product the sign of a
+// number (0: +, 1: -): rounding to nearest is symmetric, so the product is the positive one
+// negated, -0 for 0.
+var signedEm12 = [2]float64{1e-12, -1e-12}
 
 // lowBytes[n] keeps the low n bytes of a word.
 var lowBytes = [9]uint64{0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 1<<40 - 1, 1<<48 - 1, 1<<56 - 1, 1<<64 - 1}
