@@ -95,8 +95,10 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 			slow := 0 // the lane whose number ended the turns, or 0
 			for a <= la && b <= lb {
 				// Lane a. The number Gemini writes for a float32 below one, -?0.<8 to 12 digits>
-				// ("-0.0012345678"), is read here. Its first eight digits are t0, the next word t1
-				// holds n1 ≤ 4 more and the comma: the digits d, k = 8+n1 of them, make
+				// ("-0.0012345678"), is read here. Its first eight digits are t0, the next four
+				// bytes t1 hold n1 ≤ 4 more, then comes the comma (a fifth digit is no comma, and
+				// t1 is a 32-bit word, whose masks need no 64-bit constants): the digits d,
+				// k = 8+n1 of them, make
 				// D = d * 10^(12-k) < 10^12 < 2^53, exact in a float64, and y = D * c, c the
 				// float64 nearest 10^-12 (a multiplication: a division takes several times as
 				// long). With X = d / 10^k in [2^-p, 2^(1-p)), y is within half an ulp, 2^-(p+53),
@@ -115,12 +117,12 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				if s[0] == '-' {
 					sign = 1
 				}
-				f1 := binary.LittleEndian.Uint64(s[sign+10:])
-				t0, t1 := binary.LittleEndian.Uint64(s[sign+2:])^asciiZero, f1^asciiZero
-				n1 := bits.TrailingZeros64(nonDigits(f1)|1<<63) >> 3 // t1's digits; 7: seven or more
-				x := e12Float32(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]), sign)
+				t0 := binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+				t1 := binary.LittleEndian.Uint32(s[sign+10:]) ^ '0'*0x01010101
+				n1 := bits.TrailingZeros32((t1+0x76767676|t1)&0x80808080) >> 3 // t1's digits, 4 if all (more are no comma)
+				x := e12Float32(eightDigits(t0)*1e4+fourDigits(uint64(t1&lowBytes32[n1])), sign)
 				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|
-					uint64(n1+3)>>3|(uint64(s[sign+10+n1])^',') != 0 {
+					(uint64(s[sign+10+n1])^',') != 0 {
 					slow = 1
 					break
 				}
@@ -133,12 +135,12 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				if s[0] == '-' {
 					sign = 1
 				}
-				f1 = binary.LittleEndian.Uint64(s[sign+10:])
-				t0, t1 = binary.LittleEndian.Uint64(s[sign+2:])^asciiZero, f1^asciiZero
-				n1 = bits.TrailingZeros64(nonDigits(f1)|1<<63) >> 3
-				x = e12Float32(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]), sign)
+				t0 = binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+				t1 = binary.LittleEndian.Uint32(s[sign+10:]) ^ '0'*0x01010101
+				n1 = bits.TrailingZeros32((t1+0x76767676|t1)&0x80808080) >> 3
+				x = e12Float32(eightDigits(t0)*1e4+fourDigits(uint64(t1&lowBytes32[n1])), sign)
 				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|
-					uint64(n1+3)>>3|(uint64(s[sign+10+n1])^',') != 0 {
+					(uint64(s[sign+10+n1])^',') != 0 {
 					slow = 2
 					break
 				}
@@ -454,6 +456,9 @@ func e12Float32(d uint64, sign int) float32 {
 // number (0: +, 1: -): rounding to nearest is symmetric, so the product is the positive one
 // negated, -0 for 0.
 var signedEm12 = [2]float64{1e-12, -1e-12}
+
+// lowBytes32[n] keeps the low n bytes of a 32-bit word.
+var lowBytes32 = [5]uint32{0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF}
 
 // lowBytes[n] keeps the low n bytes of a word.
 var lowBytes = [9]uint64{0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 1<<40 - 1, 1<<48 - 1, 1<<56 - 1, 1<<64 - 1}
