@@ -77,7 +77,7 @@ func cutFloat32Lanes(v []byte) (ln float32Lanes, count int) {
 // compactFloat32s writes to raw, little-endian, the float32 of each number of v, a JSON array of
 // numbers without white space, and reports whether v is one. As in compactNumbers, a long
 // vector is cut at commas into lanes (cutFloat32Lanes), here two, read one number of each per
-// turn, so that the work on the numbers of the two lanes (the division above all) overlaps.
+// turn, so that the work on the numbers of the two lanes (the conversions to float above all) overlaps.
 // The lanes' state is in locals and the turn written out for each lane, so that it stays in
 // registers.
 func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
@@ -91,27 +91,26 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 		for {
 			// The turns call nothing, so that the lanes' state need not be kept in memory
 			// across a call: a number not of the common form ends them, and is read here,
-			// after, by parseNumber32.
+			// after, by shortZeroDot32 (1 to 7 digits) or parseNumber32.
 			slow := 0 // the lane whose number ended the turns, or 0
 			for a <= la && b <= lb {
 				// Lane a. The number Gemini writes for a float32 below one, -?0.<8 to 12 digits>
 				// ("-0.0012345678"), is read here. Its first eight digits are t0, the next four
 				// bytes t1 hold n1 ≤ 4 more, then comes the comma (a fifth digit is no comma, and
-				// t1 is a 32-bit word, whose masks need no 64-bit constants): the digits d,
-				// k = 8+n1 of them, make
-				// D = d * 10^(12-k) < 10^12 < 2^53, exact in a float64, and y = D * c, c the
-				// float64 nearest 10^-12 (a multiplication: a division takes several times as
-				// long). With X = d / 10^k in [2^-p, 2^(1-p)), y is within half an ulp, 2^-(p+53),
-				// plus |c*10^12 - 1| * X < 2^-55.4 * 2^(1-p) of X: |y - X| < 2^-(p+52.5). Rounded
-				// to float32, y gives X rounded once unless a float32 midpoint M lies between
-				// them or at y, and none is that close to X: a midpoint of another binade is at
-				// least 2^-(p+25) away, and one of X's, an odd multiple of 2^-(p+24), makes
-				// M * 10^12 an odd multiple of 2^-(p+12), at least that far from the integer D,
-				// so |X - M| ≥ 2^-(p+12) / 10^12 > 2^-(p+51.87) (10^12 < 2^39.87).
-				// (TestBase64RoundingAllMidpoints checks it for every midpoint of [1/2, 1) and a
-				// sample of smaller ones; parseNumber32, for up to 19 digits, has no such bound
-				// and checks.) X is at least 10^-12, far from float32's subnormals. The tests of
-				// the form are folded into one word, zero only for it.
+				// t1 is a 32-bit word, whose masks need no 64-bit constants). The digits d, k =
+				// 8+n1 of them, make D = d * 10^(12-k) < 10^12 < 2^53, exact in a float64, and
+				// y = D * c, c the float64 nearest 10^-12 (a multiplication: a division takes
+				// several times as long). With X = d / 10^k in [2^-p, 2^(1-p)), y is within half
+				// an ulp, 2^-(p+53), plus |c*10^12 - 1| * X < 2^-55.4 * 2^(1-p) of X, so
+				// |y - X| < 2^-(p+52.5). Rounded to float32, y gives X rounded once unless a
+				// float32 midpoint M lies between them or at y, and none is that close to X: a
+				// midpoint of another binade is at least 2^-(p+25) away, and one of X's, an odd
+				// multiple of 2^-(p+24), makes M * 10^12 an odd multiple of 2^-(p+12), at least
+				// that far from the integer D, so |X - M| ≥ 2^-(p+12) / 10^12 > 2^-(p+51.87)
+				// (10^12 < 2^39.87). TestBase64RoundingAllMidpoints checks it for every midpoint
+				// of [1/16, 1) and a sample of smaller ones (parseNumber32, for up to 19 digits,
+				// has no such bound and checks). X is at least 10^-12, far from float32's
+				// subnormals. The tests of the form are folded into one word, zero only for it.
 				s := (*[32]byte)(v[a : a+32])
 				sign := 0
 				if s[0] == '-' {
