@@ -17,10 +17,17 @@ import (
 // appendBase64Vector appends v's numbers as a JSON string holding the standard base64 of
 // their little-endian float32 encoding, the format of OpenAI's encoding_format "base64".
 // Each number is checked and rounded once, straight from its decimal form to float32
-// (parseNumber32, or compactFloat32s' own reader of the common form), and its four
-// bytes are written where the string's tail will be; the string is then encoded over them,
-// front to back (encodeBase64Tail; base64 is longer than what it encodes, so the bytes still
-// to be read stay ahead): no []float32 and no byte buffer besides the answer.
+// (parseNumber32, or compactFloat32s' own reader of the common form), and its four bytes are
+// written r bytes past where the string starts, in dst's capacity; the string is then
+// encoded over them, front to back (encodeBase64At; base64 is longer than what it encodes, but
+// r is at least 4 per block of twelve bytes, so the bytes still to be read stay ahead): no
+// []float32 and no byte buffer besides the answer.
+//
+// Where dst has room for it, the numbers are not counted first: the lanes are placed by a
+// bound on their count, half the vector's length, and r by the bound too (2.7 times the
+// vector's length in all, which an answer's buffer sized for many vectors has until its last
+// ones). Else their commas are counted, and dst is grown by the string's exact size, as
+// before: it is never grown for the bound.
 func appendBase64Vector(dst, v []byte) ([]byte, error) {
 	i := skipSpace(v, 0)
 	last := len(v) - 1 // the closing bracket
@@ -31,56 +38,83 @@ func appendBase64Vector(dst, v []byte) ([]byte, error) {
 		return dst, errNotNumbers
 	}
 	v = v[i : last+1]
-	ln, count := cutFloat32Lanes(v)
-	size := base64.StdEncoding.EncodedLen(4 * count)
+	ln := cutFloat32Lanes(v)
 	start := len(dst)
-	dst = slices.Grow(dst, size+2)[:start+size+2]
-	dst[start], dst[start+size+1] = '"', '"'
-	out := dst[start+1 : start+1+size]
-	if raw := out[size-4*count:]; !compactFloat32s(v, raw, ln) && !spacedFloat32s(v, raw) {
-		return dst[:start], errNotNumbers
+	bound := ln.bound(len(v))
+	r := 4 * ((bound + 2) / 3) // 4 for each block of twelve bytes of up to bound numbers
+	if room := 2 + max(r+4*bound, base64.StdEncoding.EncodedLen(4*bound)); cap(dst)-start < room {
+		bound = ln.count(v)
+		r = base64.StdEncoding.EncodedLen(4*bound) - 4*bound // raw is the string's tail
+		dst = slices.Grow(dst, r+4*bound+2)
 	}
-	encodeBase64Tail(out, count)
+	out := dst[start+1 : cap(dst)]
+	raw := out[r : r+4*bound]
+	count, ok := compactFloat32s(v, raw, ln)
+	if !ok {
+		// White space around the numbers, or not a vector: counted, then read one by one.
+		if count = bytes.Count(v, []byte{','}) + 1; count > bound || !spacedFloat32s(v, raw[:4*count]) {
+			return dst[:start], errNotNumbers
+		}
+	}
+	encodeBase64At(out, r, count)
+	size := base64.StdEncoding.EncodedLen(4 * count)
+	dst = dst[:start+size+2]
+	dst[start], dst[start+size+1] = '"', '"'
 	return dst, nil
 }
 
 // float32Lanes are the stretches of a vector compactFloat32s reads side by side: lane l reads
 // from v[pos[l]] up to v[stop[l]], the comma after its last number or, for the last lane, the
-// closing bracket, and its next number goes to raw[at[l]:]; m lanes are used.
+// closing bracket, and its numbers go to raw[at[l]:]; m lanes are used.
 type float32Lanes struct {
 	pos, stop, at [2]int
 	m             int
 }
 
-// cutFloat32Lanes cuts v, a vector from its opening to its closing bracket, at commas into
-// lanes (two when it is long enough) and counts its numbers: its commas and one, exact when v
-// is valid, which the readers check. Each comma is counted once, on the way to the cuts.
-func cutFloat32Lanes(v []byte) (ln float32Lanes, count int) {
+// cutFloat32Lanes cuts v, a vector from its opening to its closing bracket, at a comma into
+// lanes (two when it is long enough), with no pass over v; bound or count then places them.
+func cutFloat32Lanes(v []byte) (ln float32Lanes) {
 	n := len(v)
-	m, start, before := 0, 1, 0
-	for m < 1 && n >= 128 {
-		cut := max(start, n/2)
-		c := bytes.IndexByte(v[cut:n-1], ',')
-		if c < 0 {
-			break
+	ln.pos[0], ln.stop[0], ln.m = 1, n-1, 1
+	if n >= 128 {
+		if c := bytes.IndexByte(v[n/2:n-1], ','); c >= 0 {
+			ln.stop[0] = n/2 + c
+			ln.pos[1], ln.stop[1], ln.m = n/2+c+1, n-1, 2
 		}
-		ln.pos[m], ln.stop[m], ln.at[m] = start, cut+c, 4*before
-		before += bytes.Count(v[start:cut+c], []byte{','}) + 1
-		start = cut + c + 1
-		m++
 	}
-	ln.pos[m], ln.stop[m], ln.at[m] = start, n-1, 4*before
-	ln.m = m + 1
-	return ln, before + bytes.Count(v[start:], []byte{','}) + 1
+	return ln
+}
+
+// bound places the lanes of a vector of n bytes by a bound on their numbers, and returns the
+// bound on all of them: a number and the comma or bracket after it take two bytes or more, so
+// the b bytes of a lane, from its first to its stop, hold at most b/2 numbers.
+func (ln *float32Lanes) bound(n int) int {
+	if ln.m == 1 {
+		return (n - 1) / 2
+	}
+	ln.at[1] = 4 * (ln.stop[0] / 2)
+	return ln.stop[0]/2 + (n-ln.pos[1])/2
+}
+
+// count places the lanes of v by the numbers before each, and returns how many v has: its
+// commas and one, exact when v is valid, which the readers check.
+func (ln *float32Lanes) count(v []byte) int {
+	before := 0
+	if ln.m == 2 {
+		before = bytes.Count(v[:ln.stop[0]], []byte{','}) + 1
+		ln.at[1] = 4 * before
+	}
+	return before + bytes.Count(v[ln.pos[ln.m-1]:], []byte{','}) + 1
 }
 
 // compactFloat32s writes to raw, little-endian, the float32 of each number of v, a JSON array of
-// numbers without white space, and reports whether v is one. As in compactNumbers, a long
+// numbers without white space, one after the other, and reports how many and whether v is
+// one. As in compactNumbers, a long
 // vector is cut at commas into lanes (cutFloat32Lanes), here two, read one number of each per
 // turn, so that the work on the numbers of the two lanes (the conversions to float above all) overlaps.
 // The lanes' state is in locals and the turn written out for each lane, so that it stays in
 // registers.
-func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
+func compactFloat32s(v, raw []byte, ln float32Lanes) (count int, ok bool) {
 	pos, stop, at, m := ln.pos, ln.stop, ln.at, ln.m
 	if m == 2 && len(v) >= 32 {
 		// Lane a reads from v[a] and writes to raw[oa:], lane b from v[b] to raw[ob:]. A number
@@ -180,14 +214,21 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 		for i := pos[l]; i <= stop[l]; {
 			f, e, ok := parseNumber32(v, i)
 			if !ok || e != stop[l] && v[e] != ',' {
-				return false
+				return 0, false
 			}
 			binary.LittleEndian.PutUint32(raw[at[l]:], math.Float32bits(f))
 			at[l] += 4
 			i = e + 1
 		}
 	}
-	return true
+	if m == 1 {
+		return at[0] / 4, true
+	}
+	// Lane b's numbers, placed by a bound, move down to just after lane a's.
+	if at[0] != ln.at[1] {
+		copy(raw[at[0]:], raw[ln.at[1]:at[1]])
+	}
+	return (at[0] + at[1] - ln.at[1]) / 4, true
 }
 
 // shortZeroDot32 reads the shorter number the lanes' turns leave (2% of Gemini's numbers),
@@ -228,14 +269,13 @@ func spacedFloat32s(v, raw []byte) bool {
 	}
 }
 
-// encodeBase64Tail writes over out the standard base64 of the n float32s, 4n bytes, that
-// out ends with. With r = len(out)-4n, at least 4 per block of twelve bytes, block j's sixteen
-// characters end at 16j+16, at or before r+12j+12 where the next block's bytes start, and the
-// block's own bytes are loaded before its characters are stored: nothing is written over
-// bytes still to be read.
-func encodeBase64Tail(out []byte, n int) {
+// encodeBase64At writes over out the standard base64 of the n float32s, 4n bytes, at out[r:].
+// With r at least 4 per block of twelve bytes, block j's sixteen characters end at 16j+16, at
+// or before r+12j+12 where the next block's bytes start, and the block's own bytes are loaded
+// before its characters are stored: nothing is written over bytes still to be read.
+func encodeBase64At(out []byte, r, n int) {
 	t := &base64Pairs
-	r, o := len(out)-4*n, 0
+	o := 0
 	for ; n >= 3; n -= 3 {
 		// Twelve bytes, the first eight read big-endian as hi and the last four as lo: eight
 		// 12-bit pieces of two characters each.

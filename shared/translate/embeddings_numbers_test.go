@@ -43,10 +43,12 @@ func TestVectorLanesEdgeForms(t *testing.T) {
 				nums[at] = form
 				v := []byte("[" + strings.Join(nums, ",") + "]")
 				checkVector(t, v)
+				checkBase64Roomy(t, v)
 				if at%5 == 0 {
 					w := bytes.Clone(v)
 					w[len(w)/2] = "0-.,e]"[at%6]
 					checkVector(t, w)
+					checkBase64Roomy(t, w)
 				}
 			}
 		}
@@ -77,10 +79,12 @@ func TestBase64LanesNearHalfway(t *testing.T) {
 				want, _ := strconv.ParseFloat(s, 32)
 				at := []int{0, 9, 14, 15, 16, 29}[next()%6]
 				nums[at] = s
-				out, err := appendBase64Vector(nil, []byte("["+strings.Join(nums, ",")+"]"))
+				v := []byte("[" + strings.Join(nums, ",") + "]")
+				out, err := appendBase64Vector(nil, v)
 				if err != nil {
 					t.Fatalf("%s: %v", s, err)
 				}
+				checkBase64Roomy(t, v)
 				raw, err := base64.StdEncoding.DecodeString(string(bytes.Trim(out, `"`)))
 				if err != nil {
 					t.Fatal(err)
@@ -116,10 +120,28 @@ func FuzzVectorLanes(f *testing.F) {
 					nums[i] = "-0.0123456789"
 				}
 				nums[at] = s
-				checkVector(t, []byte("["+strings.Join(nums, ",")+"]"))
+				v := []byte("[" + strings.Join(nums, ",") + "]")
+				checkVector(t, v)
+				checkBase64Roomy(t, v)
 			}
 		}
 	})
+}
+
+// checkBase64Roomy checks that appendBase64Vector gives the same answer, or the same error,
+// whether dst has the room to place the numbers by a bound on their count (after a few bytes
+// already there, which it must keep) or not (nil, where they are counted first).
+func checkBase64Roomy(t *testing.T, v []byte) {
+	t.Helper()
+	want, wantErr := appendBase64Vector(nil, v)
+	dst := append(make([]byte, 0, 5+3*len(v)+16), "head:"...)
+	got, err := appendBase64Vector(dst, v)
+	if (err != nil) != (wantErr != nil) || string(got[:5]) != "head:" || !bytes.Equal(got[5:], want) {
+		t.Fatalf("appendBase64Vector(%q) with room = %q, %v; without = %q, %v", v, got, err, want, wantErr)
+	}
+	if &got[0] != &dst[:1][0] {
+		t.Fatalf("appendBase64Vector(%q) grew a buffer with room", v)
+	}
 }
 
 // TestBase64RoundingAllMidpoints pins e12Float32, the base64 lanes' rounding of D / 10^12 (D
