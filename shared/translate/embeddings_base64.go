@@ -17,10 +17,17 @@ import (
 // appendBase64Vector appends v's numbers as a JSON string holding the standard base64 of
 // their little-endian float32 encoding, the format of OpenAI's encoding_format "base64".
 // Each number is checked and rounded once, straight from its decimal form to float32
-// (parseNumber32, or compactFloat32s' own reader of the common form), and its four
-// bytes are written where the string's tail will be; the string is then encoded over them,
-// front to back (encodeBase64Tail; base64 is longer than what it encodes, so the bytes still
-// to be read stay ahead): no []float32 and no byte buffer besides the answer.
+// (parseNumber32, or compactFloat32s' own reader of the common form), and its four bytes are
+// written r bytes past where the string starts, in dst's capacity; the string is then
+// encoded over them, front to back (encodeBase64At; base64 is longer than what it encodes, but
+// r is at least 4 per block of twelve bytes, so the bytes still to be read stay ahead): no
+// []float32 and no byte buffer besides the answer.
+//
+// Where dst has room for it, the numbers are not counted first: the lanes are placed by a
+// bound on their count, half the vector's length, and r by the bound too (2.7 times the
+// vector's length in all, which an answer's buffer sized for many vectors has until its last
+// ones). Else their commas are counted, and dst is grown by the string's exact size, as
+// before: it is never grown for the bound.
 func appendBase64Vector(dst, v []byte) ([]byte, error) {
 	i := skipSpace(v, 0)
 	last := len(v) - 1 // the closing bracket
@@ -31,56 +38,83 @@ func appendBase64Vector(dst, v []byte) ([]byte, error) {
 		return dst, errNotNumbers
 	}
 	v = v[i : last+1]
-	ln, count := cutFloat32Lanes(v)
-	size := base64.StdEncoding.EncodedLen(4 * count)
+	ln := cutFloat32Lanes(v)
 	start := len(dst)
-	dst = slices.Grow(dst, size+2)[:start+size+2]
-	dst[start], dst[start+size+1] = '"', '"'
-	out := dst[start+1 : start+1+size]
-	if raw := out[size-4*count:]; !compactFloat32s(v, raw, ln) && !spacedFloat32s(v, raw) {
-		return dst[:start], errNotNumbers
+	bound := ln.bound(len(v))
+	r := 4 * ((bound + 2) / 3) // 4 for each block of twelve bytes of up to bound numbers
+	if room := 2 + max(r+4*bound, base64.StdEncoding.EncodedLen(4*bound)); cap(dst)-start < room {
+		bound = ln.count(v)
+		r = base64.StdEncoding.EncodedLen(4*bound) - 4*bound // raw is the string's tail
+		dst = slices.Grow(dst, r+4*bound+2)
 	}
-	encodeBase64Tail(out, count)
+	out := dst[start+1 : cap(dst)]
+	raw := out[r : r+4*bound]
+	count, ok := compactFloat32s(v, raw, ln)
+	if !ok {
+		// White space around the numbers, or not a vector: counted, then read one by one.
+		if count = bytes.Count(v, []byte{','}) + 1; count > bound || !spacedFloat32s(v, raw[:4*count]) {
+			return dst[:start], errNotNumbers
+		}
+	}
+	encodeBase64At(out, r, count)
+	size := base64.StdEncoding.EncodedLen(4 * count)
+	dst = dst[:start+size+2]
+	dst[start], dst[start+size+1] = '"', '"'
 	return dst, nil
 }
 
 // float32Lanes are the stretches of a vector compactFloat32s reads side by side: lane l reads
 // from v[pos[l]] up to v[stop[l]], the comma after its last number or, for the last lane, the
-// closing bracket, and its next number goes to raw[at[l]:]; m lanes are used.
+// closing bracket, and its numbers go to raw[at[l]:]; m lanes are used.
 type float32Lanes struct {
 	pos, stop, at [2]int
 	m             int
 }
 
-// cutFloat32Lanes cuts v, a vector from its opening to its closing bracket, at commas into
-// lanes (two when it is long enough) and counts its numbers: its commas and one, exact when v
-// is valid, which the readers check. Each comma is counted once, on the way to the cuts.
-func cutFloat32Lanes(v []byte) (ln float32Lanes, count int) {
+// cutFloat32Lanes cuts v, a vector from its opening to its closing bracket, at a comma into
+// lanes (two when it is long enough), with no pass over v; bound or count then places them.
+func cutFloat32Lanes(v []byte) (ln float32Lanes) {
 	n := len(v)
-	m, start, before := 0, 1, 0
-	for m < 1 && n >= 128 {
-		cut := max(start, n/2)
-		c := bytes.IndexByte(v[cut:n-1], ',')
-		if c < 0 {
-			break
+	ln.pos[0], ln.stop[0], ln.m = 1, n-1, 1
+	if n >= 128 {
+		if c := bytes.IndexByte(v[n/2:n-1], ','); c >= 0 {
+			ln.stop[0] = n/2 + c
+			ln.pos[1], ln.stop[1], ln.m = n/2+c+1, n-1, 2
 		}
-		ln.pos[m], ln.stop[m], ln.at[m] = start, cut+c, 4*before
-		before += bytes.Count(v[start:cut+c], []byte{','}) + 1
-		start = cut + c + 1
-		m++
 	}
-	ln.pos[m], ln.stop[m], ln.at[m] = start, n-1, 4*before
-	ln.m = m + 1
-	return ln, before + bytes.Count(v[start:], []byte{','}) + 1
+	return ln
+}
+
+// bound places the lanes of a vector of n bytes by a bound on their numbers, and returns the
+// bound on all of them: a number and the comma or bracket after it take two bytes or more, so
+// the b bytes of a lane, from its first to its stop, hold at most b/2 numbers.
+func (ln *float32Lanes) bound(n int) int {
+	if ln.m == 1 {
+		return (n - 1) / 2
+	}
+	ln.at[1] = 4 * (ln.stop[0] / 2)
+	return ln.stop[0]/2 + (n-ln.pos[1])/2
+}
+
+// count places the lanes of v by the numbers before each, and returns how many v has: its
+// commas and one, exact when v is valid, which the readers check.
+func (ln *float32Lanes) count(v []byte) int {
+	before := 0
+	if ln.m == 2 {
+		before = bytes.Count(v[:ln.stop[0]], []byte{','}) + 1
+		ln.at[1] = 4 * before
+	}
+	return before + bytes.Count(v[ln.pos[ln.m-1]:], []byte{','}) + 1
 }
 
 // compactFloat32s writes to raw, little-endian, the float32 of each number of v, a JSON array of
-// numbers without white space, and reports whether v is one. As in compactNumbers, a long
+// numbers without white space, one after the other, and reports how many and whether v is
+// one. As in compactNumbers, a long
 // vector is cut at commas into lanes (cutFloat32Lanes), here two, read one number of each per
-// turn, so that the work on the numbers of the two lanes (the division above all) overlaps.
+// turn, so that the work on the numbers of the two lanes (the conversions to float above all) overlaps.
 // The lanes' state is in locals and the turn written out for each lane, so that it stays in
 // registers.
-func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
+func compactFloat32s(v, raw []byte, ln float32Lanes) (count int, ok bool) {
 	pos, stop, at, m := ln.pos, ln.stop, ln.at, ln.m
 	if m == 2 && len(v) >= 32 {
 		// Lane a reads from v[a] and writes to raw[oa:], lane b from v[b] to raw[ob:]. A number
@@ -91,37 +125,41 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 		for {
 			// The turns call nothing, so that the lanes' state need not be kept in memory
 			// across a call: a number not of the common form ends them, and is read here,
-			// after, by parseNumber32.
+			// after, by shortZeroDot32 (1 to 7 digits) or parseNumber32.
 			slow := 0 // the lane whose number ended the turns, or 0
 			for a <= la && b <= lb {
 				// Lane a. The number Gemini writes for a float32 below one, -?0.<8 to 12 digits>
-				// ("-0.0012345678"), is read here. Its first eight digits are t0, the next word t1
-				// holds n1 ≤ 4 more and the comma: the digits d, k = 8+n1 of them, make
-				// D = d * 10^(12-k) < 10^12 < 2^53, exact in a float64 as is 10^12, and D / 10^12
-				// is d / 10^k rounded once to float64. Rounded again to float32, it could differ
-				// from rounding once only if it were a float32 midpoint M (a midpoint is a
-				// float64, so the exact value and its float64 are on the same side of every other
-				// one), and it never is: with 2^-p ≤ M < 2^(1-p), M is an odd multiple of
-				// 2^-(p+24), so M * 10^12 is one of 2^-(p+12) and at least that far from the
-				// integer D, and |D / 10^12 - M| ≥ 2^-(p+12) / 10^12 > 2^-(p+53) (10^12 < 2^41),
-				// more than half M's float64 ulp. (parseNumber32, for up to 19 digits, has no such
-				// bound and checks.) The value is at least 10^-12, far from float32's subnormals.
-				// The tests of the form are folded into one word, zero only for it.
+				// ("-0.0012345678"), is read here. Its first eight digits are t0, the next four
+				// bytes t1 hold n1 ≤ 4 more, then comes the comma (a fifth digit is no comma, and
+				// t1 is a 32-bit word, whose masks need no 64-bit constants). The digits d, k =
+				// 8+n1 of them, make D = d * 10^(12-k) < 10^12 < 2^53, exact in a float64, and
+				// y = D * c, c the float64 nearest 10^-12 (a multiplication: a division takes
+				// several times as long). With X = d / 10^k in [2^-p, 2^(1-p)), y is within half
+				// an ulp, 2^-(p+53), plus |c*10^12 - 1| * X < 2^-55.4 * 2^(1-p) of X, so
+				// |y - X| < 2^-(p+52.5). Rounded to float32, y gives X rounded once unless a
+				// float32 midpoint M lies between them or at y, and none is that close to X: a
+				// midpoint of another binade is at least 2^-(p+25) away, and one of X's, an odd
+				// multiple of 2^-(p+24), makes M * 10^12 an odd multiple of 2^-(p+12), at least
+				// that far from the integer D, so |X - M| ≥ 2^-(p+12) / 10^12 > 2^-(p+51.87)
+				// (10^12 < 2^39.87). TestBase64RoundingAllMidpoints checks it for every midpoint
+				// of [1/16, 1) and a sample of smaller ones (parseNumber32, for up to 19 digits,
+				// has no such bound and checks). X is at least 10^-12, far from float32's
+				// subnormals. The tests of the form are folded into one word, zero only for it.
 				s := (*[32]byte)(v[a : a+32])
 				sign := 0
 				if s[0] == '-' {
 					sign = 1
 				}
-				f1 := binary.LittleEndian.Uint64(s[sign+10:])
-				t0, t1 := binary.LittleEndian.Uint64(s[sign+2:])^asciiZero, f1^asciiZero
-				n1 := bits.TrailingZeros64(nonDigits(f1)|1<<63) >> 3 // t1's digits; 7: seven or more
-				x := float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / signedE12[sign]
+				t0 := binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+				t1 := binary.LittleEndian.Uint32(s[sign+10:]) ^ '0'*0x01010101
+				n1 := bits.TrailingZeros32((t1+0x76767676|t1)&0x80808080) >> 3 // t1's digits, 4 if all (more are no comma)
+				x := e12Float32(eightDigits(t0)*1e4+fourDigits(uint64(t1&lowBytes32[n1])), sign)
 				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|
-					uint64(n1+3)>>3|(uint64(s[sign+10+n1])^',') != 0 {
+					(uint64(s[sign+10+n1])^',') != 0 {
 					slow = 1
 					break
 				}
-				binary.LittleEndian.PutUint32(raw[oa:oa+4], math.Float32bits(float32(x)))
+				binary.LittleEndian.PutUint32(raw[oa:oa+4], math.Float32bits(x))
 				a, oa = a+sign+11+n1, oa+4
 
 				// Lane b, the same.
@@ -130,19 +168,24 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				if s[0] == '-' {
 					sign = 1
 				}
-				f1 = binary.LittleEndian.Uint64(s[sign+10:])
-				t0, t1 = binary.LittleEndian.Uint64(s[sign+2:])^asciiZero, f1^asciiZero
-				n1 = bits.TrailingZeros64(nonDigits(f1)|1<<63) >> 3
-				x = float64(int64(eightDigits(t0)*1e4+fourDigits(t1&lowBytes[n1]))) / signedE12[sign]
+				t0 = binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+				t1 = binary.LittleEndian.Uint32(s[sign+10:]) ^ '0'*0x01010101
+				n1 = bits.TrailingZeros32((t1+0x76767676|t1)&0x80808080) >> 3
+				x = e12Float32(eightDigits(t0)*1e4+fourDigits(uint64(t1&lowBytes32[n1])), sign)
 				if (t0+0x76*everyByte|t0)&(0x80*everyByte)|(uint64(binary.LittleEndian.Uint16(s[sign:]))^zeroDot)|
-					uint64(n1+3)>>3|(uint64(s[sign+10+n1])^',') != 0 {
+					(uint64(s[sign+10+n1])^',') != 0 {
 					slow = 2
 					break
 				}
-				binary.LittleEndian.PutUint32(raw[ob:ob+4], math.Float32bits(float32(x)))
+				binary.LittleEndian.PutUint32(raw[ob:ob+4], math.Float32bits(x))
 				b, ob = b+sign+11+n1, ob+4
 			}
 			if slow == 1 {
+				if x, e, ok := shortZeroDot32(v, a); ok {
+					binary.LittleEndian.PutUint32(raw[oa:oa+4], x)
+					a, oa = e, oa+4
+					continue
+				}
 				f, e, ok := parseNumber32(v, a)
 				if !ok || v[e] != ',' {
 					break // an error (lane a's last number ends at the cut, a comma): the loop below reports it
@@ -150,6 +193,11 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 				binary.LittleEndian.PutUint32(raw[oa:oa+4], math.Float32bits(f))
 				a, oa = e+1, oa+4
 			} else if slow == 2 {
+				if x, e, ok := shortZeroDot32(v, b); ok {
+					binary.LittleEndian.PutUint32(raw[ob:ob+4], x)
+					b, ob = e, ob+4
+					continue
+				}
 				f, e, ok := parseNumber32(v, b)
 				if !ok || v[e] != ',' {
 					break // an error, or the last number: left to the loop below
@@ -166,14 +214,40 @@ func compactFloat32s(v, raw []byte, ln float32Lanes) bool {
 		for i := pos[l]; i <= stop[l]; {
 			f, e, ok := parseNumber32(v, i)
 			if !ok || e != stop[l] && v[e] != ',' {
-				return false
+				return 0, false
 			}
 			binary.LittleEndian.PutUint32(raw[at[l]:], math.Float32bits(f))
 			at[l] += 4
 			i = e + 1
 		}
 	}
-	return true
+	if m == 1 {
+		return at[0] / 4, true
+	}
+	// Lane b's numbers, placed by a bound, move down to just after lane a's.
+	if at[0] != ln.at[1] {
+		copy(raw[at[0]:], raw[ln.at[1]:at[1]])
+	}
+	return (at[0] + at[1] - ln.at[1]) / 4, true
+}
+
+// shortZeroDot32 reads the shorter number the lanes' turns leave (2% of Gemini's numbers),
+// -?0.<1 to 7 digits> and a comma, from the 32 bytes at v[i], which v must hold: its float32
+// bits and the index just past the comma, or false for any other text. Its n digits d, read as
+// eight with zeros after them, are d * 10^(8-n), and D = d * 10^(12-n) is rounded to float32
+// as in compactFloat32s' turns (the argument there holds for any D below 10^12).
+func shortZeroDot32(v []byte, i int) (bits32 uint32, end int, ok bool) {
+	s := (*[32]byte)(v[i : i+32])
+	sign := 0
+	if s[0] == '-' {
+		sign = 1
+	}
+	t0 := binary.LittleEndian.Uint64(s[sign+2:]) ^ asciiZero
+	n := bits.TrailingZeros64((t0+0x76*everyByte|t0)&(0x80*everyByte)) >> 3 // the digits; 8: eight or more
+	if n == 0 || n == 8 || binary.LittleEndian.Uint16(s[sign:]) != zeroDot || s[sign+2+n] != ',' {
+		return 0, i, false
+	}
+	return math.Float32bits(e12Float32(eightDigits(t0&lowBytes[n])*1e4, sign)), i + sign + 3 + n, true
 }
 
 // spacedFloat32s is compactFloat32s for a vector with white space around its numbers, one
@@ -195,14 +269,13 @@ func spacedFloat32s(v, raw []byte) bool {
 	}
 }
 
-// encodeBase64Tail writes over out the standard base64 of the n float32s, 4n bytes, that
-// out ends with. With r = len(out)-4n, at least 4 per block of twelve bytes, block j's sixteen
-// characters end at 16j+16, at or before r+12j+12 where the next block's bytes start, and the
-// block's own bytes are loaded before its characters are stored: nothing is written over
-// bytes still to be read.
-func encodeBase64Tail(out []byte, n int) {
+// encodeBase64At writes over out the standard base64 of the n float32s, 4n bytes, at out[r:].
+// With r at least 4 per block of twelve bytes, block j's sixteen characters end at 16j+16, at
+// or before r+12j+12 where the next block's bytes start, and the block's own bytes are loaded
+// before its characters are stored: nothing is written over bytes still to be read.
+func encodeBase64At(out []byte, r, n int) {
 	t := &base64Pairs
-	r, o := len(out)-4*n, 0
+	o := 0
 	for ; n >= 3; n -= 3 {
 		// Twelve bytes, the first eight read big-endian as hi and the last four as lo: eight
 		// 12-bit pieces of two characters each.
@@ -412,9 +485,19 @@ func fourDigits(w uint64) uint64 {
 	return (w * (100<<16 + 1)) >> 16 & 0xFFFF
 }
 
-// signedE12 divides by 10^12 and gives the quotient the sign of a number (0: +, 1: -): rounding
-// to nearest is symmetric, so the quotient is the positive one negated, -0 for 0.
-var signedE12 = [2]float64{1e12, -1e12}
+// e12Float32 returns D / 10^12, D below 10^12, rounded once to float32 and with the sign of a
+// number (0: +, 1: -), as D * 10^-12 in float64 rounded to float32 (see compactFloat32s).
+func e12Float32(d uint64, sign int) float32 {
+	return float32(float64(int64(d)) * signedEm12[sign])
+}
+
+// signedEm12 multiplies by 10^-12 (the float64 nearest it) and gives the product the sign of a
+// number (0: +, 1: -): rounding to nearest is symmetric, so the product is the positive one
+// negated, -0 for 0.
+var signedEm12 = [2]float64{1e-12, -1e-12}
+
+// lowBytes32[n] keeps the low n bytes of a 32-bit word.
+var lowBytes32 = [5]uint32{0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF}
 
 // lowBytes[n] keeps the low n bytes of a word.
 var lowBytes = [9]uint64{0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 1<<40 - 1, 1<<48 - 1, 1<<56 - 1, 1<<64 - 1}

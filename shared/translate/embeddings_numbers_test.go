@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,10 +43,12 @@ func TestVectorLanesEdgeForms(t *testing.T) {
 				nums[at] = form
 				v := []byte("[" + strings.Join(nums, ",") + "]")
 				checkVector(t, v)
+				checkBase64Roomy(t, v)
 				if at%5 == 0 {
 					w := bytes.Clone(v)
 					w[len(w)/2] = "0-.,e]"[at%6]
 					checkVector(t, w)
+					checkBase64Roomy(t, w)
 				}
 			}
 		}
@@ -75,10 +79,12 @@ func TestBase64LanesNearHalfway(t *testing.T) {
 				want, _ := strconv.ParseFloat(s, 32)
 				at := []int{0, 9, 14, 15, 16, 29}[next()%6]
 				nums[at] = s
-				out, err := appendBase64Vector(nil, []byte("["+strings.Join(nums, ",")+"]"))
+				v := []byte("[" + strings.Join(nums, ",") + "]")
+				out, err := appendBase64Vector(nil, v)
 				if err != nil {
 					t.Fatalf("%s: %v", s, err)
 				}
+				checkBase64Roomy(t, v)
 				raw, err := base64.StdEncoding.DecodeString(string(bytes.Trim(out, `"`)))
 				if err != nil {
 					t.Fatal(err)
@@ -114,8 +120,85 @@ func FuzzVectorLanes(f *testing.F) {
 					nums[i] = "-0.0123456789"
 				}
 				nums[at] = s
-				checkVector(t, []byte("["+strings.Join(nums, ",")+"]"))
+				v := []byte("[" + strings.Join(nums, ",") + "]")
+				checkVector(t, v)
+				checkBase64Roomy(t, v)
 			}
 		}
 	})
+}
+
+// checkBase64Roomy checks that appendBase64Vector gives the same answer, or the same error,
+// whether dst has the room to place the numbers by a bound on their count (after a few bytes
+// already there, which it must keep) or not (nil, where they are counted first).
+func checkBase64Roomy(t *testing.T, v []byte) {
+	t.Helper()
+	want, wantErr := appendBase64Vector(nil, v)
+	dst := append(make([]byte, 0, 5+3*len(v)+16), "head:"...)
+	got, err := appendBase64Vector(dst, v)
+	if (err != nil) != (wantErr != nil) || string(got[:5]) != "head:" || !bytes.Equal(got[5:], want) {
+		t.Fatalf("appendBase64Vector(%q) with room = %q, %v; without = %q, %v", v, got, err, want, wantErr)
+	}
+	if &got[0] != &dst[:1][0] {
+		t.Fatalf("appendBase64Vector(%q) grew a buffer with room", v)
+	}
+}
+
+// TestBase64RoundingAllMidpoints pins e12Float32, the base64 lanes' rounding of D / 10^12 (D
+// the digits of a decimal of at most 12 below one, as twelve) by a multiplication by 10^-12
+// in float64, where it could go wrong if anywhere: at the two decimals of twelve digits nearest
+// each float32 midpoint. For every midpoint M of binades [2^-p, 2^(1-p)), p ≤ 16, where float32s
+// are at least 10^-12 apart, D = ⌊M * 10^12⌋ must give the float32 below M and D+1 the one
+// above; every midpoint of [1/16, 1) is checked (of [1/2, 1) with -short), a sample of the
+// others and of the smaller binades down to 10^-12, those against strconv. By monotony, the
+// midpoints' neighbours checked, every D of the binade is rounded right.
+func TestBase64RoundingAllMidpoints(t *testing.T) {
+	full := 4
+	if testing.Short() {
+		full = 1
+	}
+	seed := uint64(5)
+	next := func() uint64 { seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17; return seed }
+	// below returns ⌊(2f+1) * 10^12 / 2^(p+24)⌋, M = (2f+1) * 2^-(p+24) the midpoint above the
+	// float32 f * 2^-(p+23).
+	below := func(f uint64, p uint) uint64 {
+		hi, lo := bits.Mul64(2*f+1, 1e12)
+		return hi<<(64-(p+24)) | lo>>(p+24)
+	}
+	for p := uint(1); p <= 40; p++ {
+		check := func(f uint64) {
+			d := below(f, p)
+			if p <= 16 {
+				lo, hi := float32(math.Ldexp(float64(f), -int(p+23))), float32(math.Ldexp(float64(f+1), -int(p+23)))
+				if got := e12Float32(d, 0); got != lo {
+					t.Fatalf("p=%d f=%d: %d/10^12 gave %g, want %g", p, f, d, got, lo)
+				}
+				if got := e12Float32(d+1, 1); got != -hi {
+					t.Fatalf("p=%d f=%d: -%d/10^12 gave %g, want %g", p, f, d+1, got, -hi)
+				}
+				if next()%64 != 0 {
+					return
+				}
+			}
+			for _, d := range []uint64{d, d + 1} {
+				s := fmt.Sprintf("0.%012d", d)
+				want, err := strconv.ParseFloat(s, 32)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := e12Float32(d, 0); got != float32(want) {
+					t.Fatalf("%s: %g, strconv %g", s, got, want)
+				}
+			}
+		}
+		if p <= uint(full) {
+			for f := uint64(1 << 23); f < 1<<24; f++ {
+				check(f)
+			}
+			continue
+		}
+		for range 1 << 12 {
+			check(1<<23 + next()%(1<<23))
+		}
+	}
 }
