@@ -551,8 +551,9 @@ func TestEightDigits(t *testing.T) {
 	}
 }
 
-// TestBase64LanesMatchStrconv pins the number reader of compactFloat32s's lanes, its own reader
-// of -?0. and 8 to 12 digits, to strconv.ParseFloat(s, 32) bit for bit, on long compact vectors
+// TestBase64LanesMatchStrconv pins the number readers of compactFloat32s's lanes (its own of
+// -?0. and 8 to 12 digits in the turns, shortZeroDot32's of 1 to 7 where they exit) to
+// strconv.ParseFloat(s, 32) bit for bit, on long compact vectors
 // of the common form and around it (-?0. and 1 to 15 digits: every length, random digits, float32s
 // and the values halfway between two of them cut to 8 to 15 digits, where rounding twice would
 // go wrong) mixed with forms it leaves to parseNumber32 (16 and more digits, exponents, ≥ 1).
