@@ -80,6 +80,7 @@ fuzz:
 	$(FUZZ) ./shared/translate -fuzz '^FuzzParseFloat32$$'
 	$(FUZZ) ./shared/translate -fuzz '^FuzzEarlyVectors$$'
 	$(FUZZ) ./shared/gemini -fuzz '^FuzzJSONNumber$$'
+	$(FUZZ) ./shared/translate -fuzz '^FuzzVectorLanes$$'
 
 ## package: build the deployment artifacts: dist/gcf-source.zip (Cloud Functions source archive)
 ## and dist/lambda.zip (Lambda bootstrap, linux/arm64). Reproducible: same code, same bytes.
