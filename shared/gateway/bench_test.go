@@ -49,7 +49,13 @@ func (drainTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func benchHandler(tb testing.TB, hc *http.Client, baseURL string) http.Handler {
 	tb.Helper()
-	client, err := gemini.New(gemini.Options{Backend: gemini.Developer, BaseURL: baseURL, APIKey: "gemini-key", HTTPClient: hc})
+	return benchHandlerFor(tb, gemini.Options{Backend: gemini.Developer, BaseURL: baseURL, APIKey: "gemini-key", HTTPClient: hc})
+}
+
+// benchHandlerFor is the benchmarks' gateway on a Gemini client made from o.
+func benchHandlerFor(tb testing.TB, o gemini.Options) http.Handler {
+	tb.Helper()
+	client, err := gemini.New(o)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -12,10 +12,7 @@ import (
 	"testing"
 
 	"github.com/geminigateway/gateway/shared/emulator"
-	"github.com/geminigateway/gateway/shared/gateway"
 	"github.com/geminigateway/gateway/shared/gemini"
-	"github.com/geminigateway/gateway/shared/keys"
-	"github.com/geminigateway/gateway/shared/translate"
 )
 
 // embedAnswer is an in-process upstream: it drains the request and answers a canned body of
@@ -162,17 +159,8 @@ func embedBenchHandler(tb testing.TB, up http.RoundTripper, vertex bool) http.Ha
 	if !vertex {
 		return benchHandler(tb, &http.Client{Transport: up}, "http://upstream.invalid")
 	}
-	client, err := gemini.New(gemini.Options{Backend: gemini.Vertex, BaseURL: "http://upstream.invalid", Project: "proj", Location: "us-central1",
+	return benchHandlerFor(tb, gemini.Options{Backend: gemini.Vertex, BaseURL: "http://upstream.invalid", Project: "proj", Location: "us-central1",
 		Tokens: staticToken{}, HTTPClient: &http.Client{Transport: up}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	models, _ := translate.NewModels("")
-	set, err := keys.ParseList("tester:" + testKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return gateway.New(gateway.Options{Client: client, Models: models, Keys: keys.NewStore(set)})
 }
 
 // cpuTime returns the process's user and system CPU time in nanoseconds.

@@ -142,19 +142,25 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return err
 }
 
-// writeCompletion writes a chat completion as writeJSON would, byte for byte: through
-// openai.AppendResponse into a pooled buffer when it takes the response's shape (nearly every
-// completion), else through writeJSON.
+// writeCompletion writes a chat completion as writeJSON would, byte for byte (writeEncoded with
+// openai.AppendResponse).
 func writeCompletion(w http.ResponseWriter, resp *openai.Response) error {
+	return writeEncoded(w, resp, openai.AppendResponse)
+}
+
+// writeEncoded writes v with status 200 as writeJSON would, byte for byte: through its
+// hand-written encoder into a pooled buffer when the encoder takes v's shape (nearly always),
+// else through writeJSON.
+func writeEncoded[T any](w http.ResponseWriter, v *T, encode func([]byte, *T) ([]byte, bool)) error {
 	bp := bodyPool.Get().(*[]byte)
 	defer func() {
 		if cap(*bp) <= 64<<10 {
 			bodyPool.Put(bp)
 		}
 	}()
-	b, ok := openai.AppendResponse((*bp)[:0], resp)
+	b, ok := encode((*bp)[:0], v)
 	if !ok {
-		return writeJSON(w, http.StatusOK, resp)
+		return writeJSON(w, http.StatusOK, v)
 	}
 	b = append(b, '\n') // as json.Encoder ends a value
 	*bp = b

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/geminigateway/gateway/shared/keys"
 	"github.com/geminigateway/gateway/shared/openai"
@@ -75,27 +74,10 @@ func (h *Handler) responses(w http.ResponseWriter, r *http.Request, rs *reqState
 	return writeResponseObject(w, obj)
 }
 
-// writeResponseObject writes a response object as writeJSON would, byte for byte: through
-// openai.AppendResponseObject into a pooled buffer when it takes the object's shape, else
-// through writeJSON (as writeCompletion does for chat).
+// writeResponseObject writes a response object as writeJSON would, byte for byte (writeEncoded
+// with openai.AppendResponseObject).
 func writeResponseObject(w http.ResponseWriter, obj *openai.ResponseObject) error {
-	bp := bodyPool.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= 64<<10 {
-			bodyPool.Put(bp)
-		}
-	}()
-	b, ok := openai.AppendResponseObject((*bp)[:0], obj)
-	if !ok {
-		return writeJSON(w, http.StatusOK, obj)
-	}
-	b = append(b, '\n') // as json.Encoder ends a value
-	*bp = b
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(b) // a Writer does not keep b (io.Writer's contract)
-	return err
+	return writeEncoded(w, obj, openai.AppendResponseObject)
 }
 
 // hasReferences reports whether the input holds an item_reference.

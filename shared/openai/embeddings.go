@@ -204,45 +204,46 @@ type embeddingWire struct {
 // JSON (json.Valid checks them; foldEmbeddingGoogle decodes them), nothing after the object.
 // Anything else returns false, for encoding/json to decode and to name what is wrong.
 func scanEmbeddingRequest(b []byte) (w embeddingWire, ok bool) {
-	var seen [7]bool
-	end, err := jsonscan.ObjectAt(b, 0, func(_, rawKey []byte, i int) (int, error) {
-		field := -1
-		switch string(rawKey) {
-		case `"model"`:
-			field = 0
-		case `"input"`:
-			field = 1
-		case `"dimensions"`:
-			field = 2
-		case `"encoding_format"`:
-			field = 3
-		case `"user"`:
-			field = 4
-		case `"google"`:
-			field = 5
-		case `"extra_body"`:
-			field = 6
-		}
-		if field < 0 || seen[field] {
-			return i, errFallBack
+	var seen [7]bool // by field, in embeddingWire's order
+	first := func(field int) bool {
+		if seen[field] {
+			return false
 		}
 		seen[field] = true
-		switch field {
-		case 0, 3, 4:
-			s, end, ok := scanString(b, i)
-			if !ok {
+		return true
+	}
+	str := func(field int, dst *string, i int) (int, error) {
+		s, end, ok := scanString(b, i)
+		if !ok || !first(field) {
+			return i, errFallBack
+		}
+		*dst = s
+		return end, nil
+	}
+	raw := func(field int, dst *json.RawMessage, i int) (int, error) {
+		end, err := jsonscan.SkipValue(b, i)
+		if err != nil || !first(field) || jsonscan.IsNull(b[i:end]) || !json.Valid(b[i:end]) {
+			return i, errFallBack
+		}
+		*dst = b[i:end:end]
+		return end, nil
+	}
+	end, err := jsonscan.ObjectAt(b, 0, func(_, rawKey []byte, i int) (int, error) {
+		switch string(rawKey) {
+		case `"model"`:
+			return str(0, &w.Model, i)
+		case `"encoding_format"`:
+			return str(3, &w.EncodingFormat, i)
+		case `"user"`:
+			return str(4, &w.User, i)
+		case `"google"`:
+			return raw(5, &w.Google, i)
+		case `"extra_body"`:
+			return raw(6, &w.ExtraBody, i)
+		case `"input"`:
+			if !first(1) {
 				return i, errFallBack
 			}
-			switch field {
-			case 0:
-				w.Model = s
-			case 3:
-				w.EncodingFormat = s
-			default:
-				w.User = s
-			}
-			return end, nil
-		case 1:
 			if b[i] == '"' {
 				s, end, ok := scanString(b, i)
 				if !ok {
@@ -261,7 +262,7 @@ func scanEmbeddingRequest(b []byte) (w embeddingWire, ok bool) {
 			}
 			w.Input = EmbeddingInput{Texts: texts, set: true}
 			return end, nil
-		case 2:
+		case `"dimensions"`:
 			j := i
 			if j < len(b) && b[j] == '-' {
 				j++
@@ -270,23 +271,14 @@ func scanEmbeddingRequest(b []byte) (w embeddingWire, ok bool) {
 			for k < len(b) && b[k] >= '0' && b[k] <= '9' {
 				k++
 			}
-			if k == j || k-j > 9 || b[j] == '0' && k-j > 1 || k < len(b) && (b[k] == '.' || b[k]|0x20 == 'e') {
+			if !first(2) || k == j || k-j > 9 || b[j] == '0' && k-j > 1 || k < len(b) && (b[k] == '.' || b[k]|0x20 == 'e') {
 				return i, errFallBack
 			}
 			n, _ := strconv.Atoi(string(b[i:k]))
 			w.Dimensions = &n
 			return k, nil
 		}
-		end, err := jsonscan.SkipValue(b, i)
-		if err != nil || jsonscan.IsNull(b[i:end]) || !json.Valid(b[i:end]) {
-			return i, errFallBack
-		}
-		if field == 5 {
-			w.Google = b[i:end:end]
-		} else {
-			w.ExtraBody = b[i:end:end]
-		}
-		return end, nil
+		return i, errFallBack // a key encoding/json is to judge: unknown, or spelled otherwise
 	})
 	if err != nil || jsonscan.SkipSpace(b, end) != len(b) {
 		return embeddingWire{}, false

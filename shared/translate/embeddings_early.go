@@ -136,34 +136,37 @@ func (x *earlyVectors) Arrived(sofar []byte) {
 
 // VectorEnd returns the end of the converted vector that starts at start, if there is one: the
 // '[' at start and the first ']' after it were found by Arrived in the same bytes the decoder
-// reads. Calls come in increasing start order, so the search goes on from the last one.
+// reads. Calls come in increasing start order.
 func (x *earlyVectors) VectorEnd(start int) (int, bool) {
-	k := x.ends
-	for k < len(x.spans) && x.spans[k].start < start {
-		k++
-	}
-	x.ends = k
-	if k == len(x.spans) || x.spans[k].start != start {
+	k, ok := x.seek(&x.ends, start)
+	if !ok {
 		return 0, false
 	}
 	return x.spans[k].end, true
 }
 
+// seek returns the number of the span that starts at start, if there is one. Spans are in
+// order, and so are the starts asked for, so the search goes on from *from, which it leaves at
+// the first span not before start.
+func (x *earlyVectors) seek(from *int, start int) (int, bool) {
+	k := *from
+	for k < len(x.spans) && x.spans[k].start < start {
+		k++
+	}
+	*from = k
+	return k, k < len(x.spans) && x.spans[k].start == start
+}
+
 // lookup returns the span converted from the vector v that starts at offset at in the answer,
-// and its number, if there is one. Vectors are looked up in the order of the answer, as spans
-// are kept, so the search goes on from the last one found.
+// and its number, if there is one. Vectors are looked up in the order of the answer.
 func (x *earlyVectors) lookup(v []byte, at int) (earlySpan, int, bool) {
 	if x == nil {
 		return earlySpan{}, 0, false
 	}
-	k := x.cursor
-	for k < len(x.spans) && x.spans[k].start < at {
-		k++
-	}
-	if k == len(x.spans) || x.spans[k].start != at || x.spans[k].end-at != len(v) {
+	k, ok := x.seek(&x.cursor, at)
+	if !ok || x.spans[k].end-at != len(v) {
 		return earlySpan{}, 0, false
 	}
-	x.cursor = k + 1
 	return x.spans[k], k, true
 }
 
