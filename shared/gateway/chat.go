@@ -65,7 +65,7 @@ func putBuffer(b *bytes.Buffer) {
 // before reading, and an undeclared one is cut off at the limit. The caller returns the buffer
 // with putBuffer.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffer, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" { // the common case needs no parse
+	if ct := headerValue(r.Header, "Content-Type"); ct != "" && ct != "application/json" { // the common case needs no parse
 		mt, _, err := mime.ParseMediaType(ct)
 		// curl -d sends application/x-www-form-urlencoded unless told otherwise; the body is
 		// read as JSON whatever the type, and like text/plain it is a CORS-simple type, so

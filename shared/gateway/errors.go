@@ -164,12 +164,19 @@ func writeEncoded[T any](w http.ResponseWriter, v *T, encode func([]byte, *T) ([
 	}
 	b = append(b, '\n') // as json.Encoder ends a value
 	*bp = b
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	hd := w.Header()
+	hd["Content-Type"] = jsonContentType
+	hd["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(b) // a Writer does not keep b (io.Writer's contract)
 	return err
 }
+
+// jsonContentType is the Content-Type value of a JSON answer, assigned to a response's header
+// map without a slice per request. Sharing it is safe: header values are replaced (Set) or
+// appended to (Add; its length is its capacity, so append copies), never written in place, by
+// net/http and by the gateway's adapters.
+var jsonContentType = []string{"application/json"}
 
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 

@@ -102,7 +102,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rs := &reqState{start: h.o.Now(), method: r.Method, route: r.URL.Path, traceID: traceID(r)}
 	rs.w.ResponseWriter = w
 	w = &rs.w
-	w.Header().Set("X-Request-Id", rs.traceID)
+	w.Header()["X-Request-Id"] = []string{rs.traceID}
 	h.cors(w, r)
 	defer h.finish(r, rs)
 	if err := h.route(w, r, rs); err != nil {
@@ -200,7 +200,7 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request, rs *reqState) e
 
 // cors sets the CORS headers when the request's Origin is configured (or "*" is).
 func (h *Handler) cors(w http.ResponseWriter, r *http.Request) {
-	origin := r.Header.Get("Origin")
+	origin := headerValue(r.Header, "Origin")
 	if origin == "" || len(h.o.CORSOrigins) == 0 {
 		return
 	}
@@ -230,8 +230,8 @@ func (h *Handler) authenticate(r *http.Request, rs *reqState) (*keys.Key, error)
 	if h.o.Keys == nil {
 		return nil, nil
 	}
-	raw := r.Header.Get("X-Api-Key")
-	if a := r.Header.Get("Authorization"); a != "" {
+	raw := headerValue(r.Header, "X-Api-Key")
+	if a := headerValue(r.Header, "Authorization"); a != "" {
 		scheme, tok, ok := strings.Cut(a, " ")
 		if ok && strings.EqualFold(scheme, "Bearer") {
 			raw = strings.TrimSpace(tok)

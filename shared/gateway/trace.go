@@ -1,8 +1,7 @@
 package gateway
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 )
@@ -12,10 +11,10 @@ import (
 // Cloud's front end sets), else from a W3C traceparent, else a new random id. Either way it is
 // 32 lowercase hex digits, the form both Cloud Trace and W3C Trace Context use.
 func traceID(r *http.Request) string {
-	if id, ok := cloudTraceID(r.Header.Get("X-Cloud-Trace-Context")); ok {
+	if id, ok := cloudTraceID(headerValue(r.Header, "X-Cloud-Trace-Context")); ok {
 		return id
 	}
-	if id, ok := traceparentID(r.Header.Get("Traceparent")); ok {
+	if id, ok := traceparentID(headerValue(r.Header, "Traceparent")); ok {
 		return id
 	}
 	return newTraceID()
@@ -79,8 +78,30 @@ func allZero(s string) bool {
 	return strings.Trim(s, "0") == ""
 }
 
+// newTraceID returns 32 random lowercase hex digits, never all zero (W3C's invalid trace id).
+// A trace id correlates log lines and is no secret: it comes from math/rand/v2's generator
+// (ChaCha8, seeded by the runtime from the OS), which costs no system call per request as
+// crypto/rand's does.
 func newTraceID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	hi, lo := rand.Uint64(), rand.Uint64()
+	if hi|lo == 0 {
+		lo = 1
+	}
+	var b [32]byte
+	for i := range 16 {
+		b[15-i] = hexDigits[hi>>(4*i)&0xF]
+		b[31-i] = hexDigits[lo>>(4*i)&0xF]
+	}
+	return string(b[:])
+}
+
+const hexDigits = "0123456789abcdef"
+
+// headerValue is h.Get(key) for a key already in canonical form (every caller passes a
+// constant), without Get's canonicalisation of the key on each call: the first value, or "".
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }

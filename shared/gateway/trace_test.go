@@ -1,6 +1,13 @@
 package gateway
 
-import "testing"
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
 
 // TestTraceparentID pins the W3C Trace Context rules for traceparent
 // (https://www.w3.org/TR/trace-context/#traceparent-header): lowercase hex only, version ff and
@@ -67,8 +74,60 @@ func TestCloudTraceID(t *testing.T) {
 // TestNewTraceIDIsValid pins that a generated id has the form the parsers accept, so a new trace
 // is indistinguishable in shape from a joined one.
 func TestNewTraceIDIsValid(t *testing.T) {
-	id := newTraceID()
-	if !isHex(id, 32) || allZero(id) {
-		t.Errorf("newTraceID() = %q", id)
+	seen := map[string]bool{}
+	for range 1000 {
+		id := newTraceID()
+		if !isHex(id, 32) || allZero(id) {
+			t.Fatalf("newTraceID() = %q", id)
+		}
+		if seen[id] {
+			t.Fatalf("newTraceID() repeated %q", id)
+		}
+		seen[id] = true
+	}
+}
+
+// TestHeaderValueKeysAreCanonical holds every headerValue call in the package to a constant key
+// in canonical form, the condition under which it is http.Header.Get.
+func TestHeaderValueKeysAreCanonical(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := regexp.MustCompile(`headerValue\(([^,()]+), ([^)]*)\)`)
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range call.FindAllStringSubmatch(string(src), -1) {
+			if m[1] == "h http.Header" {
+				continue // the declaration
+			}
+			key := m[2]
+			if len(key) < 2 || key[0] != '"' || key[len(key)-1] != '"' {
+				t.Errorf("%s: headerValue(%s, %s): the key must be a string constant", f, m[1], key)
+				continue
+			}
+			if k := key[1 : len(key)-1]; http.CanonicalHeaderKey(k) != k {
+				t.Errorf("%s: headerValue key %q is not canonical (%q)", f, k, http.CanonicalHeaderKey(k))
+			}
+			n++
+		}
+	}
+	if n < 5 {
+		t.Errorf("found %d headerValue calls, want the request path's (at least 5)", n)
+	}
+	h := http.Header{}
+	h.Set("authorization", "Bearer x")
+	if got := headerValue(h, "Authorization"); got != h.Get("Authorization") || got != "Bearer x" {
+		t.Errorf("headerValue = %q, Get = %q", got, h.Get("Authorization"))
+	}
+	if got := headerValue(h, "Origin"); got != "" {
+		t.Errorf("headerValue of a missing key = %q", got)
 	}
 }
