@@ -239,6 +239,10 @@ func TestClientLeavingStopsMediaFetching(t *testing.T) {
 	cancel()
 	<-done
 	env.waitHandlers(t, 1)
+	// The media server sees each cancellation when net/http notices the closed connection,
+	// which can come after the gateway's handler has returned: wait for its handlers to end.
+	for end := time.Now().Add(liveness); ms.inFlight.Load() > 0 && time.Now().Before(end); time.Sleep(time.Millisecond) {
+	}
 	if c := ms.cancelled.Load(); c != 2 {
 		t.Errorf("media server saw %d requests cancelled, want the 2 in flight", c)
 	}
