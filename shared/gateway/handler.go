@@ -6,12 +6,12 @@ package gateway
 import (
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"math/rand/v2"
 	"net/http"
 	"path"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -285,17 +285,24 @@ func (h *Handler) model(w http.ResponseWriter, r *http.Request, rs *reqState) er
 }
 
 // newID returns prefix followed by 24 random base-36 characters. Uniqueness, not secrecy, is
-// what ids need, so the fast runtime generator is enough.
+// what ids need, so the fast runtime generator is enough. Each random word gives 12 characters
+// as the first base-36 digits of the fraction x/2^64 (a multiply each: 36^12 < 2^64, so the
+// digits are all but uniform), with no division.
 func newID(prefix string) string {
 	var buf [64]byte
 	b := append(buf[:0], prefix...)
 	for range 2 {
-		n := len(b)
-		b = strconv.AppendUint(b, rand.Uint64()|1<<63, 36) // 13 chars
-		b = append(b[:n], b[n+1:]...)                      // the first is always the same
+		x := rand.Uint64()
+		for range 12 {
+			var d uint64
+			d, x = bits.Mul64(x, 36)
+			b = append(b, base36[d])
+		}
 	}
 	return string(b)
 }
+
+const base36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 // NewCallID returns a unique tool-call id base.
 func NewCallID() string { return newID("call_") }
