@@ -19,11 +19,19 @@ const SkipSignature = "skip_thought_signature_validator"
 
 // contentConverter turns messages into Gemini contents and the system instruction.
 type contentConverter struct {
-	ctx      context.Context
-	opt      RequestOptions
-	model    string
-	out      *Translated
+	ctx   context.Context
+	opt   RequestOptions
+	model string
+	caps  caps
+	out   *Translated
+	// t holds the system instruction, and the turn and part of a one-message conversation.
+	t        *translation
 	contents []gemini.Content
+	// slab holds the parts of plain-text turns, one each, handed out in order.
+	slab []gemini.Part
+	// textOnly reports whether every turn so far came from a plain-text message, so that no part
+	// carries media, a call or a media resolution.
+	textOnly bool
 	// lastResults reports whether the last content holds function responses, so that merging a
 	// turn into it never rescans what was merged before (issue 12: quadratic merge).
 	lastResults bool
@@ -50,8 +58,19 @@ type pendingResult struct {
 // cancelEvery is how many messages are translated between checks of the request context.
 const cancelEvery = 256
 
+// maxPresized bounds the turns and parts allocated ahead of a long conversation; beyond it
+// they grow as needed.
+const maxPresized = 1024
+
 func (cv *contentConverter) messages(msgs []openai.Message) error {
-	cv.calls = map[string]callRef{}
+	// Each message makes at most one turn (a run of tool results makes one) and a plain-text
+	// message one part, so both are allocated once; a one-message conversation uses t's.
+	if n := min(len(msgs), maxPresized); n == 1 {
+		cv.contents, cv.slab = cv.t.content[:0], cv.t.part[:0]
+	} else {
+		cv.contents, cv.slab = make([]gemini.Content, 0, n), make([]gemini.Part, 0, n)
+	}
+	cv.textOnly = true
 	for i := range msgs {
 		if i%cancelEvery == 0 {
 			if err := cv.ctx.Err(); err != nil {
@@ -59,11 +78,20 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 			}
 		}
 		m := &msgs[i]
-		if m.Role == "user" && !m.Content.IsParts && !m.Content.IsNull {
-			// The common case, without the allocations of the general path.
-			cv.flushResults()
-			cv.addPart("user", gemini.Part{Text: m.Content.Text})
-			continue
+		if !m.Content.IsParts && !m.Content.IsNull {
+			// The common cases, without the allocations of the general path.
+			switch {
+			case m.Role == "user":
+				cv.flushResults()
+				cv.addText("user", m.Content.Text)
+				continue
+			case m.Role == "assistant" && len(m.Content.Parts) == 0 && plainAssistant(m) && cv.out.ThoughtTagMarker == "":
+				cv.flushResults()
+				if m.Content.Text != "" {
+					cv.addText("model", m.Content.Text)
+				}
+				continue
+			}
 		}
 		field := "messages[" + strconv.Itoa(i) + "]"
 		switch m.Role {
@@ -73,7 +101,7 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 				return err
 			}
 			if cv.system == nil {
-				cv.system = &gemini.Content{}
+				cv.system = &cv.t.system
 			}
 			cv.system.Parts = append(cv.system.Parts, gemini.Part{Text: text})
 		case "user":
@@ -82,6 +110,7 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 			if err != nil {
 				return err
 			}
+			cv.textOnly = false
 			cv.add("user", parts)
 		case "assistant":
 			cv.flushResults()
@@ -90,12 +119,14 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 				return err
 			}
 			if len(parts) > 0 {
+				cv.textOnly = false
 				cv.add("model", parts)
 			}
 		case "tool", "function":
 			if err := cv.toolResult(m, field); err != nil {
 				return err
 			}
+			cv.textOnly = false
 		case "":
 			return openai.InvalidParam(field+".role", "%s.role is required", field)
 		default:
@@ -103,15 +134,24 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 		}
 	}
 	cv.flushResults()
+	if len(cv.contents) == 0 {
+		return openai.InvalidParam("messages", "messages must contain at least one user, assistant or tool message")
+	}
+	if cv.textOnly {
+		return nil // no part has a media resolution, a URL to fetch or a call to sign
+	}
 	cv.globalResolution()
 	if err := cv.registerFetches(); err != nil {
 		return err
 	}
-	if len(cv.contents) == 0 {
-		return openai.InvalidParam("messages", "messages must contain at least one user, assistant or tool message")
-	}
 	cv.fillMissingSignatures()
 	return nil
+}
+
+// plainAssistant reports whether an assistant message with string content is that text alone:
+// no tool calls, media or signatures, so that its turn is its text (none when it is empty).
+func plainAssistant(m *openai.Message) bool {
+	return len(m.ToolCalls) == 0 && m.FunctionCall == nil && m.ExtraContent == nil && m.Audio == nil && len(m.Images) == 0
 }
 
 // add appends a turn, merging it into the previous one when the role repeats, which Gemini
@@ -127,13 +167,21 @@ func (cv *contentConverter) add(role string, parts []gemini.Part) {
 	cv.lastResults = results
 }
 
-// addPart is add for a single part that is not a function response.
-func (cv *contentConverter) addPart(role string, p gemini.Part) {
+// addText is add for a single text part. A new turn takes its part from the slab, with no room
+// to grow into the next part there: a later merge into the turn reallocates its parts.
+func (cv *contentConverter) addText(role, text string) {
 	if n := len(cv.contents); n > 0 && cv.contents[n-1].Role == role && !cv.lastResults {
-		cv.contents[n-1].Parts = append(cv.contents[n-1].Parts, p)
+		cv.contents[n-1].Parts = append(cv.contents[n-1].Parts, gemini.Part{Text: text})
 		return
 	}
-	cv.contents = append(cv.contents, gemini.Content{Role: role, Parts: []gemini.Part{p}})
+	var parts []gemini.Part
+	if k := len(cv.slab); k < cap(cv.slab) {
+		cv.slab = append(cv.slab, gemini.Part{Text: text})
+		parts = cv.slab[k : k+1 : k+1]
+	} else {
+		parts = []gemini.Part{{Text: text}}
+	}
+	cv.contents = append(cv.contents, gemini.Content{Role: role, Parts: parts})
 	cv.lastResults = false
 }
 
@@ -258,7 +306,7 @@ func (cv *contentConverter) flushResults() {
 // the API does not reject the whole conversation. Only the first call of a turn carries a
 // signature (parallel calls share it), so only that one is marked.
 func (cv *contentConverter) fillMissingSignatures() {
-	if !IsGemini3(cv.model) {
+	if !cv.caps.gen3 {
 		return
 	}
 	for i := range cv.contents {
@@ -328,7 +376,7 @@ func SignatureFromCallID(id string) string {
 // which accept only generationConfig.mediaResolution: the highest detail asked for wins.
 // https://ai.google.dev/gemini-api/docs/media-resolution
 func (cv *contentConverter) globalResolution() {
-	if IsGemini3(cv.model) {
+	if cv.caps.gen3 {
 		return
 	}
 	rank := func(level string) int {

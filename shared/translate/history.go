@@ -136,6 +136,9 @@ func (cv *contentConverter) assistantParts(m *openai.Message, field string) ([]g
 		part.ThoughtSignature = signatureOf(tc)
 		parts = append(parts, part)
 		if tc.ID != "" {
+			if cv.calls == nil {
+				cv.calls = map[string]callRef{}
+			}
 			cv.calls[tc.ID] = callRef{name: tc.Function.Name, order: k}
 		}
 	}
