@@ -1,9 +1,9 @@
 package translate
 
-// This file keeps, as a test-only reference, the request translation as it was before the
+// This file keeps, as a test-only reference, the translation as it was before the
 // allocation work of issue 16 (RequestToGemini, Resolve, the message loop, generationConfig,
-// thinkingConfig and toolsToGemini), so FuzzRequestMatchesReference and
-// FuzzMessagesMatchReference can hold the rewritten code to it.
+// thinkingConfig, toolsToGemini and ResponseFromGemini), so the fuzz targets named
+// Fuzz…MatchesReference can hold the rewritten code to it.
 
 import (
 	"context"
@@ -407,4 +407,44 @@ func refToolsToGemini(req *openai.Request, model string, gr *gemini.Request, g *
 		gr.ToolConfig = &gemini.ToolConfig{FunctionCallingConfig: fc}
 	}
 	return nil
+}
+
+// refResponseFromGemini is ResponseFromGemini before issue 16.
+func refResponseFromGemini(r *gemini.Response, m Meta) (*openai.Response, error) {
+	out := &openai.Response{ID: m.ID, Object: "chat.completion", Created: m.Created, Model: m.Model,
+		Usage: usageFromGemini(r.UsageMetadata)}
+	if len(r.Candidates) == 0 {
+		if r.PromptFeedback != nil && r.PromptFeedback.BlockReason != "" {
+			// The prompt was blocked: Gemini answers 200 with no candidates (sample 11).
+			reason := "content_filter"
+			out.Choices = []openai.Choice{{Index: 0, Message: openai.OutMessage{Role: "assistant"},
+				FinishReason: &reason, NativeFinishReason: r.PromptFeedback.BlockReason}}
+			return out, nil
+		}
+		return nil, openai.Errorf(http.StatusBadGateway, openai.CodeUpstreamError, "", "Gemini returned no candidates")
+	}
+	out.Choices = make([]openai.Choice, 0, len(r.Candidates))
+	for i := range r.Candidates {
+		c := &r.Candidates[i]
+		st := &choiceState{}
+		var a accum
+		if c.Content != nil {
+			m.addParts(st, &a, c.Content.Parts, false)
+		}
+		m.closeThought(st, &a)
+		reason, ok := finishReason(c.FinishReason, len(a.calls) > 0)
+		if !ok && !a.hasContent && len(a.calls) == 0 && len(a.images) == 0 {
+			return nil, abnormalError(c)
+		}
+		d := a.delta()
+		ch := openai.Choice{Index: c.Index, FinishReason: &reason, Logprobs: logprobsFromGemini(c.LogprobsResult),
+			Message: openai.OutMessage{Role: "assistant", Content: d.Content, ReasoningContent: d.ReasoningContent,
+				ToolCalls: d.ToolCalls, Audio: d.Audio, Images: d.Images, ExtraContent: d.ExtraContent,
+				Annotations: annotationsFromGrounding(c.GroundingMetadata)}}
+		if c.FinishReason != "STOP" && c.FinishReason != "" {
+			ch.NativeFinishReason = c.FinishReason
+		}
+		out.Choices = append(out.Choices, ch)
+	}
+	return out, nil
 }

@@ -236,3 +236,26 @@ func TestGenerationConfigZero(t *testing.T) {
 		}
 	}
 }
+
+// TestRepresentativeRequestAllocations pins the representative request's translation at one
+// allocation (translation: the result, the Gemini request, its configs, its turn and part).
+func TestRepresentativeRequestAllocations(t *testing.T) {
+	req, err := openai.DecodeRequest([]byte(repRequest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	models := fuzzModels(t)
+	opt := RequestOptions{Backend: gemini.Developer, IncludeThoughts: true, FetchHTTPMedia: true}
+	var tr *Translated
+	allocs := testing.AllocsPerRun(100, func() {
+		if tr, err = RequestToGemini(t.Context(), req, models, opt); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 1 {
+		t.Errorf("RequestToGemini allocates %v times, want 1", allocs)
+	}
+	if c := tr.Request.Contents; len(c) != 1 || c[0].Parts[0].Text != "What is the capital of France?" || *tr.Request.GenerationConfig.MaxOutputTokens != 100 {
+		t.Errorf("translated %+v", tr.Request)
+	}
+}
