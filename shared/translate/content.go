@@ -1,10 +1,11 @@
 package translate
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -93,10 +94,9 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 				continue
 			}
 		}
-		field := "messages[" + strconv.Itoa(i) + "]"
 		switch m.Role {
 		case "system", "developer":
-			text, err := textOnly(m.Content, field)
+			text, err := textOnly(m.Content, i)
 			if err != nil {
 				return err
 			}
@@ -106,7 +106,7 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 			cv.system.Parts = append(cv.system.Parts, gemini.Part{Text: text})
 		case "user":
 			cv.flushResults()
-			parts, err := cv.userParts(m.Content, field)
+			parts, err := cv.userParts(m.Content, i)
 			if err != nil {
 				return err
 			}
@@ -114,7 +114,7 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 			cv.add("user", parts)
 		case "assistant":
 			cv.flushResults()
-			parts, err := cv.assistantParts(m, field)
+			parts, err := cv.assistantParts(m, i)
 			if err != nil {
 				return err
 			}
@@ -123,14 +123,15 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 				cv.add("model", parts)
 			}
 		case "tool", "function":
-			if err := cv.toolResult(m, field); err != nil {
+			if err := cv.toolResult(m, i); err != nil {
 				return err
 			}
 			cv.textOnly = false
 		case "":
+			field := messageField(i)
 			return openai.InvalidParam(field+".role", "%s.role is required", field)
 		default:
-			return openai.InvalidParam(field+".role", "unknown role %q (want system, developer, user, assistant or tool)", m.Role)
+			return openai.InvalidParam(messageField(i)+".role", "unknown role %q (want system, developer, user, assistant or tool)", m.Role)
 		}
 	}
 	cv.flushResults()
@@ -194,7 +195,11 @@ func hasFunctionResponse(parts []gemini.Part) bool {
 	return false
 }
 
-func textOnly(c openai.Content, field string) (string, error) {
+// messageField names messages[i] in errors and media URL notes; it is built only for them.
+func messageField(i int) string { return "messages[" + strconv.Itoa(i) + "]" }
+
+// textOnly returns the text of the content of messages[msg], which must hold no media.
+func textOnly(c openai.Content, msg int) (string, error) {
 	if !c.IsParts {
 		return c.Text, nil
 	}
@@ -206,30 +211,37 @@ func textOnly(c openai.Content, field string) (string, error) {
 		case "refusal": // assistant history may hold the model's refusal as a part
 			b.WriteString(p.Refusal)
 		default:
-			return "", openai.InvalidParam(fmt.Sprintf("%s.content[%d].type", field, j), "only text parts are allowed here, got %q", p.Type)
+			return "", openai.InvalidParam(fmt.Sprintf("%s.content[%d].type", messageField(msg), j), "only text parts are allowed here, got %q", p.Type)
 		}
 	}
 	return b.String(), nil
 }
 
-func (cv *contentConverter) userParts(c openai.Content, field string) ([]gemini.Part, error) {
+func (cv *contentConverter) userParts(c openai.Content, msg int) ([]gemini.Part, error) {
 	if !c.IsParts {
 		if c.IsNull {
+			field := messageField(msg)
 			return nil, openai.InvalidParam(field+".content", "%s.content is required for user messages", field)
 		}
 		return []gemini.Part{{Text: c.Text}}, nil
 	}
-	parts := make([]gemini.Part, 0, len(c.Parts))
+	parts := make([]gemini.Part, 0, len(c.Parts)+1) // room for the text part added below
 	hasText := false
 	for j := range c.Parts {
-		p, err := cv.part(&c.Parts[j], fmt.Sprintf("%s.content[%d]", field, j))
-		if err != nil {
-			return nil, err
+		var p gemini.Part
+		if c.Parts[j].Type == "text" { // what part makes of it, without naming the field
+			p = gemini.Part{Text: c.Parts[j].Text}
+		} else {
+			var err error
+			if p, err = cv.part(&c.Parts[j], fmt.Sprintf("%s.content[%d]", messageField(msg), j)); err != nil {
+				return nil, err
+			}
 		}
 		hasText = hasText || (p.Text != "")
 		parts = append(parts, p)
 	}
 	if len(parts) == 0 {
+		field := messageField(msg)
 		return nil, openai.InvalidParam(field+".content", "%s.content must not be empty", field)
 	}
 	if !hasText {
@@ -237,8 +249,10 @@ func (cv *contentConverter) userParts(c openai.Content, field string) ([]gemini.
 		// litellm#5515); a minimal text part satisfies them and changes nothing for the rest.
 		parts = append(parts, gemini.Part{Text: " "})
 	}
-	if err := cv.noteMediaURLs(parts, field+".content"); err != nil {
-		return nil, err
+	if hasHTTPFile(parts) {
+		if err := cv.noteMediaURLs(parts, messageField(msg)+".content"); err != nil {
+			return nil, err
+		}
 	}
 	return parts, nil
 }
@@ -255,25 +269,28 @@ func signatureOf(tc *openai.ToolCall) string {
 	return tc.Function.ThoughtSignature
 }
 
-func (cv *contentConverter) toolResult(m *openai.Message, field string) error {
+func (cv *contentConverter) toolResult(m *openai.Message, msg int) error {
 	name, order := m.Name, len(cv.pending)+1<<20
 	if ref, ok := cv.calls[m.ToolCallID]; ok {
 		name, order = ref.name, ref.order
 	}
 	if name == "" {
+		field := messageField(msg)
 		return openai.InvalidParam(field+".tool_call_id", "%s.tool_call_id %q matches no tool call of an earlier assistant message", field, m.ToolCallID)
 	}
-	text, err := textOnly(m.Content, field)
+	text, err := textOnly(m.Content, msg)
 	if err != nil {
 		return err
 	}
 	hasParts := m.ExtraContent != nil && m.ExtraContent.Google != nil && len(m.ExtraContent.Google.Parts) > 0
 	resp, err := toolResponse(text, hasParts)
 	if err != nil {
+		field := messageField(msg)
 		return openai.InvalidParam(field+".content", "%s.content: %v", field, err)
 	}
 	fr := &gemini.FunctionResponse{Name: name, Response: resp}
 	if hasParts {
+		field := messageField(msg)
 		parts, err := extraParts(m.ExtraContent.Google.Parts, field+".extra_content.google.parts")
 		if err == nil {
 			err = cv.noteMediaURLs(parts, field+".extra_content.google.parts")
@@ -292,7 +309,9 @@ func (cv *contentConverter) flushResults() {
 	if len(cv.pending) == 0 {
 		return
 	}
-	sort.SliceStable(cv.pending, func(a, b int) bool { return cv.pending[a].order < cv.pending[b].order })
+	if !slices.IsSortedFunc(cv.pending, byOrder) {
+		slices.SortStableFunc(cv.pending, byOrder)
+	}
 	parts := make([]gemini.Part, len(cv.pending))
 	for i, p := range cv.pending {
 		parts[i] = p.part
@@ -301,6 +320,8 @@ func (cv *contentConverter) flushResults() {
 	cv.contents = append(cv.contents, gemini.Content{Role: "user", Parts: parts})
 	cv.lastResults = true
 }
+
+func byOrder(a, b pendingResult) int { return cmp.Compare(a.order, b.order) }
 
 // fillMissingSignatures marks Gemini 3 function calls in history that lost their signature, so
 // the API does not reject the whole conversation. Only the first call of a turn carries a

@@ -175,7 +175,7 @@ func refMessages(cv *contentConverter, msgs []openai.Message) error {
 		field := "messages[" + strconv.Itoa(i) + "]"
 		switch m.Role {
 		case "system", "developer":
-			text, err := textOnly(m.Content, field)
+			text, err := textOnly(m.Content, i)
 			if err != nil {
 				return err
 			}
@@ -185,14 +185,14 @@ func refMessages(cv *contentConverter, msgs []openai.Message) error {
 			cv.system.Parts = append(cv.system.Parts, gemini.Part{Text: text})
 		case "user":
 			cv.flushResults()
-			parts, err := cv.userParts(m.Content, field)
+			parts, err := cv.userParts(m.Content, i)
 			if err != nil {
 				return err
 			}
 			cv.add("user", parts)
 		case "assistant":
 			cv.flushResults()
-			parts, err := cv.assistantParts(m, field)
+			parts, err := cv.assistantParts(m, i)
 			if err != nil {
 				return err
 			}
@@ -200,7 +200,7 @@ func refMessages(cv *contentConverter, msgs []openai.Message) error {
 				cv.add("model", parts)
 			}
 		case "tool", "function":
-			if err := cv.toolResult(m, field); err != nil {
+			if err := cv.toolResult(m, i); err != nil {
 				return err
 			}
 		case "":
