@@ -102,8 +102,10 @@ func (cv *contentConverter) messages(msgs []openai.Message) error {
 			}
 			if cv.system == nil {
 				cv.system = &cv.t.system
+				cv.system.Parts = cv.textPart(text)
+			} else {
+				cv.system.Parts = append(cv.system.Parts, gemini.Part{Text: text})
 			}
-			cv.system.Parts = append(cv.system.Parts, gemini.Part{Text: text})
 		case "user":
 			cv.flushResults()
 			parts, err := cv.userParts(m.Content, i)
@@ -175,15 +177,19 @@ func (cv *contentConverter) addText(role, text string) {
 		cv.contents[n-1].Parts = append(cv.contents[n-1].Parts, gemini.Part{Text: text})
 		return
 	}
-	var parts []gemini.Part
-	if k := len(cv.slab); k < cap(cv.slab) {
-		cv.slab = append(cv.slab, gemini.Part{Text: text})
-		parts = cv.slab[k : k+1 : k+1]
-	} else {
-		parts = []gemini.Part{{Text: text}}
-	}
-	cv.contents = append(cv.contents, gemini.Content{Role: role, Parts: parts})
+	cv.contents = append(cv.contents, gemini.Content{Role: role, Parts: cv.textPart(text)})
 	cv.lastResults = false
+}
+
+// textPart returns a one-part slice of a text part, from the slab while it lasts (each message
+// takes at most one). The slice has no room to grow into the slab's next part.
+func (cv *contentConverter) textPart(text string) []gemini.Part {
+	k := len(cv.slab)
+	if k == cap(cv.slab) {
+		return []gemini.Part{{Text: text}}
+	}
+	cv.slab = append(cv.slab, gemini.Part{Text: text})
+	return cv.slab[k : k+1 : k+1]
 }
 
 func hasFunctionResponse(parts []gemini.Part) bool {

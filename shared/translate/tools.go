@@ -79,8 +79,12 @@ func toolsToGemini(req *openai.Request, model string, gr *gemini.Request, g *ope
 		fc.StreamFunctionCallArguments = true
 	}
 	if fc.Mode != "" || fc.StreamFunctionCallArguments {
-		set := fc // allocated only here
-		gr.ToolConfig = &gemini.ToolConfig{FunctionCallingConfig: &set}
+		both := &struct { // one allocation, and only here
+			tc gemini.ToolConfig
+			fc gemini.FunctionCallingConfig
+		}{fc: fc}
+		both.tc.FunctionCallingConfig = &both.fc
+		gr.ToolConfig = &both.tc
 	}
 	return nil
 }
