@@ -20,11 +20,10 @@ const SkipSignature = "skip_thought_signature_validator"
 
 // contentConverter turns messages into Gemini contents and the system instruction.
 type contentConverter struct {
-	ctx   context.Context
-	opt   RequestOptions
-	model string
-	caps  caps
-	out   *Translated
+	ctx  context.Context
+	opt  RequestOptions
+	caps caps // of the upstream model
+	out  *Translated
 	// t holds the system instruction, and the turn and part of a one-message conversation.
 	t        *translation
 	contents []gemini.Content

@@ -40,8 +40,8 @@ func refRequestToGemini(ctx context.Context, req *openai.Request, models *Models
 		out.MaxToolCalls = 1
 	}
 
-	cv := &contentConverter{ctx: ctx, opt: opt, model: model, out: out}
-	if err := refMessages(cv, req.Messages); err != nil {
+	cv := &contentConverter{ctx: ctx, opt: opt, out: out}
+	if err := refMessages(cv, model, req.Messages); err != nil {
 		return nil, err
 	}
 	gr := out.Request
@@ -157,7 +157,7 @@ func refResolve(m *Models, name string) (string, error) {
 		"The model %q does not exist or is not served by this gateway (use a gemini-* model id or one of GET /v1/models)", name)
 }
 
-func refMessages(cv *contentConverter, msgs []openai.Message) error {
+func refMessages(cv *contentConverter, model string, msgs []openai.Message) error {
 	cv.calls = map[string]callRef{}
 	for i := range msgs {
 		if i%cancelEvery == 0 {
@@ -210,14 +210,14 @@ func refMessages(cv *contentConverter, msgs []openai.Message) error {
 		}
 	}
 	cv.flushResults()
-	refGlobalResolution(cv)
+	refGlobalResolution(cv, model)
 	if err := cv.registerFetches(); err != nil {
 		return err
 	}
 	if len(cv.contents) == 0 {
 		return openai.InvalidParam("messages", "messages must contain at least one user, assistant or tool message")
 	}
-	refFillMissingSignatures(cv)
+	refFillMissingSignatures(cv, model)
 	return nil
 }
 func refAddPart(cv *contentConverter, role string, p gemini.Part) {
@@ -228,8 +228,8 @@ func refAddPart(cv *contentConverter, role string, p gemini.Part) {
 	cv.contents = append(cv.contents, gemini.Content{Role: role, Parts: []gemini.Part{p}})
 	cv.lastResults = false
 }
-func refFillMissingSignatures(cv *contentConverter) {
-	if !IsGemini3(cv.model) {
+func refFillMissingSignatures(cv *contentConverter, model string) {
+	if !IsGemini3(model) {
 		return
 	}
 	for i := range cv.contents {
@@ -247,8 +247,8 @@ func refFillMissingSignatures(cv *contentConverter) {
 		}
 	}
 }
-func refGlobalResolution(cv *contentConverter) {
-	if IsGemini3(cv.model) {
+func refGlobalResolution(cv *contentConverter, model string) {
+	if IsGemini3(model) {
 		return
 	}
 	rank := func(level string) int {

@@ -62,7 +62,7 @@ func RequestToGemini(ctx context.Context, req *openai.Request, models *Models, o
 		out.MaxToolCalls = 1
 	}
 
-	cv := contentConverter{ctx: ctx, opt: opt, model: model.id, caps: model.caps, out: out, t: t}
+	cv := contentConverter{ctx: ctx, opt: opt, caps: model.caps, out: out, t: t}
 	if err := cv.messages(req.Messages); err != nil {
 		return nil, err
 	}
