@@ -36,7 +36,7 @@ type choiceState struct {
 
 // accum collects what parts convert to, for one delta or one whole message.
 type accum struct {
-	content, reasoning       strings.Builder
+	content, reasoning       joined
 	hasContent, hasReasoning bool
 	calls                    []openai.ToolCall
 	images                   []openai.Image
@@ -60,7 +60,9 @@ func (m *Meta) addParts(st *choiceState, a *accum, parts []gemini.Part, stream b
 			}
 			if m.ThoughtTagMarker != "" {
 				if !st.inThought {
-					a.content.WriteString("<" + m.ThoughtTagMarker + ">")
+					a.content.WriteString("<")
+					a.content.WriteString(m.ThoughtTagMarker)
+					a.content.WriteString(">")
 					st.inThought = true
 				}
 				a.content.WriteString(p.Text)
@@ -99,7 +101,9 @@ func (m *Meta) addParts(st *choiceState, a *accum, parts []gemini.Part, stream b
 
 func (m *Meta) closeThought(st *choiceState, a *accum) {
 	if st.inThought {
-		a.content.WriteString("</" + m.ThoughtTagMarker + ">")
+		a.content.WriteString("</")
+		a.content.WriteString(m.ThoughtTagMarker)
+		a.content.WriteString(">")
 		a.hasContent = true
 		st.inThought = false
 	}
@@ -126,6 +130,36 @@ func (m *Meta) addCall(st *choiceState, a *accum, p *gemini.Part, stream bool) {
 	}
 	st.calls++
 	a.calls = append(a.calls, tc)
+}
+
+// joined is the concatenation of the strings written to it. The common message is one text
+// part: a single string is kept as it is, without the copy a strings.Builder makes.
+type joined struct {
+	first string
+	b     strings.Builder
+	n     int // strings written
+}
+
+func (j *joined) WriteString(s string) {
+	switch j.n {
+	case 0:
+		j.first = s
+	case 1:
+		j.b.Grow(len(j.first) + len(s))
+		j.b.WriteString(j.first)
+		j.b.WriteString(s)
+	default:
+		j.b.WriteString(s)
+	}
+	j.n++
+}
+
+// String returns the concatenation.
+func (j *joined) String() string {
+	if j.n <= 1 {
+		return j.first
+	}
+	return j.b.String()
 }
 
 // empty reports whether a holds nothing to send.
@@ -192,11 +226,16 @@ func usageFromGemini(u *gemini.UsageMetadata) *openai.Usage {
 	if u == nil {
 		return nil
 	}
-	out := &openai.Usage{
-		PromptTokens:     u.PromptTokenCount + u.ToolUsePromptTokenCount,
-		CompletionTokens: u.CandidatesTokenCount + u.ThoughtsTokenCount,
-		TotalTokens:      u.TotalTokenCount,
-	}
+	out := &openai.Usage{}
+	usageInto(out, u)
+	return out
+}
+
+// usageInto is usageFromGemini into out, which is zero.
+func usageInto(out *openai.Usage, u *gemini.UsageMetadata) {
+	out.PromptTokens = u.PromptTokenCount + u.ToolUsePromptTokenCount
+	out.CompletionTokens = u.CandidatesTokenCount + u.ThoughtsTokenCount
+	out.TotalTokens = u.TotalTokenCount
 	if out.TotalTokens == 0 {
 		out.TotalTokens = out.PromptTokens + out.CompletionTokens
 	}
@@ -228,7 +267,6 @@ func usageFromGemini(u *gemini.UsageMetadata) *openai.Usage {
 			out.CompletionTokensDetails.ImageTokens += d.TokenCount
 		}
 	}
-	return out
 }
 
 // logprobsFromGemini maps logprobsResult: one entry per chosen token, with the alternatives of

@@ -3,6 +3,7 @@ package translate
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/geminigateway/gateway/shared/gemini"
@@ -20,7 +21,7 @@ import (
 // at message level. The message-level one is Vertex's place for the signature of a message with
 // string content; it goes back on the last text part, where Gemini 3 puts it, or on the first
 // image when there is no text, unless a part already carries it.
-func (cv *contentConverter) assistantParts(m *openai.Message, field string) ([]gemini.Part, error) {
+func (cv *contentConverter) assistantParts(m *openai.Message, msg int) ([]gemini.Part, error) {
 	var parts []gemini.Part
 	var carry string // the signature of an empty text part, for the part next to it
 	emit := func(p gemini.Part) {
@@ -64,7 +65,6 @@ func (cv *contentConverter) assistantParts(m *openai.Message, field string) ([]g
 	}
 	for j := range m.Content.Parts {
 		p := &m.Content.Parts[j]
-		f := fmt.Sprintf("%s.content[%d]", field, j)
 		sig := googleSignature(p.ExtraContent)
 		switch p.Type {
 		case "text":
@@ -72,6 +72,7 @@ func (cv *contentConverter) assistantParts(m *openai.Message, field string) ([]g
 		case "refusal": // assistant history may hold the model's refusal as a part
 			text(p.Refusal, sig)
 		case "image_url":
+			f := fmt.Sprintf("%s.content[%d]", messageField(msg), j)
 			if p.ImageURL == nil || p.ImageURL.URL == "" {
 				return nil, openai.InvalidParam(f+".image_url", "%s.image_url.url is required", f)
 			}
@@ -79,12 +80,13 @@ func (cv *contentConverter) assistantParts(m *openai.Message, field string) ([]g
 				return nil, err
 			}
 		default:
+			f := fmt.Sprintf("%s.content[%d]", messageField(msg), j)
 			return nil, openai.InvalidParam(f+".type", "assistant content parts must be text, refusal or image_url, got %q", p.Type)
 		}
 	}
 	for k := range m.Images {
 		im := &m.Images[k]
-		f := fmt.Sprintf("%s.images[%d]", field, k)
+		f := fmt.Sprintf("%s.images[%d]", messageField(msg), k)
 		if im.ImageURL.URL == "" {
 			return nil, openai.InvalidParam(f+".image_url.url", "%s.image_url.url is required", f)
 		}
@@ -100,7 +102,7 @@ func (cv *contentConverter) assistantParts(m *openai.Message, field string) ([]g
 		if a.ExtraContent != nil && a.ExtraContent.Google != nil {
 			mime = a.ExtraContent.Google.MIMEType
 		}
-		f := field + ".audio"
+		f := messageField(msg) + ".audio"
 		if mime == "" {
 			return nil, openai.InvalidParam(f+".extra_content.google.mime_type", "%s needs extra_content.google.mime_type to be sent back to Gemini", f)
 		}
@@ -121,13 +123,16 @@ func (cv *contentConverter) assistantParts(m *openai.Message, field string) ([]g
 	}
 	for k := range calls {
 		tc := &calls[k]
-		f := fmt.Sprintf("%s.tool_calls[%d]", field, k)
 		if tc.Function.Name == "" {
+			f := callField(msg, k)
 			return nil, openai.InvalidParam(f+".function.name", "%s.function.name is required", f)
 		}
-		args := json.RawMessage("{}")
-		if s := strings.TrimSpace(tc.Function.Arguments); s != "" {
+		var args json.RawMessage
+		if s := strings.TrimSpace(tc.Function.Arguments); s == "" {
+			args = json.RawMessage("{}")
+		} else {
 			if !json.Valid([]byte(s)) || s[0] != '{' {
+				f := callField(msg, k)
 				return nil, openai.InvalidParam(f+".function.arguments", "%s.function.arguments must be a JSON object", f)
 			}
 			args = json.RawMessage(s)
@@ -136,10 +141,18 @@ func (cv *contentConverter) assistantParts(m *openai.Message, field string) ([]g
 		part.ThoughtSignature = signatureOf(tc)
 		parts = append(parts, part)
 		if tc.ID != "" {
+			if cv.calls == nil {
+				cv.calls = map[string]callRef{}
+			}
 			cv.calls[tc.ID] = callRef{name: tc.Function.Name, order: k}
 		}
 	}
 	return parts, nil
+}
+
+// callField names messages[msg].tool_calls[k], for errors.
+func callField(msg, k int) string {
+	return messageField(msg) + ".tool_calls[" + strconv.Itoa(k) + "]"
 }
 
 // googleSignature returns extra_content.google.thought_signature, or "".

@@ -51,6 +51,15 @@ var vertexOnlyEmbedding = map[string]bool{"text-embedding-005": true, "text-mult
 type Models struct {
 	aliases map[string]string
 	listed  []string
+	// known holds, for every alias and every listed gemini-* id, what Resolve returns for it and
+	// the model's capabilities, so a request for a known model costs one lookup.
+	known map[string]model
+}
+
+// model is a resolved upstream model id with its capabilities.
+type model struct {
+	id   string
+	caps caps
 }
 
 // NewModels builds the table from the defaults overlaid with aliases (JSON object of name->id).
@@ -83,6 +92,12 @@ func NewModels(aliasJSON string) (*Models, error) {
 		}
 	}
 	slices.Sort(m.listed)
+	m.known = make(map[string]model, len(m.listed))
+	for _, name := range m.listed {
+		if id, ok := m.lookup(name); ok {
+			m.known[name] = model{id: id, caps: capsOf(id)}
+		}
+	}
 	return m, nil
 }
 
@@ -106,19 +121,38 @@ func (m *Models) ListFor(b gemini.Backend) []string {
 // Resolve maps a client model name to the upstream Gemini id: the alias table first, then the
 // "google/" prefix stripped (Vertex's OpenAI endpoint uses it), then any gemini-* id as is.
 func (m *Models) Resolve(name string) (string, error) {
+	r, err := m.resolve(name)
+	return r.id, err
+}
+
+// resolve is Resolve with the model's capabilities: from the table of known models, else
+// derived from the id.
+func (m *Models) resolve(name string) (model, error) {
 	if name == "" {
-		return "", openai.InvalidParam("model", "model is required")
+		return model{}, openai.InvalidParam("model", "model is required")
 	}
 	n := strings.TrimPrefix(name, "google/")
 	n = strings.TrimPrefix(n, "models/")
+	if r, ok := m.known[n]; ok {
+		return r, nil
+	}
+	if id, ok := m.lookup(n); ok {
+		return model{id: id, caps: capsOf(id)}, nil
+	}
+	return model{}, openai.Errorf(http.StatusNotFound, openai.CodeModelNotFound, "model",
+		"The model %q does not exist or is not served by this gateway (use a gemini-* model id or one of GET /v1/models)", name)
+}
+
+// lookup maps a model name without prefix to its upstream id: the alias table first, then any
+// valid gemini-* id as is.
+func (m *Models) lookup(n string) (string, bool) {
 	if id, ok := m.aliases[n]; ok {
-		return id, nil
+		return id, true
 	}
 	if strings.HasPrefix(n, "gemini-") && validModelID(n) {
-		return n, nil
+		return n, true
 	}
-	return "", openai.Errorf(http.StatusNotFound, openai.CodeModelNotFound, "model",
-		"The model %q does not exist or is not served by this gateway (use a gemini-* model id or one of GET /v1/models)", name)
+	return "", false
 }
 
 // validModelID reports whether id is safe to put in an upstream URL path.

@@ -164,6 +164,17 @@ func (cv *contentConverter) registerFetch(p *gemini.Part) {
 	}
 }
 
+// hasHTTPFile reports whether a part of parts is fileData with an http(s) URL, which
+// noteMediaURLs records.
+func hasHTTPFile(parts []gemini.Part) bool {
+	for i := range parts {
+		if fd := parts[i].FileData; fd != nil && isHTTPURL(fd.FileURI) {
+			return true
+		}
+	}
+	return false
+}
+
 func isHTTPURL(u string) bool {
 	return strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"reflect"
 	"strings"
 
 	"github.com/geminigateway/gateway/shared/gemini"
@@ -43,12 +42,14 @@ func RequestToGemini(ctx context.Context, req *openai.Request, models *Models, o
 	if err := rejectUnsupported(req); err != nil {
 		return nil, err
 	}
-	model, err := models.Resolve(req.Model)
+	model, err := models.resolve(req.Model)
 	if err != nil {
 		return nil, err
 	}
 	g := google(req)
-	out := &Translated{Model: model, Stream: req.Stream, Request: &gemini.Request{}}
+	t := &translation{}
+	out := &t.tr
+	out.Model, out.Stream, out.Request = model.id, req.Stream, &t.req
 	if g != nil {
 		marker, err := tagMarker(g.ThoughtTagMarker)
 		if err != nil {
@@ -61,7 +62,7 @@ func RequestToGemini(ctx context.Context, req *openai.Request, models *Models, o
 		out.MaxToolCalls = 1
 	}
 
-	cv := &contentConverter{ctx: ctx, opt: opt, model: model, out: out}
+	cv := contentConverter{ctx: ctx, opt: opt, caps: model.caps, out: out, t: t}
 	if err := cv.messages(req.Messages); err != nil {
 		return nil, err
 	}
@@ -69,17 +70,17 @@ func RequestToGemini(ctx context.Context, req *openai.Request, models *Models, o
 	gr.Contents = cv.contents
 	gr.SystemInstruction = cv.system
 
-	if err := toolsToGemini(req, model, gr, g); err != nil {
+	if err := toolsToGemini(req, model.id, gr, g); err != nil {
 		return nil, err
 	}
-	gc, err := generationConfig(req, model, g, opt)
-	if err != nil {
+	gc := &t.gc
+	if err := generationConfig(gc, &t.think, req, model.caps, g, opt); err != nil {
 		return nil, err
 	}
 	if cv.resolution != "" && gc.MediaResolution == "" {
 		gc.MediaResolution = cv.resolution
 	}
-	if !reflect.ValueOf(gc).Elem().IsZero() { // through the pointer: no copy of the struct into an interface
+	if !generationConfigZero(gc) {
 		gr.GenerationConfig = gc
 	}
 	if g != nil {
@@ -90,6 +91,30 @@ func RequestToGemini(ctx context.Context, req *openai.Request, models *Models, o
 		gr.Labels = labels(req, g)
 	}
 	return out, nil
+}
+
+// translation holds a translated request and what the common request's translation points at,
+// so that translating it allocates once: the Gemini request, its generation and thinking config,
+// the system instruction, and the turn and part of a one-message conversation.
+type translation struct {
+	tr      Translated
+	req     gemini.Request
+	gc      gemini.GenerationConfig
+	think   thinkingSlot
+	system  gemini.Content
+	content [1]gemini.Content
+	part    [1]gemini.Part
+}
+
+// generationConfigZero reports whether gc sets nothing, in which case the request leaves
+// generationConfig out. It must agree with reflect.Value.IsZero (TestGenerationConfigZero sets
+// each field in turn, so a field added to the struct and not here fails it).
+func generationConfigZero(gc *gemini.GenerationConfig) bool {
+	return gc.StopSequences == nil && gc.ResponseMIMEType == "" && gc.ResponseJSONSchema == nil &&
+		gc.ResponseModalities == nil && gc.CandidateCount == nil && gc.MaxOutputTokens == nil &&
+		gc.Temperature == nil && gc.TopP == nil && gc.TopK == nil && gc.Seed == nil &&
+		gc.PresencePenalty == nil && gc.FrequencyPenalty == nil && !gc.ResponseLogprobs &&
+		gc.Logprobs == nil && gc.MediaResolution == "" && gc.ThinkingConfig == nil
 }
 
 // tagMarker normalises thought_tag_marker to the bare tag name: "<think>" names the same tag as
@@ -170,13 +195,9 @@ func rejectUnsupported(req *openai.Request) error {
 	return nil
 }
 
-func generationConfig(req *openai.Request, model string, g *openai.Google, opt RequestOptions) (*gemini.GenerationConfig, error) {
-	gc := &gemini.GenerationConfig{
-		Temperature: req.Temperature,
-		TopP:        req.TopP,
-		TopK:        req.TopK,
-		Seed:        req.Seed,
-	}
+// generationConfig fills gc, which is zero, from req; the thinking config is built in think.
+func generationConfig(gc *gemini.GenerationConfig, think *thinkingSlot, req *openai.Request, c caps, g *openai.Google, opt RequestOptions) error {
+	gc.Temperature, gc.TopP, gc.TopK, gc.Seed = req.Temperature, req.TopP, req.TopK, req.Seed
 	switch {
 	case req.MaxCompletionTokens != nil:
 		gc.MaxOutputTokens = req.MaxCompletionTokens
@@ -184,11 +205,11 @@ func generationConfig(req *openai.Request, model string, g *openai.Google, opt R
 		gc.MaxOutputTokens = req.MaxTokens
 	}
 	if gc.MaxOutputTokens != nil && *gc.MaxOutputTokens < 1 {
-		return nil, openai.InvalidParam("max_tokens", "max_tokens must be at least 1")
+		return openai.InvalidParam("max_tokens", "max_tokens must be at least 1")
 	}
 	if req.N != nil {
 		if *req.N < 1 || *req.N > 8 {
-			return nil, openai.InvalidParam("n", "n must be between 1 and 8")
+			return openai.InvalidParam("n", "n must be between 1 and 8")
 		}
 		if *req.N > 1 {
 			gc.CandidateCount = req.N
@@ -196,7 +217,7 @@ func generationConfig(req *openai.Request, model string, g *openai.Google, opt R
 	}
 	if len(req.Stop) > 0 {
 		if len(req.Stop) > 5 {
-			return nil, openai.InvalidParam("stop", "Gemini accepts at most 5 stop sequences")
+			return openai.InvalidParam("stop", "Gemini accepts at most 5 stop sequences")
 		}
 		gc.StopSequences = req.Stop
 	}
@@ -211,34 +232,34 @@ func generationConfig(req *openai.Request, model string, g *openai.Google, opt R
 		gc.ResponseLogprobs = true
 		if req.TopLogprobs != nil {
 			if *req.TopLogprobs < 0 || *req.TopLogprobs > 20 {
-				return nil, openai.InvalidParam("top_logprobs", "top_logprobs must be between 0 and 20")
+				return openai.InvalidParam("top_logprobs", "top_logprobs must be between 0 and 20")
 			}
 			gc.Logprobs = req.TopLogprobs
 		}
 	} else if req.TopLogprobs != nil && *req.TopLogprobs > 0 {
-		return nil, openai.InvalidParam("top_logprobs", "top_logprobs requires logprobs: true")
+		return openai.InvalidParam("top_logprobs", "top_logprobs requires logprobs: true")
 	}
 	if err := responseFormat(req.ResponseFormat, gc); err != nil {
-		return nil, err
+		return err
 	}
 	if err := modalities(req.Modalities, gc); err != nil {
-		return nil, err
+		return err
 	}
 	var tc *openai.ThinkingConfig
 	if g != nil {
 		tc = g.ThinkingConfig
 	}
-	think, err := thinkingConfig(model, req.ReasoningEffort, tc, opt.IncludeThoughts)
+	tcfg, err := thinkingInto(think, c, req.ReasoningEffort, tc, opt.IncludeThoughts)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	gc.ThinkingConfig = think
+	gc.ThinkingConfig = tcfg
 	if g != nil && len(g.GenerationConfig) > 0 && string(g.GenerationConfig) != "null" {
 		if err := mergeGenerationConfig(gc, g.GenerationConfig); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return gc, nil
+	return nil
 }
 
 func modalities(m []string, gc *gemini.GenerationConfig) error {

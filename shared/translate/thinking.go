@@ -12,17 +12,51 @@ import (
 // OpenAI-compatible endpoint: none 0, minimal 1024, low 1024, medium 8192, high 24576 (the
 // "Thinking" table of https://ai.google.dev/gemini-api/docs/openai, also in google-gemini/cookbook
 // quickstarts/Get_started_OpenAI_Compatibility.ipynb). The README holds the whole table.
-var budgetFor = map[string]int{"none": 0, "minimal": 1024, "low": 1024, "medium": 8192, "high": 24576}
+func budgetFor(effort string) (int, bool) {
+	switch effort {
+	case "none":
+		return 0, true
+	case "minimal", "low":
+		return 1024, true
+	case "medium":
+		return 8192, true
+	case "high":
+		return 24576, true
+	}
+	return 0, false
+}
+
+// thinkingSlot is where thinkingInto writes: the config and the values its pointers point at,
+// so that a translation allocates them together with the rest of the request.
+type thinkingSlot struct {
+	cfg     gemini.ThinkingConfig
+	include bool
+	budget  int
+}
 
 // thinkingConfig builds thinkingConfig from reasoning_effort and google.thinking_config. It sets
 // thinkingLevel on Gemini 3.x and thinkingBudget on 2.5, never both (the API rejects both), and
 // clamps to what the model accepts. includeDefault is whether thoughts come back unless the
 // request says otherwise.
 func thinkingConfig(model string, effort string, tc *openai.ThinkingConfig, includeDefault bool) (*gemini.ThinkingConfig, error) {
-	c := capsOf(model)
-	out := &gemini.ThinkingConfig{}
+	return thinkingInto(new(thinkingSlot), capsOf(model), effort, tc, includeDefault)
+}
+
+// thinkingInto is thinkingConfig for a model of capabilities c, built in s. It returns nil
+// when there is nothing to send, else &s.cfg.
+func thinkingInto(s *thinkingSlot, c caps, effort string, tc *openai.ThinkingConfig, includeDefault bool) (*gemini.ThinkingConfig, error) {
+	if effort == "" && tc == nil {
+		// The common request: thoughts on or off by default, nothing else.
+		if !includeDefault || !c.thinks {
+			return nil, nil
+		}
+		s.include = true
+		s.cfg.IncludeThoughts = &s.include
+		return &s.cfg, nil
+	}
+	out := &s.cfg
 	if effort != "" {
-		if _, ok := budgetFor[effort]; !ok {
+		if _, ok := budgetFor(effort); !ok {
 			return nil, openai.InvalidParam("reasoning_effort", "reasoning_effort must be one of none, minimal, low, medium, high; got %q", effort)
 		}
 		if tc != nil && (tc.ThinkingBudget != nil || tc.ThinkingLevel != "") {
@@ -35,14 +69,15 @@ func thinkingConfig(model string, effort string, tc *openai.ThinkingConfig, incl
 	switch {
 	case tc != nil && tc.ThinkingLevel != "":
 		lvl := strings.ToLower(tc.ThinkingLevel)
-		if _, ok := budgetFor[lvl]; !ok || lvl == "none" {
+		lb, ok := budgetFor(lvl)
+		if !ok || lvl == "none" {
 			return nil, openai.InvalidParam("thinking_config.thinking_level", "thinking_level must be one of minimal, low, medium, high; got %q", tc.ThinkingLevel)
 		}
 		if c.gen3 {
 			out.ThinkingLevel = clampLevel(c, lvl)
 		} else {
-			b := clampBudget(c, budgetFor[lvl])
-			out.ThinkingBudget = &b
+			s.budget = clampBudget(c, lb)
+			out.ThinkingBudget = &s.budget
 		}
 	case tc != nil && tc.ThinkingBudget != nil:
 		b := *tc.ThinkingBudget
@@ -53,13 +88,15 @@ func thinkingConfig(model string, effort string, tc *openai.ThinkingConfig, incl
 			b = clampBudget(c, b)
 		}
 		// Gemini 3 still accepts thinkingBudget for compatibility; pass what was asked.
-		out.ThinkingBudget = &b
+		s.budget = b
+		out.ThinkingBudget = &s.budget
 	case effort != "":
 		if c.gen3 {
 			out.ThinkingLevel = clampLevel(c, effort)
 		} else if c.thinks {
-			b := clampBudget(c, budgetFor[effort])
-			out.ThinkingBudget = &b
+			eb, _ := budgetFor(effort)
+			s.budget = clampBudget(c, eb)
+			out.ThinkingBudget = &s.budget
 		}
 	}
 	include := includeDefault && c.thinks
@@ -69,12 +106,9 @@ func thinkingConfig(model string, effort string, tc *openai.ThinkingConfig, incl
 	if out.ThinkingBudget != nil && *out.ThinkingBudget == 0 {
 		include = false // thinking is off: includeThoughts would be rejected
 	}
-	if include {
-		t := true
-		out.IncludeThoughts = &t
-	} else if tc != nil && tc.IncludeThoughts != nil {
-		f := false
-		out.IncludeThoughts = &f
+	if include || tc != nil && tc.IncludeThoughts != nil {
+		s.include = include
+		out.IncludeThoughts = &s.include
 	}
 	if out.IncludeThoughts == nil && out.ThinkingBudget == nil && out.ThinkingLevel == "" {
 		return nil, nil

@@ -2,7 +2,8 @@ package translate
 
 import (
 	"encoding/json"
-	"fmt"
+	"slices"
+	"strconv"
 
 	"github.com/geminigateway/gateway/shared/gemini"
 	"github.com/geminigateway/gateway/shared/jsonschema"
@@ -11,25 +12,31 @@ import (
 
 // toolsToGemini maps tools, tool_choice and web_search_options.
 func toolsToGemini(req *openai.Request, model string, gr *gemini.Request, g *openai.Google) error {
+	if len(req.Tools) == 0 && len(req.WebSearchOptions) == 0 && req.ToolChoice == nil {
+		return nil // nothing below would be set
+	}
 	var decls []gemini.FunctionDeclaration
-	names := map[string]bool{}
+	if len(req.Tools) > 0 {
+		decls = make([]gemini.FunctionDeclaration, 0, len(req.Tools))
+	}
 	for i, t := range req.Tools {
-		f := fmt.Sprintf("tools[%d]", i)
 		if t.Type != "function" {
+			f := toolField(i)
 			return openai.NotImplemented(f+".type", "tool type %q is not supported (want function)", t.Type)
 		}
 		if t.Function == nil || t.Function.Name == "" {
+			f := toolField(i)
 			return openai.InvalidParam(f+".function.name", "%s.function.name is required", f)
 		}
 		d := gemini.FunctionDeclaration{Name: t.Function.Name, Description: t.Function.Description}
 		if len(t.Function.Parameters) > 0 && string(t.Function.Parameters) != "null" {
 			clean, err := jsonschema.Clean(t.Function.Parameters)
 			if err != nil {
+				f := toolField(i)
 				return openai.InvalidParam(f+".function.parameters", "%s.function.parameters: %v", f, err)
 			}
 			d.ParametersJSONSchema = clean
 		}
-		names[d.Name] = true
 		decls = append(decls, d)
 	}
 	if len(decls) > 0 {
@@ -44,11 +51,11 @@ func toolsToGemini(req *openai.Request, model string, gr *gemini.Request, g *ope
 		}
 		gr.Tools = append(gr.Tools, gemini.Tool{GoogleSearch: &struct{}{}})
 	}
-	fc := &gemini.FunctionCallingConfig{}
+	var fc gemini.FunctionCallingConfig
 	if tc := req.ToolChoice; tc != nil {
 		switch {
 		case tc.Function != "":
-			if !names[tc.Function] {
+			if !slices.ContainsFunc(decls, func(d gemini.FunctionDeclaration) bool { return d.Name == tc.Function }) {
 				return openai.InvalidParam("tool_choice", "tool_choice names function %q, which is not in tools", tc.Function)
 			}
 			fc.Mode, fc.AllowedFunctionNames = "ANY", []string{tc.Function}
@@ -72,10 +79,18 @@ func toolsToGemini(req *openai.Request, model string, gr *gemini.Request, g *ope
 		fc.StreamFunctionCallArguments = true
 	}
 	if fc.Mode != "" || fc.StreamFunctionCallArguments {
-		gr.ToolConfig = &gemini.ToolConfig{FunctionCallingConfig: fc}
+		both := &struct { // one allocation, and only here
+			tc gemini.ToolConfig
+			fc gemini.FunctionCallingConfig
+		}{fc: fc}
+		both.tc.FunctionCallingConfig = &both.fc
+		gr.ToolConfig = &both.tc
 	}
 	return nil
 }
+
+// toolField names tools[i], for errors.
+func toolField(i int) string { return "tools[" + strconv.Itoa(i) + "]" }
 
 // responseFormat maps response_format to the response mime type and JSON schema. Gemini takes a
 // JSON Schema (with $defs/$ref) in responseJsonSchema; strict is OpenAI's flag and is dropped.
