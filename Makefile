@@ -81,6 +81,11 @@ fuzz:
 	$(FUZZ) ./shared/translate -fuzz '^FuzzEarlyVectors$$'
 	$(FUZZ) ./shared/gemini -fuzz '^FuzzJSONNumber$$'
 	$(FUZZ) ./shared/translate -fuzz '^FuzzVectorLanes$$'
+	$(FUZZ) ./shared/translate -fuzz '^FuzzRequestMatchesReference$$'
+	$(FUZZ) ./shared/translate -fuzz '^FuzzMessagesMatchReference$$'
+	$(FUZZ) ./shared/translate -fuzz '^FuzzResolveMatchesReference$$'
+	$(FUZZ) ./shared/translate -fuzz '^FuzzResponseMatchesReference$$'
+	$(FUZZ) ./shared/translate -fuzz '^FuzzJoined$$'
 
 ## package: build the deployment artifacts: dist/gcf-source.zip (Cloud Functions source archive)
 ## and dist/lambda.zip (Lambda bootstrap, linux/arm64). Reproducible: same code, same bytes.
