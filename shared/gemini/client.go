@@ -10,7 +10,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -52,10 +54,25 @@ type RetryPolicy struct {
 
 // Client calls generateContent and streamGenerateContent.
 type Client struct {
-	o     Options
-	base  string
-	hc    *http.Client
-	sleep func(context.Context, time.Duration) error
+	o    Options
+	base string
+	// modelBase is base parsed once, so that a model's endpoint is made without parsing a URL per
+	// call (newRequest); nil for a base that appending a model could change beyond the path.
+	modelBase *url.URL
+	keyHeader []string                  // the x-goog-api-key header's value, shared by every request
+	bearer    atomic.Pointer[bearer]    // the Authorization header of the last Vertex token
+	paths     atomic.Pointer[modelPath] // the URL paths of the last model called
+	hc        *http.Client
+	sleep     func(context.Context, time.Duration) error
+}
+
+// modelPath holds the URL paths of a model's generateContent and streamGenerateContent.
+type modelPath struct{ model, generate, stream string }
+
+// bearer is the Authorization header's value for an OAuth token.
+type bearer struct {
+	token  string
+	header []string
 }
 
 // New returns a Client for o.
@@ -107,7 +124,27 @@ func New(o Options) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("unknown backend %q (want vertex, gemini or emulator)", o.Backend)
 	}
+	c.modelBase = parseBase(c.base)
+	if o.APIKey != "" {
+		c.keyHeader = []string{o.APIKey}
+	}
 	return c, nil
+}
+
+// parseBase returns base parsed for newRequest, which appends a plain model name and a method to
+// its path, or nil when appending to base could change more than the path: a base with a query or
+// a fragment, an opaque or relative one, or one whose path keeps its own escaping (RawPath). The
+// host loses an empty port, as http.NewRequest normalises it.
+func parseBase(base string) *url.URL {
+	if strings.ContainsAny(base, "?#") {
+		return nil
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme == "" || u.Opaque != "" || u.RawPath != "" {
+		return nil
+	}
+	u.Host = strings.TrimSuffix(u.Host, ":")
+	return u
 }
 
 // DefaultTransport is tuned for one upstream host under concurrency: keep many idle connections.
@@ -142,9 +179,9 @@ func (c *Client) URL(model, method string) string {
 // Generate calls generateContent with the encoded request body, retrying as the policy allows
 // within the context's deadline and the client's timeout.
 func (c *Client) Generate(ctx context.Context, model string, body []byte) (*Response, error) {
-	ctx, cancel := context.WithTimeoutCause(ctx, c.o.Timeout, ErrTimeout)
+	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	resp, err := c.send(ctx, c.URL(model, "generateContent"), body, time.Time{})
+	resp, err := c.sendTo(ctx, http.MethodPost, endpoint{model: model, method: "generateContent"}, body, time.Time{}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +191,7 @@ func (c *Client) Generate(ctx context.Context, model string, body []byte) (*Resp
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return nil, c.transportError(ctx, err)
 	}
-	if r, ok := fastResponse(buf.Bytes()); ok {
+	if r, ok := fastResponse(buf.Bytes(), model); ok {
 		return r, nil
 	}
 	var out Response
@@ -162,6 +199,20 @@ func (c *Client) Generate(ctx context.Context, model string, body []byte) (*Resp
 		return nil, &MalformedError{Err: err}
 	}
 	return &out, nil
+}
+
+// withTimeout is context.WithTimeoutCause(ctx, c.o.Timeout, ErrTimeout): the call ends with
+// ErrTimeout as its cause once the client's timeout has passed. When ctx's own deadline comes
+// before that, WithTimeoutCause would only wrap ctx in a cancel of its own, which a call that
+// cancels it as it returns needs no more than ctx itself: ctx is used as it is, and no context,
+// timer or registration with ctx's parent is made. Its end (deadline or cancel) and its cause
+// are then exactly those the wrapper would have passed on.
+func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := time.Now().Add(c.o.Timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(d) {
+		return ctx, func() {}
+	}
+	return context.WithDeadlineCause(ctx, d, ErrTimeout)
 }
 
 // bodyPool holds the buffers generateContent answers are read into: decoding copies every value
@@ -203,6 +254,7 @@ type Stream struct {
 	idle   time.Duration
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	model  string // the model called; a modelVersion that repeats it is not copied
 }
 
 // Stream calls streamGenerateContent. Retries happen only until the upstream answers 200; from
@@ -213,14 +265,14 @@ func (c *Client) Stream(ctx context.Context, model string, body []byte) (*Stream
 	// events; a context deadline would also cut a long healthy stream, so a timer cancels instead.
 	budget := time.Now().Add(c.o.Timeout)
 	timer := time.AfterFunc(c.o.Timeout, func() { cancel(ErrTimeout) })
-	resp, err := c.send(sctx, c.URL(model, "streamGenerateContent"), body, budget)
+	resp, err := c.sendTo(sctx, http.MethodPost, endpoint{model: model, method: "streamGenerateContent"}, body, budget, true)
 	if err != nil {
 		timer.Stop()
 		cancel(nil)
 		return nil, err
 	}
 	timer.Reset(c.o.Timeout)
-	return &Stream{body: resp.Body, events: NewEventReader(resp.Body), timer: timer, idle: c.o.Timeout, ctx: sctx, cancel: cancel}, nil
+	return &Stream{body: resp.Body, events: NewEventReader(resp.Body), timer: timer, idle: c.o.Timeout, ctx: sctx, cancel: cancel, model: model}, nil
 }
 
 // Next returns the next event of the stream, io.EOF at its end. An upstream error written into
@@ -240,7 +292,7 @@ func (s *Stream) Next() (*Response, error) {
 	if oob {
 		return nil, ParseError(http.StatusBadGateway, http.Header{}, data)
 	}
-	if r, ok := fastResponse(data); ok {
+	if r, ok := fastResponse(data, s.model); ok {
 		return r, nil
 	}
 	var r struct {
@@ -272,17 +324,26 @@ func (s *Stream) Close() error {
 // send posts body to u, retrying transient failures. On success the response is 200. No retry
 // waits past the context's deadline or budget (when set), whichever is earlier.
 func (c *Client) send(ctx context.Context, u string, body []byte, budget time.Time) (*http.Response, error) {
-	return c.sendMethod(ctx, http.MethodPost, u, body, budget, true)
+	return c.sendTo(ctx, http.MethodPost, endpoint{url: u}, body, budget, true)
 }
 
 // sendMethod is send with any method. A request that is not idempotent (one that creates
 // something) is not retried after a connection failure, which may come after it took effect.
 func (c *Client) sendMethod(ctx context.Context, method, u string, body []byte, budget time.Time, idempotent bool) (*http.Response, error) {
+	return c.sendTo(ctx, method, endpoint{url: u}, body, budget, idempotent)
+}
+
+// endpoint is where a call goes: a model's method (generateContent, streamGenerateContent) when
+// method is set, else the URL url.
+type endpoint struct{ model, method, url string }
+
+// sendTo is sendMethod to an endpoint.
+func (c *Client) sendTo(ctx context.Context, method string, ep endpoint, body []byte, budget time.Time, idempotent bool) (*http.Response, error) {
 	if dl, ok := ctx.Deadline(); ok && (budget.IsZero() || dl.Before(budget)) {
 		budget = dl
 	}
 	for attempt := 1; ; attempt++ {
-		resp, err := c.once(ctx, method, u, body)
+		resp, err := c.once(ctx, method, ep, body)
 		if err == nil {
 			return resp, nil
 		}
@@ -307,19 +368,102 @@ func (c *Client) sendMethod(ctx context.Context, method, u string, body []byte, 
 	}
 }
 
-func (c *Client) once(ctx context.Context, method, u string, body []byte) (*http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+func (c *Client) once(ctx context.Context, method string, ep endpoint, body []byte) (*http.Response, error) {
+	req, err := c.newRequest(ctx, method, ep, body)
 	if err != nil {
 		return nil, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	return c.do(ctx, req)
+}
+
+// jsonType is the Content-Type header's value of every request with a body. Requests share it:
+// neither net/http nor any transport writes into a header's value slice (Header.Set replaces
+// the slice, Header.Add appends to it, and with no spare capacity that copies; RoundTrip must not
+// modify the request at all), so the shared slice is only ever read.
+var jsonType = []string{"application/json"}[:1:1]
+
+// newRequest returns the request of body (nil for none) to ep: what
+// http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body)) returns, with the
+// Content-Type set when there is a body. For a model's method on a parsed base (the common
+// case) it is made without url.Parse: the URL is the base's with the model and method appended
+// to its path, which is what parsing c.URL(model, method) gives when the model needs no escaping
+// (TestNewRequestMatchesNewRequestWithContext and FuzzEndpointURL hold the two to the same
+// request); the URL and the body reader share one allocation; and the header is set by map
+// assignment under its canonical key, with a shared value.
+func (c *Client) newRequest(ctx context.Context, method string, ep endpoint, body []byte) (*http.Request, error) {
+	if ep.method == "" || c.modelBase == nil || !plainSegment(ep.model) {
+		u := ep.url
+		if ep.method != "" {
+			u = c.URL(ep.model, ep.method)
+		}
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, u, rd)
+		if err != nil {
+			return nil, err
+		}
+		if body != nil {
+			req.Header["Content-Type"] = jsonType
+		}
+		return req, nil
+	}
+	o := &outgoing{url: *c.modelBase}
+	switch p := c.modelPaths(ep.model); ep.method {
+	case "generateContent":
+		o.url.Path = p.generate
+	case "streamGenerateContent":
+		o.url.Path, o.url.RawQuery = p.stream, "alt=sse"
+	default:
+		o.url.Path = c.modelBase.Path + ep.model + ":" + ep.method
+	}
+	r := http.Request{Method: method, URL: &o.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: make(http.Header, 2), Host: o.url.Host}
+	if body != nil {
+		r.Header["Content-Type"] = jsonType
+		if len(body) == 0 {
+			r.Body, r.GetBody = http.NoBody, noBody
+		} else {
+			o.body.Reset(body)
+			r.Body, r.ContentLength = io.NopCloser(&o.body), int64(len(body))
+			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		}
+	}
+	return r.WithContext(ctx), nil
+}
+
+// modelPaths returns the URL paths of model's methods: those of the last model called again, as
+// a deployment calls one model or two, and else made and kept.
+func (c *Client) modelPaths(model string) *modelPath {
+	if p := c.paths.Load(); p != nil && p.model == model {
+		return p
+	}
+	prefix := c.modelBase.Path + model
+	p := &modelPath{model: model, generate: prefix + ":generateContent", stream: prefix + ":streamGenerateContent"}
+	c.paths.Store(p)
+	return p
+}
+
+// outgoing holds the URL and the body reader of a request newRequest makes.
+type outgoing struct {
+	url  url.URL
+	body bytes.Reader
+}
+
+func noBody() (io.ReadCloser, error) { return http.NoBody, nil }
+
+// plainSegment reports whether url.PathEscape leaves s as it is and url.Parse's path escaping
+// would too: ASCII letters, digits and -._~ only.
+func plainSegment(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.', c == '_', c == '~':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // do sends req once with the client's credentials (a Vertex OAuth token or the Developer API
@@ -331,10 +475,10 @@ func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, err
 		if err != nil {
 			return nil, &CredentialsError{Err: err}
 		}
-		req.Header.Set("Authorization", "Bearer "+tok.Value)
+		req.Header["Authorization"] = c.authorization(tok.Value)
 	default:
-		if c.o.APIKey != "" {
-			req.Header.Set("x-goog-api-key", c.o.APIKey)
+		if c.keyHeader != nil {
+			req.Header["X-Goog-Api-Key"] = c.keyHeader // canonical x-goog-api-key
 		}
 	}
 	resp, err := c.roundTrip(req)
@@ -347,6 +491,17 @@ func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, err
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	return nil, ParseError(resp.StatusCode, resp.Header, b)
+}
+
+// authorization returns the Authorization header's value for an OAuth token: the last token's
+// header again while the token provider hands out the same token (until it refreshes it).
+func (c *Client) authorization(token string) []string {
+	if b := c.bearer.Load(); b != nil && b.token == token {
+		return b.header
+	}
+	b := &bearer{token: token, header: []string{"Bearer " + token}}
+	c.bearer.Store(b)
+	return b.header
 }
 
 // roundTrip sends req through the client's HTTP client. A plain http.Client (no cookie jar, no
