@@ -11,9 +11,11 @@ import (
 // fastResponse decodes a generateContent response or a stream event into a new Response,
 // exactly as json.Unmarshal does, or declines (ok false) and the caller runs json.Unmarshal. The
 // common shapes (text, thought and function-call parts, finish reasons, usage) take this
-// hand-written path on the shared scanner, jsonscan: a response with one candidate of one part
-// costs two allocations (block, and the text), where encoding/json's reflection makes about
-// fifteen. Anything else — a field it does not decode, a null, a repeated or case-folded key, a
+// hand-written path, which walks each object in a loop of its own (open, key, next) on the shared
+// scanner's pieces (jsonscan's SkipSpace, SkipString, SkipValue, Unquote): no closure per
+// object, and a key is compared as written, not first checked for escapes. A response with one
+// candidate of one part costs two allocations (its block, and the text) where encoding/json's
+// reflection makes about fifteen. Anything else — a field it does not decode, a null, a repeated or case-folded key, a
 // number that is not a plain integer, text that is not JSON — is declined, so the result and the
 // error are always encoding/json's (FuzzFastResponse holds the two paths to the same result).
 // A modelVersion equal to model (the model called) is that string rather than a copy.
@@ -497,21 +499,12 @@ func (d *decoder) str(i int, s *string, same string) (int, error) {
 // jsonscan.Unquote, which resolves escapes and checks UTF-8.
 func literal(raw []byte) bool {
 	for _, c := range raw {
-		if special[c] {
+		if c < 0x20 || c == '\\' || c >= 0x80 {
 			return false
 		}
 	}
 	return true
 }
-
-// special marks the bytes literal refuses: control bytes, the backslash, and every byte of a
-// multi-byte UTF-8 sequence.
-var special = func() (t [256]bool) {
-	for c := range t {
-		t[c] = c < 0x20 || c == '\\' || c >= 0x80
-	}
-	return t
-}()
 
 // common returns the string constant for the values every event repeats (roles, finish reasons,
 // modalities), so they cost no allocation.
