@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -52,10 +53,16 @@ type RetryPolicy struct {
 
 // Client calls generateContent and streamGenerateContent.
 type Client struct {
-	o     Options
-	base  string
-	hc    *http.Client
-	sleep func(context.Context, time.Duration) error
+	o    Options
+	base string
+	// modelBase is base parsed once, so that a model's endpoint is made without parsing a URL per
+	// call (newRequest); nil for a base that appending a model could change beyond the path.
+	modelBase *url.URL
+	keyHeader []string                  // the x-goog-api-key header's value, shared by every request
+	bearer    atomic.Pointer[bearer]    // the Authorization header of the last Vertex token
+	paths     atomic.Pointer[modelPath] // the URL paths of the last model called
+	hc        *http.Client
+	sleep     func(context.Context, time.Duration) error
 }
 
 // New returns a Client for o.
@@ -107,6 +114,10 @@ func New(o Options) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("unknown backend %q (want vertex, gemini or emulator)", o.Backend)
 	}
+	c.modelBase = parseBase(c.base)
+	if o.APIKey != "" {
+		c.keyHeader = []string{o.APIKey}
+	}
 	return c, nil
 }
 
@@ -142,9 +153,9 @@ func (c *Client) URL(model, method string) string {
 // Generate calls generateContent with the encoded request body, retrying as the policy allows
 // within the context's deadline and the client's timeout.
 func (c *Client) Generate(ctx context.Context, model string, body []byte) (*Response, error) {
-	ctx, cancel := context.WithTimeoutCause(ctx, c.o.Timeout, ErrTimeout)
+	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	resp, err := c.send(ctx, c.URL(model, "generateContent"), body, time.Time{})
+	resp, err := c.sendTo(ctx, http.MethodPost, endpoint{model: model, method: "generateContent"}, body, time.Time{}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +165,7 @@ func (c *Client) Generate(ctx context.Context, model string, body []byte) (*Resp
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return nil, c.transportError(ctx, err)
 	}
-	if r, ok := fastResponse(buf.Bytes()); ok {
+	if r, ok := fastResponse(buf.Bytes(), model); ok {
 		return r, nil
 	}
 	var out Response
@@ -162,6 +173,20 @@ func (c *Client) Generate(ctx context.Context, model string, body []byte) (*Resp
 		return nil, &MalformedError{Err: err}
 	}
 	return &out, nil
+}
+
+// withTimeout is context.WithTimeoutCause(ctx, c.o.Timeout, ErrTimeout): the call ends with
+// ErrTimeout as its cause once the client's timeout has passed. When ctx's own deadline comes
+// before that, WithTimeoutCause would only wrap ctx in a cancel of its own, which a call that
+// cancels it as it returns needs no more than ctx itself: ctx is used as it is, and no context,
+// timer or registration with ctx's parent is made. Its end (deadline or cancel) and its cause
+// are then exactly those the wrapper would have passed on.
+func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := time.Now().Add(c.o.Timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(d) {
+		return ctx, func() {}
+	}
+	return context.WithDeadlineCause(ctx, d, ErrTimeout)
 }
 
 // bodyPool holds the buffers generateContent answers are read into: decoding copies every value
@@ -203,6 +228,7 @@ type Stream struct {
 	idle   time.Duration
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	model  string // the model called; a modelVersion that repeats it is not copied
 }
 
 // Stream calls streamGenerateContent. Retries happen only until the upstream answers 200; from
@@ -213,14 +239,14 @@ func (c *Client) Stream(ctx context.Context, model string, body []byte) (*Stream
 	// events; a context deadline would also cut a long healthy stream, so a timer cancels instead.
 	budget := time.Now().Add(c.o.Timeout)
 	timer := time.AfterFunc(c.o.Timeout, func() { cancel(ErrTimeout) })
-	resp, err := c.send(sctx, c.URL(model, "streamGenerateContent"), body, budget)
+	resp, err := c.sendTo(sctx, http.MethodPost, endpoint{model: model, method: "streamGenerateContent"}, body, budget, true)
 	if err != nil {
 		timer.Stop()
 		cancel(nil)
 		return nil, err
 	}
 	timer.Reset(c.o.Timeout)
-	return &Stream{body: resp.Body, events: NewEventReader(resp.Body), timer: timer, idle: c.o.Timeout, ctx: sctx, cancel: cancel}, nil
+	return &Stream{body: resp.Body, events: NewEventReader(resp.Body), timer: timer, idle: c.o.Timeout, ctx: sctx, cancel: cancel, model: model}, nil
 }
 
 // Next returns the next event of the stream, io.EOF at its end. An upstream error written into
@@ -240,7 +266,7 @@ func (s *Stream) Next() (*Response, error) {
 	if oob {
 		return nil, ParseError(http.StatusBadGateway, http.Header{}, data)
 	}
-	if r, ok := fastResponse(data); ok {
+	if r, ok := fastResponse(data, s.model); ok {
 		return r, nil
 	}
 	var r struct {
@@ -272,17 +298,26 @@ func (s *Stream) Close() error {
 // send posts body to u, retrying transient failures. On success the response is 200. No retry
 // waits past the context's deadline or budget (when set), whichever is earlier.
 func (c *Client) send(ctx context.Context, u string, body []byte, budget time.Time) (*http.Response, error) {
-	return c.sendMethod(ctx, http.MethodPost, u, body, budget, true)
+	return c.sendTo(ctx, http.MethodPost, endpoint{url: u}, body, budget, true)
 }
 
 // sendMethod is send with any method. A request that is not idempotent (one that creates
 // something) is not retried after a connection failure, which may come after it took effect.
 func (c *Client) sendMethod(ctx context.Context, method, u string, body []byte, budget time.Time, idempotent bool) (*http.Response, error) {
+	return c.sendTo(ctx, method, endpoint{url: u}, body, budget, idempotent)
+}
+
+// endpoint is where a call goes: a model's method (generateContent, streamGenerateContent) when
+// method is set, else the URL url.
+type endpoint struct{ model, method, url string }
+
+// sendTo is sendMethod to an endpoint.
+func (c *Client) sendTo(ctx context.Context, method string, ep endpoint, body []byte, budget time.Time, idempotent bool) (*http.Response, error) {
 	if dl, ok := ctx.Deadline(); ok && (budget.IsZero() || dl.Before(budget)) {
 		budget = dl
 	}
 	for attempt := 1; ; attempt++ {
-		resp, err := c.once(ctx, method, u, body)
+		resp, err := c.once(ctx, method, ep, body)
 		if err == nil {
 			return resp, nil
 		}
@@ -307,17 +342,10 @@ func (c *Client) sendMethod(ctx context.Context, method, u string, body []byte, 
 	}
 }
 
-func (c *Client) once(ctx context.Context, method, u string, body []byte) (*http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+func (c *Client) once(ctx context.Context, method string, ep endpoint, body []byte) (*http.Response, error) {
+	req, err := c.newRequest(ctx, method, ep, body)
 	if err != nil {
 		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
 	}
 	return c.do(ctx, req)
 }
@@ -331,10 +359,10 @@ func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, err
 		if err != nil {
 			return nil, &CredentialsError{Err: err}
 		}
-		req.Header.Set("Authorization", "Bearer "+tok.Value)
+		req.Header["Authorization"] = c.authorization(tok.Value)
 	default:
-		if c.o.APIKey != "" {
-			req.Header.Set("x-goog-api-key", c.o.APIKey)
+		if c.keyHeader != nil {
+			req.Header["X-Goog-Api-Key"] = c.keyHeader // canonical x-goog-api-key
 		}
 	}
 	resp, err := c.roundTrip(req)

@@ -738,3 +738,90 @@ func TestPlainClientCallsTransport(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerateTimeoutCause pins how a unary call ends when it takes too long or its caller goes:
+// with ErrTimeout once the client's timeout passes, with the caller's own error when the caller's
+// deadline comes first (its context is then used as it is) or the caller cancels; and in each
+// case the upstream request is cancelled.
+func TestGenerateTimeoutCause(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		timeout  time.Duration // the client's
+		deadline time.Duration // the caller's; 0 for none
+		cancel   bool          // the caller cancels once the upstream has the request
+		want     error
+	}{
+		{"client timeout", 50 * time.Millisecond, 0, false, ErrTimeout},
+		{"client timeout before the caller's deadline", 50 * time.Millisecond, time.Hour, false, ErrTimeout},
+		{"caller's deadline first", time.Hour, 50 * time.Millisecond, false, context.DeadlineExceeded},
+		{"caller cancels", time.Hour, 0, true, context.Canceled},
+		{"caller cancels before its deadline", time.Hour, time.Minute, true, context.Canceled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			arrived, cancelled := make(chan struct{}), make(chan struct{})
+			u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				close(arrived)
+				<-r.Context().Done()
+				close(cancelled)
+			})
+			c := newTestClient(t, u, &sleeper{}, Options{Timeout: tc.timeout, Retry: RetryPolicy{MaxAttempts: 1}})
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			if tc.deadline > 0 {
+				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
+				defer cancel()
+			}
+			if tc.cancel {
+				go func() {
+					<-arrived
+					cancel()
+				}()
+			}
+			_, err := c.Generate(ctx, testModel, []byte(testBody))
+			if !errors.Is(err, tc.want) || tc.want != ErrTimeout && errors.Is(err, ErrTimeout) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			select {
+			case <-cancelled:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the upstream request was not cancelled")
+			}
+		})
+	}
+}
+
+// TestWithTimeout pins withTimeout against context.WithTimeoutCause: a caller's context that
+// ends first is used as it is, and its cancel leaves it alone; otherwise the context has the
+// client's deadline, ends with ErrTimeout as its cause when it passes, and with
+// context.Canceled when cancelled.
+func TestWithTimeout(t *testing.T) {
+	c := &Client{o: Options{Timeout: time.Hour}}
+	parent, stop := context.WithTimeout(t.Context(), time.Minute)
+	defer stop()
+	ctx, cancel := c.withTimeout(parent)
+	if ctx != parent {
+		t.Errorf("with an earlier deadline the context is %v, want the caller's", ctx)
+	}
+	cancel()
+	if parent.Err() != nil {
+		t.Errorf("cancel ended the caller's context: %v", parent.Err())
+	}
+
+	before := time.Now()
+	ctx, cancel = c.withTimeout(t.Context())
+	if dl, ok := ctx.Deadline(); !ok || dl.Before(before.Add(time.Hour)) || dl.After(time.Now().Add(time.Hour)) {
+		t.Errorf("deadline %v, %v; want the client's timeout from now", dl, ok)
+	}
+	cancel()
+	if ctx.Err() != context.Canceled || context.Cause(ctx) != context.Canceled {
+		t.Errorf("after cancel: %v, cause %v", ctx.Err(), context.Cause(ctx))
+	}
+
+	c.o.Timeout = time.Millisecond
+	ctx, cancel = c.withTimeout(t.Context())
+	defer cancel()
+	<-ctx.Done()
+	if ctx.Err() != context.DeadlineExceeded || context.Cause(ctx) != ErrTimeout {
+		t.Errorf("after the timeout: %v, cause %v", ctx.Err(), context.Cause(ctx))
+	}
+}
