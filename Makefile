@@ -86,6 +86,8 @@ fuzz:
 	$(FUZZ) ./shared/translate -fuzz '^FuzzResolveMatchesReference$$'
 	$(FUZZ) ./shared/translate -fuzz '^FuzzResponseMatchesReference$$'
 	$(FUZZ) ./shared/translate -fuzz '^FuzzJoined$$'
+	$(FUZZ) ./shared/gemini -fuzz '^FuzzFastResponse$$'
+	$(FUZZ) ./shared/gemini -fuzz '^FuzzEndpointURL$$'
 
 ## package: build the deployment artifacts: dist/gcf-source.zip (Cloud Functions source archive)
 ## and dist/lambda.zip (Lambda bootstrap, linux/arm64). Reproducible: same code, same bytes.
