@@ -117,3 +117,34 @@ func TestContentParts(t *testing.T) {
 		}
 	}
 }
+
+// benchBodies are the request shapes the decode benchmarks time: the representative small
+// request (loadbench's and the gateway's BenchmarkSmallRequests/unary), and an agent's turn with a
+// system prompt, a tool with a JSON schema, a tool call and its result, and sampling fields.
+var benchBodies = []struct{ name, body string }{
+	{"representative", `{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"What is the capital of France?"}],"max_tokens":100}`},
+	{"agent", `{"model":"gemini-2.5-flash","messages":[` +
+		`{"role":"system","content":"You are a helpful assistant. Use the tools when they help."},` +
+		`{"role":"user","content":"What is the weather in Paris, in celsius?"},` +
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\",\"unit\":\"celsius\"}"}}]},` +
+		`{"role":"tool","tool_call_id":"call_1","content":"{\"temperature\":18,\"sky\":\"cloudy\"}"},` +
+		`{"role":"assistant","content":"It is 18 °C and cloudy in Paris."},` +
+		`{"role":"user","content":[{"type":"text","text":"And tomorrow?"}]}],` +
+		`"tools":[{"type":"function","function":{"name":"get_weather","description":"Current weather for a city","parameters":{"type":"object","properties":{"city":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["city"]}}}],` +
+		`"tool_choice":"auto","temperature":0.7,"top_p":0.95,"stop":["\n\nUser:"],"response_format":{"type":"text"},"max_completion_tokens":512,"stream":false}`},
+}
+
+func BenchmarkDecodeBodies(b *testing.B) {
+	for _, c := range benchBodies {
+		b.Run(c.name, func(b *testing.B) {
+			body := []byte(c.body)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeRequest(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
