@@ -73,7 +73,10 @@ func SkipValue(b []byte, i int) (int, error) {
 	case '"':
 		return SkipString(b, i)
 	case '{', '[':
-		var stack []byte // the closing bracket expected at each depth
+		// One bit per open level, set for an object: 256 levels before the stack grows.
+		var small [4]uint64
+		stack := small[:]
+		depth := 0
 		for i < len(b) {
 			switch c := b[i]; c {
 			case '"':
@@ -83,16 +86,22 @@ func SkipValue(b []byte, i int) (int, error) {
 				}
 				i = end
 				continue
-			case '{':
-				stack = append(stack, '}')
-			case '[':
-				stack = append(stack, ']')
+			case '{', '[':
+				w, bit := depth>>6, uint64(1)<<(depth&63)
+				if w == len(stack) {
+					stack = append(stack, 0)
+				}
+				if c == '{' {
+					stack[w] |= bit
+				} else {
+					stack[w] &^= bit
+				}
+				depth++
 			case '}', ']':
-				if len(stack) == 0 || stack[len(stack)-1] != c {
+				if depth == 0 || (stack[(depth-1)>>6]&(uint64(1)<<((depth-1)&63)) != 0) != (c == '}') {
 					return i, syntaxError(b, i, "mismatched "+string(c))
 				}
-				stack = stack[:len(stack)-1]
-				if len(stack) == 0 {
+				if depth--; depth == 0 {
 					return i + 1, nil
 				}
 			}
@@ -126,7 +135,8 @@ func Kind(b []byte) byte {
 
 // IsNull reports whether b, less white space, is the literal null.
 func IsNull(b []byte) bool {
-	return string(bytes.TrimRight(b[SkipSpace(b, 0):], " \t\r\n")) == "null"
+	i := SkipSpace(b, 0)
+	return len(b)-i >= 4 && string(b[i:i+4]) == "null" && SkipSpace(b, i+4) == len(b)
 }
 
 // Object calls fn with each member of the object that is b (white space around it allowed): the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -129,6 +130,9 @@ func FuzzScan(f *testing.F) {
 			return nil
 		})
 		_, _ = SkipValue(b, 0) // must not panic on any input
+		if got, want := IsNull(b), string(bytes.TrimRight(b[SkipSpace(b, 0):], " \t\r\n")) == "null"; got != want {
+			t.Fatalf("IsNull(%q) = %v, want %v", b, got, want)
+		}
 		_, _ = Len(b, 100)
 		if jsonErr != nil || want == nil {
 			return
@@ -149,4 +153,38 @@ func FuzzScan(f *testing.F) {
 			t.Fatalf("SkipValue(%q) = %d, %v", b, end, err)
 		}
 	})
+}
+
+// TestSkipValueNesting pins SkipValue's bracket matching past the depth its stack holds without
+// growing (256 levels): the end of a deep value is found, and a mismatched or missing bracket at
+// any depth is an error.
+func TestSkipValueNesting(t *testing.T) {
+	for _, depth := range []int{1, 63, 64, 65, 255, 256, 257, 5000} {
+		deep := strings.Repeat(`[{"a":`, depth) + `"x]}"` + strings.Repeat("}]", depth)
+		if end, err := SkipValue([]byte(deep+" ,"), 0); err != nil || end != len(deep) {
+			t.Errorf("depth %d: SkipValue = %d, %v; want %d", depth, end, err, len(deep))
+		}
+		for _, bad := range []string{
+			strings.Repeat(`[{"a":`, depth) + "1" + strings.Repeat("]}", depth),
+			strings.Repeat(`[{"a":`, depth) + "1" + strings.Repeat("}]", depth-1) + "}",
+			strings.Repeat(`[{"a":`, depth) + "1}}" + strings.Repeat("]}", depth-1),
+			strings.Repeat(`[{"a":`, depth) + "1" + strings.Repeat("}]", depth-1),
+		} {
+			if end, err := SkipValue([]byte(bad), 0); err == nil {
+				t.Errorf("depth %d: SkipValue(%.40q…) = %d, no error", depth, bad, end)
+			}
+		}
+	}
+}
+
+// TestIsNull pins IsNull: the literal null with white space around it, nothing else.
+func TestIsNull(t *testing.T) {
+	for in, want := range map[string]bool{
+		"null": true, " \t\r\nnull \n": true, "nul": false, "nulll": false, "null x": false, "": false,
+		"Null": false, `"null"`: false, "\fnull": false,
+	} {
+		if got := IsNull([]byte(in)); got != want {
+			t.Errorf("IsNull(%q) = %v, want %v", in, got, want)
+		}
+	}
 }
