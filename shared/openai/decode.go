@@ -14,9 +14,6 @@ var (
 	toolChoiceType = reflect.TypeFor[ToolChoice]()
 )
 
-// knownFields lists every top-level field Request decodes; anything else is a 400 naming it.
-var knownFields = fieldsOf(reflect.TypeFor[Request]()).keys
-
 // Limits bound what one request may hold, so decoding stays within a small multiple of the body.
 // Each refusal is a 400 that names the limit.
 type Limits struct {
@@ -70,32 +67,35 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 	var seen uint64
 	err := jsonscan.Object(body, func(k, v []byte) error {
 		if fast {
-			fast = r.setTopLevel(string(k), v, &seen)
+			fast = r.setTopLevel(k, v, &seen)
 		}
-		switch key := string(k); key {
+		// string(k) is only made where an error names the key: a switch on it copies nothing.
+		switch string(k) {
 		case "messages":
 			messages = v
-		case "google", "extra_body":
+		case "google":
 			// encoding/json merges a repeated object key into one value, which the key checks
 			// below would not see whole.
-			if key == "google" && google != nil || key == "extra_body" && extraBody != nil {
-				return InvalidParam(key, "%s is given twice", key)
+			if google != nil {
+				return InvalidParam("google", "%s is given twice", "google")
 			}
-			if key == "google" {
-				google = v
-			} else {
-				extraBody = v
+			google = v
+		case "extra_body":
+			if extraBody != nil {
+				return InvalidParam("extra_body", "%s is given twice", "extra_body")
 			}
+			extraBody = v
 		case "stop":
-			return maxLen(v, maxStop, key, "stop holds at most %d sequences")
+			return maxLen(v, maxStop, "stop", "stop holds at most %d sequences")
 		case "tools":
-			return maxLen(v, maxTools, key, "tools holds at most %d functions")
+			return maxLen(v, maxTools, "tools", "tools holds at most %d functions")
 		case "modalities":
-			return maxLen(v, maxModalities, key, "modalities holds at most %d entries")
+			return maxLen(v, maxModalities, "modalities", "modalities holds at most %d entries")
 		case "metadata":
-			return maxMembers(v, maxMetadata, key, "metadata holds at most %d key-value pairs")
+			return maxMembers(v, maxMetadata, "metadata", "metadata holds at most %d key-value pairs")
 		default:
-			if _, ok := knownFields[key]; !ok {
+			if !knownField(k) {
+				key := string(k)
 				return InvalidParam(key, "unrecognized request argument supplied: %s", key)
 			}
 		}
@@ -108,8 +108,9 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 		return nil, err
 	}
 	// The fast path decoded every top-level field already (setTopLevel); the body must still
-	// be JSON throughout, as encoding/json would require.
-	if !fast || !json.Valid(body) {
+	// be JSON throughout, as encoding/json would require (jsonscan.Valid: its answer, without
+	// its scanner).
+	if !fast || !jsonscan.Valid(body) {
 		r = Request{}
 		wire := struct {
 			*plainRequest
@@ -132,6 +133,22 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 		return nil, err
 	}
 	return &r, nil
+}
+
+// knownField reports whether key is a top-level field of Request (its JSON name); anything else
+// is a 400 naming it. A switch rather than a map of Request's tags: no hashing, nothing built
+// by reflection at init. TestKnownFieldsAreRequestTags holds it to the tags.
+func knownField(key []byte) bool {
+	switch string(key) {
+	case "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
+		"temperature", "top_p", "top_k", "n", "stop", "seed", "presence_penalty", "frequency_penalty",
+		"logprobs", "top_logprobs", "user", "metadata", "response_format", "tools", "tool_choice",
+		"parallel_tool_calls", "reasoning_effort", "modalities", "web_search_options", "store",
+		"service_tier", "safety_identifier", "prompt_cache_key", "google", "extra_body",
+		"logit_bias", "audio", "prediction", "functions", "function_call", "verbosity":
+		return true
+	}
+	return false
 }
 
 // plainRequest is Request without methods, for json.Unmarshal.

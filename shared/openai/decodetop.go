@@ -15,65 +15,65 @@ import (
 //
 // Per request it saves encoding/json's reflective walk of the whole body, the largest part of
 // decoding a small request; Decode still checks the body with json.Valid.
-func (r *Request) setTopLevel(key string, v []byte, seen *uint64) bool {
-	i, ok := topLevelIndex[key]
-	if !ok || *seen&(1<<i) != 0 {
+func (r *Request) setTopLevel(key, v []byte, seen *uint64) bool {
+	i := topLevelIndex(key)
+	if i < 0 || *seen&(1<<i) != 0 {
 		return false
 	}
 	*seen |= 1 << i
 	if jsonscan.IsNull(v) {
-		return key != "stream_options" // null leaves a scalar as it is, and sets a pointer to nil
+		return i != topStreamOptions // null leaves a scalar as it is, and sets a pointer to nil
 	}
-	switch key {
-	case "messages":
+	switch i {
+	case topMessages:
 		return true
-	case "model":
+	case topModel:
 		return setString(&r.Model, v)
-	case "user":
+	case topUser:
 		return setString(&r.User, v)
-	case "reasoning_effort":
+	case topReasoningEffort:
 		return setString(&r.ReasoningEffort, v)
-	case "service_tier":
+	case topServiceTier:
 		return setString(&r.ServiceTier, v)
-	case "safety_identifier":
+	case topSafetyIdentifier:
 		return setString(&r.SafetyIdentifier, v)
-	case "prompt_cache_key":
+	case topPromptCacheKey:
 		return setString(&r.PromptCacheKey, v)
-	case "verbosity":
+	case topVerbosity:
 		return setString(&r.Verbosity, v)
-	case "stream":
+	case topStream:
 		return setBool(&r.Stream, v)
-	case "logprobs":
+	case topLogprobs:
 		return setBoolPtr(&r.Logprobs, v)
-	case "parallel_tool_calls":
+	case topParallelToolCalls:
 		return setBoolPtr(&r.ParallelToolCalls, v)
-	case "store":
+	case topStore:
 		return setBoolPtr(&r.Store, v)
-	case "max_tokens":
+	case topMaxTokens:
 		return setIntPtr(&r.MaxTokens, v)
-	case "max_completion_tokens":
+	case topMaxCompletionTokens:
 		return setIntPtr(&r.MaxCompletionTokens, v)
-	case "top_k":
+	case topTopK:
 		return setIntPtr(&r.TopK, v)
-	case "n":
+	case topN:
 		return setIntPtr(&r.N, v)
-	case "top_logprobs":
+	case topTopLogprobs:
 		return setIntPtr(&r.TopLogprobs, v)
-	case "seed":
+	case topSeed:
 		n, ok := parseInt(v)
 		if ok {
 			r.Seed = &n
 		}
 		return ok
-	case "temperature":
+	case topTemperature:
 		return setFloatPtr(&r.Temperature, v)
-	case "top_p":
+	case topTopP:
 		return setFloatPtr(&r.TopP, v)
-	case "presence_penalty":
+	case topPresencePenalty:
 		return setFloatPtr(&r.PresencePenalty, v)
-	case "frequency_penalty":
+	case topFrequencyPenalty:
 		return setFloatPtr(&r.FrequencyPenalty, v)
-	case "stream_options":
+	case topStreamOptions:
 		// {} or {"include_usage": bool}, nothing else.
 		var so StreamOptions
 		ok := true
@@ -96,17 +96,86 @@ func (r *Request) setTopLevel(key string, v []byte, seen *uint64) bool {
 	return false
 }
 
-// topLevelIndex numbers the members setTopLevel decodes, for its record of members seen.
-var topLevelIndex = func() map[string]int {
-	m := map[string]int{}
-	for i, k := range []string{"messages", "model", "user", "reasoning_effort", "service_tier", "safety_identifier",
-		"prompt_cache_key", "verbosity", "stream", "logprobs", "parallel_tool_calls", "store", "max_tokens",
-		"max_completion_tokens", "top_k", "n", "top_logprobs", "seed", "temperature", "top_p", "presence_penalty",
-		"frequency_penalty", "stream_options"} {
-		m[k] = i
+// The members setTopLevel decodes, numbered for its record of members seen.
+const (
+	topMessages = iota
+	topModel
+	topUser
+	topReasoningEffort
+	topServiceTier
+	topSafetyIdentifier
+	topPromptCacheKey
+	topVerbosity
+	topStream
+	topLogprobs
+	topParallelToolCalls
+	topStore
+	topMaxTokens
+	topMaxCompletionTokens
+	topTopK
+	topN
+	topTopLogprobs
+	topSeed
+	topTemperature
+	topTopP
+	topPresencePenalty
+	topFrequencyPenalty
+	topStreamOptions
+)
+
+// topLevelIndex returns the number of the member key setTopLevel decodes, or -1. A switch, not a
+// map: no hashing, and nothing built at init.
+func topLevelIndex(key []byte) int {
+	switch string(key) {
+	case "messages":
+		return topMessages
+	case "model":
+		return topModel
+	case "user":
+		return topUser
+	case "reasoning_effort":
+		return topReasoningEffort
+	case "service_tier":
+		return topServiceTier
+	case "safety_identifier":
+		return topSafetyIdentifier
+	case "prompt_cache_key":
+		return topPromptCacheKey
+	case "verbosity":
+		return topVerbosity
+	case "stream":
+		return topStream
+	case "logprobs":
+		return topLogprobs
+	case "parallel_tool_calls":
+		return topParallelToolCalls
+	case "store":
+		return topStore
+	case "max_tokens":
+		return topMaxTokens
+	case "max_completion_tokens":
+		return topMaxCompletionTokens
+	case "top_k":
+		return topTopK
+	case "n":
+		return topN
+	case "top_logprobs":
+		return topTopLogprobs
+	case "seed":
+		return topSeed
+	case "temperature":
+		return topTemperature
+	case "top_p":
+		return topTopP
+	case "presence_penalty":
+		return topPresencePenalty
+	case "frequency_penalty":
+		return topFrequencyPenalty
+	case "stream_options":
+		return topStreamOptions
 	}
-	return m
-}()
+	return -1
+}
 
 func setString(s *string, v []byte) bool {
 	if jsonscan.Kind(v) != '"' {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/geminigateway/gateway/shared/jsonscan"
@@ -42,7 +43,7 @@ func fastTopLevel(body []byte) bool {
 	var seen uint64
 	ok := true
 	err := jsonscan.Object(body, func(k, v []byte) error {
-		ok = ok && r.setTopLevel(string(k), v, &seen)
+		ok = ok && r.setTopLevel(k, v, &seen)
 		return nil
 	})
 	return err == nil && ok
@@ -106,4 +107,29 @@ func FuzzDecodeTopLevel(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sameDecode(t, b)
 	})
+}
+
+// TestKnownFieldsAreRequestTags holds knownField's switch to Request's JSON tags: every tag is
+// known, and no other key is — tried with the tags of every type a request holds (keys that are
+// valid one level down), the keys setTopLevel numbers, and near misses of each tag.
+func TestKnownFieldsAreRequestTags(t *testing.T) {
+	tags := fieldsOf(reflect.TypeFor[Request]()).keys
+	candidates := []string{"", "x", "Model", "MODEL", "model ", "extra_body.google"}
+	for _, typ := range []reflect.Type{reflect.TypeFor[Request](), reflect.TypeFor[Message](), reflect.TypeFor[Part](),
+		reflect.TypeFor[Google](), reflect.TypeFor[ToolCall](), reflect.TypeFor[Tool](), reflect.TypeFor[FunctionDecl](),
+		reflect.TypeFor[ResponseFormat](), reflect.TypeFor[JSONSchema](), reflect.TypeFor[ThinkingConfig](),
+		reflect.TypeFor[StreamOptions](), reflect.TypeFor[ExtraContent](), reflect.TypeFor[GoogleExtra]()} {
+		for k := range fieldsOf(typ).keys {
+			candidates = append(candidates, k, k+"s", k[:len(k)-1], strings.ToUpper(k))
+		}
+	}
+	for _, k := range candidates {
+		_, want := tags[k]
+		if got := knownField([]byte(k)); got != want {
+			t.Errorf("knownField(%q) = %v, Request's tags say %v", k, got, want)
+		}
+		if i := topLevelIndex([]byte(k)); i >= 0 && !want {
+			t.Errorf("topLevelIndex(%q) = %d for a key Request does not have", k, i)
+		}
+	}
 }
