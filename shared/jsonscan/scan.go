@@ -12,9 +12,11 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -44,6 +46,21 @@ func SkipString(b []byte, i int) (int, error) {
 	}
 	start := i
 	i++
+	// Most strings (keys, roles, short values) end within a few words: look for the closing
+	// quote eight bytes at a time, and leave a backslash or a long string to the search below.
+	for n := 0; n < 4 && len(b)-i >= 8; n++ {
+		x := binary.LittleEndian.Uint64(b[i:])
+		quote, backslash := x^(ones*'"'), x^(ones*'\\')
+		m := ((quote-ones)&^quote | (backslash-ones)&^backslash) & highs
+		if m == 0 {
+			i += 8
+			continue
+		}
+		if j := i + bits.TrailingZeros64(m)>>3; b[j] == '"' {
+			return j + 1, nil
+		}
+		break
+	}
 	for {
 		j := bytes.IndexByte(b[i:], '"')
 		if j < 0 {
@@ -307,22 +324,9 @@ func Unquote(raw []byte) (string, error) {
 
 // plain reports whether s needs no unescaping: no backslash, quote or control byte, valid UTF-8.
 func plain(s []byte) bool {
-	for _, c := range s {
-		if c < 0x20 || c == '\\' || c == '"' || c >= utf8.RuneSelf {
-			if c >= utf8.RuneSelf {
-				return utf8.Valid(s) && bytes.IndexByte(s, '\\') < 0 && bytes.IndexByte(s, '"') < 0 && !hasControl(s)
-			}
-			return false
-		}
+	i := skipPlain(s, 0, true)
+	if i == len(s) {
+		return true
 	}
-	return true
-}
-
-func hasControl(s []byte) bool {
-	for _, c := range s {
-		if c < 0x20 {
-			return true
-		}
-	}
-	return false
+	return s[i] >= utf8.RuneSelf && skipPlain(s, i, false) == len(s) && utf8.Valid(s[i:])
 }

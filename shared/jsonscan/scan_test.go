@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -130,6 +131,15 @@ func FuzzScan(f *testing.F) {
 			return nil
 		})
 		_, _ = SkipValue(b, 0) // must not panic on any input
+		if got, want := plain(b), plainReference(b); got != want {
+			t.Fatalf("plain(%q) = %v, want %v", b, got, want)
+		}
+		if Kind(b) == '"' {
+			end, err := SkipString(b, SkipSpace(b, 0))
+			if wend, werr := skipStringReference(b, SkipSpace(b, 0)); end != wend || (err == nil) != (werr == nil) {
+				t.Fatalf("SkipString(%q) = %d, %v; want %d, %v", b, end, err, wend, werr)
+			}
+		}
 		if got, want := IsNull(b), string(bytes.TrimRight(b[SkipSpace(b, 0):], " \t\r\n")) == "null"; got != want {
 			t.Fatalf("IsNull(%q) = %v, want %v", b, got, want)
 		}
@@ -185,6 +195,55 @@ func TestIsNull(t *testing.T) {
 	} {
 		if got := IsNull([]byte(in)); got != want {
 			t.Errorf("IsNull(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// plainReference is plain written out byte by byte.
+func plainReference(s []byte) bool {
+	for _, c := range s {
+		if c < 0x20 || c == '\\' || c == '"' {
+			return false
+		}
+	}
+	return utf8.Valid(s)
+}
+
+// skipStringReference is SkipString without its eight-byte steps: the quote search alone.
+func skipStringReference(b []byte, i int) (int, error) {
+	start := i
+	i++
+	for {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return len(b), ErrSyntax
+		}
+		i += j
+		n := 0
+		for k := i - 1; k > start && b[k] == '\\'; k-- {
+			n++
+		}
+		i++
+		if n%2 == 0 {
+			return i, nil
+		}
+	}
+}
+
+// TestStringScans pins plain and SkipString, which read eight bytes at a time, to byte-by-byte
+// versions on strings whose special byte falls at every position of a word.
+func TestStringScans(t *testing.T) {
+	for n := range 40 {
+		for _, c := range []string{`"`, `\\`, `\"`, "\x01", "\xc3\xa9", "\xff", "\x7f", `\\"`} {
+			s := []byte(`"` + strings.Repeat("a", n) + c + strings.Repeat("b", 40-n) + `"`)
+			if got, want := plain(s[1:len(s)-1]), plainReference(s[1:len(s)-1]); got != want {
+				t.Errorf("plain(%q) = %v, want %v", s, got, want)
+			}
+			end, err := SkipString(s, 0)
+			wend, werr := skipStringReference(s, 0)
+			if end != wend || (err == nil) != (werr == nil) {
+				t.Errorf("SkipString(%q) = %d, %v; want %d, %v", s, end, err, wend, werr)
+			}
 		}
 	}
 }

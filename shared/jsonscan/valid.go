@@ -1,6 +1,9 @@
 package jsonscan
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // maxDepth is the deepest nesting of objects and arrays encoding/json accepts (its scanner's
 // maxNestingDepth): Valid refuses deeper input as json.Valid does.
@@ -127,17 +130,37 @@ const (
 	highs = 0x8080808080808080
 )
 
-// plainWord reports whether none of the eight bytes in x is a quote, a backslash or a control
-// byte (< 0x20): the bytes a string literal may hold as they are. Each test is the exact
-// "has a zero byte" (or "has a byte below n") bit trick: it may misplace which byte, never
-// whether there is one.
-func plainWord(x uint64) bool {
+// specialBytes returns a word with the high bit set in each byte of x that is a quote, a
+// backslash or a control byte (< 0x20), and with ascii false in each byte >= 0x80 too. Each
+// test is the "has a zero byte" (or "has a byte below n") bit trick: a borrow can mark bytes
+// above a true match, never below it, so the lowest marked byte is the first special one.
+func specialBytes(x uint64, ascii bool) uint64 {
 	quote := x ^ (ones * '"')
 	backslash := x ^ (ones * '\\')
 	special := (quote - ones) &^ quote
 	special |= (backslash - ones) &^ backslash
 	special |= (x - ones*0x20) &^ x
-	return special&highs == 0
+	if ascii {
+		special |= x
+	}
+	return special & highs
+}
+
+// skipPlain returns the index of the first byte at or after i that is a quote, a backslash or a
+// control byte (with ascii, or a byte >= 0x80), or len(b): eight bytes at a time, then the tail.
+func skipPlain(b []byte, i int, ascii bool) int {
+	for len(b)-i >= 8 {
+		if m := specialBytes(binary.LittleEndian.Uint64(b[i:]), ascii); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c == '"' || c == '\\' || ascii && c >= 0x80 {
+			return i
+		}
+	}
+	return i
 }
 
 // validString checks the string literal at b[i] == '"' and returns the index just past it, or
@@ -146,16 +169,13 @@ func plainWord(x uint64) bool {
 func validString(b []byte, i int) int {
 	i++
 	for {
-		for len(b)-i >= 8 && plainWord(binary.LittleEndian.Uint64(b[i:])) {
-			i += 8
-		}
-		if i >= len(b) {
+		if i = skipPlain(b, i, false); i >= len(b) {
 			return -1
 		}
-		switch c := b[i]; {
-		case c == '"':
+		switch b[i] {
+		case '"':
 			return i + 1
-		case c == '\\':
+		case '\\':
 			if i+1 >= len(b) {
 				return -1
 			}
@@ -170,10 +190,8 @@ func validString(b []byte, i int) int {
 			default:
 				return -1
 			}
-		case c < 0x20:
+		default: // a control byte
 			return -1
-		default:
-			i++
 		}
 	}
 }
