@@ -1,6 +1,8 @@
 package openai
 
 import (
+	"bytes"
+	"errors"
 	"strconv"
 
 	"github.com/geminigateway/gateway/shared/jsonscan"
@@ -73,6 +75,20 @@ func (r *Request) setTopLevel(key, v []byte, seen *uint64) bool {
 		return setFloatPtr(&r.PresencePenalty, v)
 	case topFrequencyPenalty:
 		return setFloatPtr(&r.FrequencyPenalty, v)
+	case topStop:
+		return r.setStop(v)
+	case topToolChoice:
+		// The string form; the object form is left to ToolChoice.UnmarshalJSON.
+		var mode string
+		if !setString(&mode, v) {
+			return false
+		}
+		r.ToolChoice = &ToolChoice{Mode: mode}
+		return true
+	case topResponseFormat:
+		return r.setResponseFormat(v)
+	case topTools:
+		return r.setTools(v)
 	case topStreamOptions:
 		// {} or {"include_usage": bool}, nothing else.
 		var so StreamOptions
@@ -121,6 +137,10 @@ const (
 	topPresencePenalty
 	topFrequencyPenalty
 	topStreamOptions
+	topStop
+	topToolChoice
+	topResponseFormat
+	topTools
 )
 
 // topLevelIndex returns the number of the member key setTopLevel decodes, or -1. A switch, not a
@@ -173,8 +193,149 @@ func topLevelIndex(key []byte) int {
 		return topFrequencyPenalty
 	case "stream_options":
 		return topStreamOptions
+	case "stop":
+		return topStop
+	case "tool_choice":
+		return topToolChoice
+	case "response_format":
+		return topResponseFormat
+	case "tools":
+		return topTools
 	}
 	return -1
+}
+
+// fields walks the object v, calling fn with the number of each key in keys and its value; it
+// reports false, as setTopLevel does, for anything but an object of those keys spelled exactly,
+// each at most once, with values that are not null and that fn takes. (encoding/json matches keys
+// without regard to case, merges repeated ones and skips unknown ones: those are its to decode.)
+func fields(v []byte, keys []string, fn func(n int, val []byte) bool) bool {
+	if jsonscan.Kind(v) != '{' {
+		return false
+	}
+	var seen uint64
+	ok := true
+	err := jsonscan.Object(v, func(k, val []byte) error {
+		n := 0
+		for n < len(keys) && keys[n] != string(k) {
+			n++
+		}
+		if n == len(keys) || seen&(1<<n) != 0 || jsonscan.IsNull(val) || !fn(n, val) {
+			ok = false
+			return errStop
+		}
+		seen |= 1 << n
+		return nil
+	})
+	return err == nil && ok
+}
+
+var errStop = errors.New("stop")
+
+// setStop decodes stop as Stop.UnmarshalJSON does: a string, or an array of strings (an empty
+// array is an empty, non-nil Stop).
+func (r *Request) setStop(v []byte) bool {
+	switch jsonscan.Kind(v) {
+	case '"':
+		var one string
+		if !setString(&one, v) {
+			return false
+		}
+		r.Stop = Stop{one}
+		return true
+	case '[':
+		stop := Stop{}
+		err := jsonscan.Array(v, func(_ int, v []byte) error {
+			var s string
+			if !setString(&s, v) {
+				return errStop
+			}
+			stop = append(stop, s)
+			return nil
+		})
+		if err != nil {
+			return false
+		}
+		r.Stop = stop
+		return true
+	}
+	return false
+}
+
+var (
+	responseFormatKeys = []string{"type", "json_schema"}
+	jsonSchemaKeys     = []string{"name", "description", "schema", "strict"}
+	toolKeys           = []string{"type", "function"}
+	functionDeclKeys   = []string{"name", "description", "parameters", "strict"}
+)
+
+// setResponseFormat decodes response_format: {"type": …, "json_schema": {"name", "description",
+// "schema", "strict"}}, the schema kept as written.
+func (r *Request) setResponseFormat(v []byte) bool {
+	var f ResponseFormat
+	ok := fields(v, responseFormatKeys, func(n int, v []byte) bool {
+		if n == 0 {
+			return setString(&f.Type, v)
+		}
+		f.JSONSchema = new(JSONSchema)
+		return fields(v, jsonSchemaKeys, func(n int, v []byte) bool {
+			switch n {
+			case 0:
+				return setString(&f.JSONSchema.Name, v)
+			case 1:
+				return setString(&f.JSONSchema.Description, v)
+			case 2:
+				f.JSONSchema.Schema = bytes.Clone(v)
+				return true
+			}
+			return setBoolPtr(&f.JSONSchema.Strict, v)
+		})
+	})
+	if ok {
+		r.ResponseFormat = &f
+	}
+	return ok
+}
+
+// setTools decodes tools: an array of {"type", "function": {"name", "description",
+// "parameters", "strict"}}, the parameters kept as written.
+func (r *Request) setTools(v []byte) bool {
+	if jsonscan.Kind(v) != '[' {
+		return false
+	}
+	tools := []Tool{}
+	err := jsonscan.Array(v, func(_ int, v []byte) error {
+		var t Tool
+		ok := fields(v, toolKeys, func(n int, v []byte) bool {
+			if n == 0 {
+				return setString(&t.Type, v)
+			}
+			f := new(FunctionDecl)
+			t.Function = f
+			return fields(v, functionDeclKeys, func(n int, v []byte) bool {
+				switch n {
+				case 0:
+					return setString(&f.Name, v)
+				case 1:
+					return setString(&f.Description, v)
+				case 2:
+					f.Parameters = bytes.Clone(v)
+					return true
+				}
+				return setBoolPtr(&f.Strict, v)
+			})
+		})
+		if !ok {
+			return errStop
+		}
+		tools = append(tools, t)
+		return nil
+	})
+	if err != nil {
+		return false
+	}
+	r.Tools = tools
+	return true
 }
 
 func setString(s *string, v []byte) bool {

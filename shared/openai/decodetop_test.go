@@ -31,8 +31,46 @@ var topLevelCases = []struct {
 	{`{"model":"m","stream_options":{"include_usage":true,"include_usage":false}}`, false},
 	{`{"model":"m","stream_options":{"x":1}}`, false},
 	{`{"model":"m","stream_options":null}`, false},
-	{`{"model":"m","stop":["a"]}`, false},
-	{`{"model":"m","tools":[]}`, false},
+	{`{"model":"m","stop":["a"]}`, true},
+	{`{"model":"m","stop":"a\u00e9"}`, true},
+	{`{"model":"m","stop":[]}`, true},
+	{`{"model":"m","stop":null}`, true},
+	{`{"model":"m","stop":["a",null]}`, false},
+	{`{"model":"m","stop":["a",1]}`, false},
+	{`{"model":"m","stop":5}`, false},
+	{`{"model":"m","stop":{}}`, false},
+	{`{"model":"m","stop":["a","b","c","d","e"]}`, true}, // taken, then refused by the limit
+	{`{"model":"m","tools":[]}`, true},
+	{`{"model":"m","tools":null}`, true},
+	{`{"model":"m","tools":[{"type":"function","function":{"name":"get_weather","description":"d","parameters":{"type":"object","properties":{"city":{"type":"string"}}},"strict":true}}]}`, true},
+	{`{"model":"m","tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"g","parameters":{}}}]}`, true},
+	{`{"model":"m","tools":[{"type":"function"}]}`, true},
+	{`{"model":"m","tools":[{}]}`, true},
+	{`{"model":"m","tools":[{"type":"function","function":{"name":"bad name"}}]}`, true}, // taken, refused by validate
+	{`{"model":"m","tools":[{"type":"function","function":{"name":"f","parameters":null}}]}`, false},
+	{`{"model":"m","tools":[{"type":"function","function":null}]}`, false},
+	{`{"model":"m","tools":[{"type":"function","Function":{"name":"f"}}]}`, false},
+	{`{"model":"m","tools":[{"type":"function","type":"x"}]}`, false},
+	{`{"model":"m","tools":[{"type":"function","function":{"name":"f","name":"g"}}]}`, false},
+	{`{"model":"m","tools":[{"type":"function","function":{"name":"f","x":1}}]}`, false},
+	{`{"model":"m","tools":[{"type":"function","function":{"name":"f","strict":"yes"}}]}`, false},
+	{`{"model":"m","tools":[{"type":"function","function":{"name":1}}]}`, false},
+	{`{"model":"m","tools":[1]}`, false},
+	{`{"model":"m","tools":{}}`, false},
+	{`{"model":"m","tool_choice":"auto"}`, true},
+	{`{"model":"m","tool_choice":null}`, true},
+	{`{"model":"m","tool_choice":{"type":"function","function":{"name":"f"}}}`, false},
+	{`{"model":"m","tool_choice":1}`, false},
+	{`{"model":"m","response_format":{"type":"json_object"}}`, true},
+	{`{"model":"m","response_format":{"type":"json_schema","json_schema":{"name":"n","description":"d","schema":{"type":"object","required":["a"]},"strict":false}}}`, true},
+	{`{"model":"m","response_format":{}}`, true},
+	{`{"model":"m","response_format":{"type":"json_schema","json_schema":{}}}`, true},
+	{`{"model":"m","response_format":null}`, true},
+	{`{"model":"m","response_format":{"type":"json_schema","json_schema":{"schema":null}}}`, false},
+	{`{"model":"m","response_format":{"type":"text","extra":1}}`, false},
+	{`{"model":"m","response_format":{"Type":"text"}}`, false},
+	{`{"model":"m","response_format":{"type":"text","type":"json_object"}}`, false},
+	{`{"model":"m","response_format":"text"}`, false},
 	{`{"model":"m","temperature":01}`, true}, // taken at the top level, refused by json.Valid
 	{`{"model":"m","messages":[{"role":"user","content":"hi"},]}`, true},
 }
@@ -75,6 +113,20 @@ func TestDecodeTopLevel(t *testing.T) {
 	}
 	for _, b := range recordedBodies(t) {
 		sameDecode(t, b)
+		// the google extensions are left to encoding/json; everything else the SDKs send is taken
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal(b, &top); err != nil {
+			t.Fatal(err)
+		}
+		if _, google := top["google"]; !google && !fastTopLevel(b) {
+			t.Errorf("the fast path declined a recorded SDK body: %s", b)
+		}
+	}
+	for _, c := range benchBodies {
+		sameDecode(t, []byte(c.body))
+		if !fastTopLevel([]byte(c.body)) {
+			t.Errorf("%s: the fast path declined it", c.name)
+		}
 	}
 }
 
