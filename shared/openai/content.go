@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strconv"
@@ -16,6 +17,10 @@ type decoder struct {
 	limits Limits
 	parts  int // content parts and tool calls decoded so far, for limits.Parts
 	seen   int // items decoded, for checking ctx every so often
+	// fast lets tool calls and extra_content in the shapes clients send be decoded by hand
+	// (setToolCall, setExtraContent) instead of by decodeStrict; FuzzDecodeTopLevel holds the
+	// two to the same result.
+	fast bool
 }
 
 // checkEvery is how many messages and parts are decoded between looks at the request context.
@@ -80,6 +85,9 @@ func (d *decoder) message(m *Message, b []byte, i int) error {
 		case "function_call":
 			err = decodeStrict(v, &m.FunctionCall, msgPath(i)+".function_call")
 		case "extra_content":
+			if m.ExtraContent == nil && d.fast && setExtraContent(&m.ExtraContent, v) {
+				return nil
+			}
 			err = decodeStrict(v, &m.ExtraContent, msgPath(i)+".extra_content")
 		case "audio":
 			// Lenient: OpenAI's audio also holds id, expires_at and transcript, which Gemini has
@@ -123,6 +131,10 @@ func (d *decoder) toolCalls(m *Message, b []byte, i int) error {
 		if err := d.tick(); err != nil {
 			return err
 		}
+		if d.fast && setToolCall(&m.ToolCalls[k], v) {
+			return nil
+		}
+		m.ToolCalls[k] = ToolCall{}
 		return decodeStrict(v, &m.ToolCalls[k], msgPath(i)+".tool_calls["+strconv.Itoa(k)+"]")
 	})
 }
@@ -247,6 +259,9 @@ func (d *decoder) part(p *Part, b []byte, i, j int) error {
 				return true, err
 			})
 		case "extra_content":
+			if p.ExtraContent == nil && d.fast && setExtraContent(&p.ExtraContent, v) {
+				return nil
+			}
 			err = decodeStrict(v, &p.ExtraContent, at("extra_content"))
 		case "cache_control":
 			// accepted and ignored: Anthropic-style prompt caching hints
@@ -326,4 +341,63 @@ func symbol(raw []byte) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+var (
+	toolCallKeys     = []string{"index", "id", "type", "function", "extra_content"}
+	functionCallKeys = []string{"name", "arguments", "thought_signature"}
+	extraContentKeys = []string{"google"}
+	googleExtraKeys  = []string{"thought_signature", "mime_type", "parts"}
+)
+
+// setToolCall decodes a tool call in the shape clients echo back: the keys of ToolCall, each
+// once, spelled exactly, none null. It reports false for anything else, which decodeStrict then
+// decodes (or refuses) from scratch.
+func setToolCall(tc *ToolCall, v []byte) bool {
+	return fields(v, toolCallKeys, func(n int, v []byte) bool {
+		switch n {
+		case 0:
+			return setIntPtr(&tc.Index, v)
+		case 1:
+			return setString(&tc.ID, v)
+		case 2:
+			return setString(&tc.Type, v)
+		case 3:
+			f := &tc.Function
+			return fields(v, functionCallKeys, func(n int, v []byte) bool {
+				switch n {
+				case 0:
+					return setString(&f.Name, v)
+				case 1:
+					return setString(&f.Arguments, v)
+				}
+				return setString(&f.ThoughtSignature, v)
+			})
+		}
+		return setExtraContent(&tc.ExtraContent, v)
+	})
+}
+
+// setExtraContent decodes extra_content, {"google": {"thought_signature", "mime_type", "parts"}},
+// as setToolCall decodes a tool call.
+func setExtraContent(p **ExtraContent, v []byte) bool {
+	var e ExtraContent
+	ok := fields(v, extraContentKeys, func(_ int, v []byte) bool {
+		g := new(GoogleExtra)
+		e.Google = g
+		return fields(v, googleExtraKeys, func(n int, v []byte) bool {
+			switch n {
+			case 0:
+				return setString(&g.ThoughtSignature, v)
+			case 1:
+				return setString(&g.MIMEType, v)
+			}
+			g.Parts = bytes.Clone(v)
+			return true
+		})
+	})
+	if ok {
+		*p = &e
+	}
+	return ok
 }

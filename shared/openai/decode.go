@@ -53,8 +53,9 @@ func (l Limits) Decode(ctx context.Context, body []byte) (*Request, error) {
 	return l.decode(ctx, body, true)
 }
 
-// decode is Decode; with fast false every top-level field goes through encoding/json (the
-// reference FuzzDecodeTopLevel holds the fast path to).
+// decode is Decode; with fast false every top-level field goes through encoding/json, and every
+// tool call and extra_content through decodeStrict (the reference FuzzDecodeTopLevel holds the
+// hand-written paths to).
 func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, error) {
 	if l.Messages <= 0 {
 		l.Messages = DefaultLimits.Messages
@@ -62,6 +63,7 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 	if l.Parts <= 0 {
 		l.Parts = DefaultLimits.Parts
 	}
+	handDecode := fast // fast is cleared when the top level is left to encoding/json
 	var messages, google, extraBody []byte
 	var r Request
 	var seen uint64
@@ -121,7 +123,7 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 		}
 	}
 	if messages != nil && !jsonscan.IsNull(messages) {
-		d := decoder{ctx: ctx, limits: l}
+		d := decoder{ctx: ctx, limits: l, fast: handDecode}
 		if r.Messages, err = d.messages(messages); err != nil {
 			return nil, err
 		}

@@ -71,6 +71,22 @@ var topLevelCases = []struct {
 	{`{"model":"m","response_format":{"Type":"text"}}`, false},
 	{`{"model":"m","response_format":{"type":"text","type":"json_object"}}`, false},
 	{`{"model":"m","response_format":"text"}`, false},
+	// tool calls and extra_content, decoded by hand below the top level
+	{`{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":1}","thought_signature":"s"},"extra_content":{"google":{"thought_signature":"c2ln"}}}],"extra_content":{"google":{"thought_signature":"t","mime_type":"image/png","parts":[{"text":"x"}]}}}]}`, true},
+	{`{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f","arguments":"{}"},"x":1}]}]}`, true},
+	{`{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f","Arguments":"{}"}}]}]}`, true},
+	{`{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","id":"d","function":{"name":"f","arguments":"{}"}}]}]}`, true},
+	{`{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f"},"function":{"arguments":"{}"}}]}]}`, true},
+	{`{"model":"m","messages":[{"role":"assistant","tool_calls":[{"index":1.5,"function":{"name":"f","arguments":"{}"}}]}]}`, true},
+	{`{"model":"m","messages":[{"role":"assistant","tool_calls":[{"index":null,"function":null}]}]}`, true},
+	{`{"model":"m","messages":[{"role":"assistant","tool_calls":[{"function":{"name":1}}]}]}`, true},
+	{`{"model":"m","messages":[{"role":"assistant","tool_calls":[{"extra_content":{"google":{"thought_signature":"a"}}}]}]}`, true},
+	{`{"model":"m","messages":[{"role":"user","extra_content":{"google":{"thought_signature":"a"}},"extra_content":{"google":{"mime_type":"b"}}}]}`, true},
+	{`{"model":"m","messages":[{"role":"user","extra_content":{"google":null}}]}`, true},
+	{`{"model":"m","messages":[{"role":"user","extra_content":{"google":{"parts":null}}}]}`, true},
+	{`{"model":"m","messages":[{"role":"user","extra_content":{"google":{"x":1}}}]}`, true},
+	{`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a","extra_content":{"google":{"thought_signature":"s"}}}]}]}`, true},
+	{`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a","extra_content":{"Google":{}}}]}]}`, true},
 	{`{"model":"m","temperature":01}`, true}, // taken at the top level, refused by json.Valid
 	{`{"model":"m","messages":[{"role":"user","content":"hi"},]}`, true},
 }
@@ -183,5 +199,46 @@ func TestKnownFieldsAreRequestTags(t *testing.T) {
 		if i := topLevelIndex([]byte(k)); i >= 0 && !want {
 			t.Errorf("topLevelIndex(%q) = %d for a key Request does not have", k, i)
 		}
+	}
+}
+
+// TestToolCallsByHand: the tool calls and extra_content the SDKs were recorded echoing back are
+// all decoded by hand (a path that never ran would pass sameDecode), with decodeStrict's result.
+func TestToolCallsByHand(t *testing.T) {
+	calls := 0
+	for _, b := range recordedBodies(t) {
+		var body struct {
+			Messages []struct {
+				ToolCalls    []json.RawMessage `json:"tool_calls"`
+				ExtraContent json.RawMessage   `json:"extra_content"`
+			} `json:"messages"`
+		}
+		if err := json.Unmarshal(b, &body); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range body.Messages {
+			for _, raw := range m.ToolCalls {
+				calls++
+				var got, want ToolCall
+				if !setToolCall(&got, raw) {
+					t.Errorf("setToolCall declined %s", raw)
+				}
+				if err := decodeStrict(raw, &want, "tool_call"); err != nil || !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: by hand %+v, decodeStrict %+v (%v)", raw, got, want, err)
+				}
+			}
+			if m.ExtraContent != nil {
+				var got, want *ExtraContent
+				if !setExtraContent(&got, m.ExtraContent) {
+					t.Errorf("setExtraContent declined %s", m.ExtraContent)
+				}
+				if err := decodeStrict(m.ExtraContent, &want, "extra_content"); err != nil || !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: by hand %+v, decodeStrict %+v (%v)", m.ExtraContent, got, want, err)
+				}
+			}
+		}
+	}
+	if calls == 0 {
+		t.Fatal("no tool calls in the recorded bodies")
 	}
 }
