@@ -38,23 +38,26 @@ func msgPath(i int) string { return "messages[" + strconv.Itoa(i) + "]" }
 
 func partPath(i, j int) string { return msgPath(i) + ".content[" + strconv.Itoa(j) + "]" }
 
-func (d *decoder) messages(b []byte) ([]Message, error) {
+// messages decodes the messages array b of n elements (-1: not counted yet).
+func (d *decoder) messages(b []byte, n int) ([]Message, error) {
 	if jsonscan.Kind(b) != '[' {
 		return nil, InvalidParam("messages", "messages must be an array of message objects")
 	}
-	n, err := jsonscan.Len(b, d.limits.Messages)
-	if err != nil {
-		return nil, InvalidParam("messages", "messages is not a valid array: %v", err)
+	if n < 0 || n > d.limits.Messages {
+		var err error
+		if n, err = jsonscan.Len(b, d.limits.Messages); err != nil {
+			return nil, InvalidParam("messages", "messages is not a valid array: %v", err)
+		}
 	}
 	if n > d.limits.Messages {
 		return nil, InvalidParam("messages", "messages has more than %d entries, the most this gateway accepts (GATEWAY_MAX_MESSAGES)", d.limits.Messages)
 	}
 	msgs := make([]Message, n)
-	err = jsonscan.Array(b, func(i int, v []byte) error {
+	_, err := jsonscan.ArrayAt(b, 0, func(i, start int) (int, error) {
 		if err := d.tick(); err != nil {
-			return err
+			return start, err
 		}
-		return d.message(&msgs[i], v, i)
+		return d.message(&msgs[i], b, start, i)
 	})
 	if err != nil {
 		return nil, err
@@ -62,15 +65,20 @@ func (d *decoder) messages(b []byte) ([]Message, error) {
 	return msgs, nil
 }
 
-// message decodes messages[i]. Fields that clients echo back from earlier responses and that
-// Gemini has no slot for are accepted and ignored (README, "Accepted and ignored").
-func (d *decoder) message(m *Message, b []byte, i int) error {
-	if jsonscan.Kind(b) != '{' {
-		return InvalidParam(msgPath(i), "%s must be an object", msgPath(i))
+// message decodes messages[i], the value at b[start], and returns the index just past it.
+// Fields that clients echo back from earlier responses and that Gemini has no slot for are
+// accepted and ignored (README, "Accepted and ignored").
+func (d *decoder) message(m *Message, b []byte, start, i int) (int, error) {
+	if b[start] != '{' {
+		return start, InvalidParam(msgPath(i), "%s must be an object", msgPath(i))
 	}
 	m.Content.IsNull = true // until a content key says otherwise
-	return jsonscan.Object(b, func(k, v []byte) error {
-		var err error
+	return jsonscan.ObjectAt(b, start, func(k, _ []byte, vstart int) (int, error) {
+		end, err := jsonscan.SkipValue(b, vstart)
+		if err != nil {
+			return end, err
+		}
+		v := b[vstart:end]
 		switch string(k) {
 		case "role":
 			m.Role, err = str(v, func() string { return msgPath(i) + ".role" })
@@ -86,7 +94,7 @@ func (d *decoder) message(m *Message, b []byte, i int) error {
 			err = decodeStrict(v, &m.FunctionCall, msgPath(i)+".function_call")
 		case "extra_content":
 			if m.ExtraContent == nil && d.fast && setExtraContent(&m.ExtraContent, v) {
-				return nil
+				return end, nil
 			}
 			err = decodeStrict(v, &m.ExtraContent, msgPath(i)+".extra_content")
 		case "audio":
@@ -108,7 +116,7 @@ func (d *decoder) message(m *Message, b []byte, i int) error {
 		default:
 			err = unknownField(msgPath(i) + "." + string(k))
 		}
-		return err
+		return end, err
 	})
 }
 

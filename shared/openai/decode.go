@@ -67,42 +67,34 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 	var messages, google, extraBody []byte
 	var r Request
 	var seen uint64
-	err := jsonscan.Object(body, func(k, v []byte) error {
-		if fast {
-			fast = r.setTopLevel(k, v, &seen)
+	nMessages := -1 // counted while the top level is walked, when messages is an array
+	end, err := jsonscan.ObjectAt(body, 0, func(k, _ []byte, i int) (int, error) {
+		// messages is counted as it is skipped: the one walk over it before it is decoded.
+		if string(k) == "messages" && body[i] == '[' {
+			n := 0
+			end, err := jsonscan.ArrayAt(body, i, func(_, i int) (int, error) {
+				n++
+				return jsonscan.SkipValue(body, i)
+			})
+			if err == nil {
+				messages, nMessages = body[i:end], n
+				return end, r.topLevel(k, messages, &fast, &seen, &google, &extraBody)
+			}
+			// not an array after all: skipped as any value is (and counted again later)
 		}
-		// string(k) is only made where an error names the key: a switch on it copies nothing.
-		switch string(k) {
-		case "messages":
-			messages = v
-		case "google":
-			// encoding/json merges a repeated object key into one value, which the key checks
-			// below would not see whole.
-			if google != nil {
-				return InvalidParam("google", "%s is given twice", "google")
-			}
-			google = v
-		case "extra_body":
-			if extraBody != nil {
-				return InvalidParam("extra_body", "%s is given twice", "extra_body")
-			}
-			extraBody = v
-		case "stop":
-			return maxLen(v, maxStop, "stop", "stop holds at most %d sequences")
-		case "tools":
-			return maxLen(v, maxTools, "tools", "tools holds at most %d functions")
-		case "modalities":
-			return maxLen(v, maxModalities, "modalities", "modalities holds at most %d entries")
-		case "metadata":
-			return maxMembers(v, maxMetadata, "metadata", "metadata holds at most %d key-value pairs")
-		default:
-			if !knownField(k) {
-				key := string(k)
-				return InvalidParam(key, "unrecognized request argument supplied: %s", key)
-			}
+		end, err := jsonscan.SkipValue(body, i)
+		if err != nil {
+			return end, err
 		}
-		return nil
+		v := body[i:end]
+		if string(k) == "messages" {
+			messages, nMessages = v, -1
+		}
+		return end, r.topLevel(k, v, &fast, &seen, &google, &extraBody)
 	})
+	if err == nil && jsonscan.SkipSpace(body, end) != len(body) {
+		err = jsonscan.ErrSyntax // data after the object
+	}
 	if err != nil && errors.Is(err, jsonscan.ErrSyntax) {
 		err = invalidJSON(body)
 	}
@@ -124,7 +116,7 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 	}
 	if messages != nil && !jsonscan.IsNull(messages) {
 		d := decoder{ctx: ctx, limits: l, fast: handDecode}
-		if r.Messages, err = d.messages(messages); err != nil {
+		if r.Messages, err = d.messages(messages, nMessages); err != nil {
 			return nil, err
 		}
 	}
@@ -135,6 +127,46 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 		return nil, err
 	}
 	return &r, nil
+}
+
+// topLevel takes the top-level member k: v of a request body during Decode's walk: it decodes
+// it by hand while fast holds (setTopLevel), applies the limits checked before anything is
+// decoded, keeps google and extra_body for foldGoogle, and refuses an unknown key.
+func (r *Request) topLevel(k, v []byte, fast *bool, seen *uint64, google, extraBody *[]byte) error {
+	if *fast {
+		*fast = r.setTopLevel(k, v, seen)
+	}
+	// string(k) is only made where an error names the key: a switch on it copies nothing.
+	switch string(k) {
+	case "messages":
+		// Decode keeps it.
+	case "google":
+		// encoding/json merges a repeated object key into one value, which the key checks
+		// below would not see whole.
+		if *google != nil {
+			return InvalidParam("google", "%s is given twice", "google")
+		}
+		*google = v
+	case "extra_body":
+		if *extraBody != nil {
+			return InvalidParam("extra_body", "%s is given twice", "extra_body")
+		}
+		*extraBody = v
+	case "stop":
+		return maxLen(v, maxStop, "stop", "stop holds at most %d sequences")
+	case "tools":
+		return maxLen(v, maxTools, "tools", "tools holds at most %d functions")
+	case "modalities":
+		return maxLen(v, maxModalities, "modalities", "modalities holds at most %d entries")
+	case "metadata":
+		return maxMembers(v, maxMetadata, "metadata", "metadata holds at most %d key-value pairs")
+	default:
+		if !knownField(k) {
+			key := string(k)
+			return InvalidParam(key, "unrecognized request argument supplied: %s", key)
+		}
+	}
+	return nil
 }
 
 // knownField reports whether key is a top-level field of Request (its JSON name); anything else

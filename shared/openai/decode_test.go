@@ -22,6 +22,8 @@ func TestDecodeRequestUnions(t *testing.T) {
 	}
 	for body, param := range map[string]string{
 		`{"model":"m","messages":[],"bogus":true}`:               "bogus",
+		`{"model":"m","messages":[1 2],"bogus":true}`:            "bogus", // the walk skips what it cannot count
+		`{"model":"m","messages":[5],"messages":{}}`:             "messages",
 		`{"model":"m","messages":[],"b\u006fgus2":true}`:         "bogus2",
 		`{"model":"m","messages":[{"role":"user","content":5}]}`: "messages[0].content",
 		`{"model":"m","messages":[],"tool_choice":{"type":"x"}}`: "tool_choice",
