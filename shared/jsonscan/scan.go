@@ -206,18 +206,28 @@ func ObjectAt(b []byte, i int, fn func(key, rawKey []byte, start int) (end int, 
 	for {
 		i = SkipSpace(b, i)
 		kstart := i
-		end, err := SkipString(b, i)
-		if err != nil {
-			return end, err
+		var end int
+		var key []byte
+		var err error
+		// A key of plain ASCII is found and checked in one look for its closing quote.
+		if i < len(b) && b[i] == '"' {
+			if j := skipPlain(b, i+1, true); j < len(b) && b[j] == '"' {
+				end, key = j+1, b[i+1:j]
+			}
 		}
-		key := b[i+1 : end-1]
-		if !plain(key) {
-			s, err := Unquote(b[i:end])
-			if err != nil {
+		if key == nil {
+			if end, err = SkipString(b, i); err != nil {
 				return end, err
 			}
-			scratch = append(scratch[:0], s...)
-			key = scratch
+			key = b[i+1 : end-1]
+			if !plain(key) {
+				s, err := Unquote(b[i:end])
+				if err != nil {
+					return end, err
+				}
+				scratch = append(scratch[:0], s...)
+				key = scratch
+			}
 		}
 		i = SkipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
