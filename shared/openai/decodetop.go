@@ -245,9 +245,9 @@ func (r *Request) setStop(v []byte) bool {
 		return true
 	case '[':
 		stop := Stop{}
-		err := jsonscan.Array(v, func(_ int, v []byte) error {
+		err := jsonscan.Array(v, func(n int, v []byte) error {
 			var s string
-			if !setString(&s, v) {
+			if n == maxStop || !setString(&s, v) { // past the limit: Decode refuses it
 				return errStop
 			}
 			stop = append(stop, s)
@@ -304,7 +304,10 @@ func (r *Request) setTools(v []byte) bool {
 		return false
 	}
 	tools := []Tool{}
-	err := jsonscan.Array(v, func(_ int, v []byte) error {
+	err := jsonscan.Array(v, func(n int, v []byte) error {
+		if n == maxTools {
+			return errStop // past the limit: Decode refuses it
+		}
 		var t Tool
 		ok := fields(v, toolKeys, func(n int, v []byte) bool {
 			if n == 0 {

@@ -39,7 +39,8 @@ var topLevelCases = []struct {
 	{`{"model":"m","stop":["a",1]}`, false},
 	{`{"model":"m","stop":5}`, false},
 	{`{"model":"m","stop":{}}`, false},
-	{`{"model":"m","stop":["a","b","c","d","e"]}`, true}, // taken, then refused by the limit
+	{`{"model":"m","stop":["a","b","c","d"]}`, true},
+	{`{"model":"m","stop":["a","b","c","d","e"]}`, false}, // past the limit: not decoded, refused by maxLen
 	{`{"model":"m","tools":[]}`, true},
 	{`{"model":"m","tools":null}`, true},
 	{`{"model":"m","tools":[{"type":"function","function":{"name":"get_weather","description":"d","parameters":{"type":"object","properties":{"city":{"type":"string"}}},"strict":true}}]}`, true},
@@ -56,6 +57,7 @@ var topLevelCases = []struct {
 	{`{"model":"m","tools":[{"type":"function","function":{"name":"f","strict":"yes"}}]}`, false},
 	{`{"model":"m","tools":[{"type":"function","function":{"name":1}}]}`, false},
 	{`{"model":"m","tools":[1]}`, false},
+	{`{"model":"m","tools":[` + strings.Repeat(`{"type":"function","function":{"name":"f"}},`, maxTools) + `{}]}`, false}, // past the limit
 	{`{"model":"m","tools":{}}`, false},
 	{`{"model":"m","tool_choice":"auto"}`, true},
 	{`{"model":"m","tool_choice":null}`, true},
