@@ -135,16 +135,23 @@ func (d *decoder) toolCalls(m *Message, b []byte, i int) error {
 		return err
 	}
 	m.ToolCalls = make([]ToolCall, n)
-	return jsonscan.Array(b, func(k int, v []byte) error {
+	_, err = jsonscan.ArrayAt(b, 0, func(k, start int) (int, error) {
 		if err := d.tick(); err != nil {
-			return err
+			return start, err
 		}
-		if d.fast && setToolCall(&m.ToolCalls[k], v) {
-			return nil
+		if d.fast {
+			if end := setToolCallAt(&m.ToolCalls[k], b, start); end >= 0 {
+				return end, nil
+			}
+			m.ToolCalls[k] = ToolCall{}
 		}
-		m.ToolCalls[k] = ToolCall{}
-		return decodeStrict(v, &m.ToolCalls[k], msgPath(i)+".tool_calls["+strconv.Itoa(k)+"]")
+		end, err := jsonscan.SkipValue(b, start)
+		if err != nil {
+			return end, err
+		}
+		return end, decodeStrict(b[start:end], &m.ToolCalls[k], msgPath(i)+".tool_calls["+strconv.Itoa(k)+"]")
 	})
+	return err
 }
 
 // count adds n parts or tool calls to the request's total, or refuses the request.
@@ -362,50 +369,64 @@ var (
 // once, spelled exactly, none null. It reports false for anything else, which decodeStrict then
 // decodes (or refuses) from scratch.
 func setToolCall(tc *ToolCall, v []byte) bool {
-	return fields(v, toolCallKeys, func(n int, v []byte) bool {
+	return setToolCallAt(tc, v, 0) == len(v)
+}
+
+// setToolCallAt is setToolCall for the value at b[i]: the index just past it, or -1.
+func setToolCallAt(tc *ToolCall, b []byte, i int) int {
+	return fieldsAt(b, i, toolCallKeys, func(n, i int) int {
 		switch n {
 		case 0:
-			return setIntPtr(&tc.Index, v)
+			return leafAt(b, i, func(v []byte) bool { return setIntPtr(&tc.Index, v) })
 		case 1:
-			return setString(&tc.ID, v)
+			return leafAt(b, i, func(v []byte) bool { return setString(&tc.ID, v) })
 		case 2:
-			return setString(&tc.Type, v)
+			return leafAt(b, i, func(v []byte) bool { return setString(&tc.Type, v) })
 		case 3:
 			f := &tc.Function
-			return fields(v, functionCallKeys, func(n int, v []byte) bool {
-				switch n {
-				case 0:
-					return setString(&f.Name, v)
-				case 1:
-					return setString(&f.Arguments, v)
-				}
-				return setString(&f.ThoughtSignature, v)
+			return fieldsAt(b, i, functionCallKeys, func(n, i int) int {
+				return leafAt(b, i, func(v []byte) bool {
+					switch n {
+					case 0:
+						return setString(&f.Name, v)
+					case 1:
+						return setString(&f.Arguments, v)
+					}
+					return setString(&f.ThoughtSignature, v)
+				})
 			})
 		}
-		return setExtraContent(&tc.ExtraContent, v)
+		return setExtraContentAt(&tc.ExtraContent, b, i)
 	})
 }
 
 // setExtraContent decodes extra_content, {"google": {"thought_signature", "mime_type", "parts"}},
 // as setToolCall decodes a tool call.
 func setExtraContent(p **ExtraContent, v []byte) bool {
+	return setExtraContentAt(p, v, 0) == len(v)
+}
+
+// setExtraContentAt is setExtraContent for the value at b[i]: the index just past it, or -1.
+func setExtraContentAt(p **ExtraContent, b []byte, i int) int {
 	var e ExtraContent
-	ok := fields(v, extraContentKeys, func(_ int, v []byte) bool {
+	end := fieldsAt(b, i, extraContentKeys, func(_, i int) int {
 		g := new(GoogleExtra)
 		e.Google = g
-		return fields(v, googleExtraKeys, func(n int, v []byte) bool {
-			switch n {
-			case 0:
-				return setString(&g.ThoughtSignature, v)
-			case 1:
-				return setString(&g.MIMEType, v)
-			}
-			g.Parts = bytes.Clone(v)
-			return true
+		return fieldsAt(b, i, googleExtraKeys, func(n, i int) int {
+			return leafAt(b, i, func(v []byte) bool {
+				switch n {
+				case 0:
+					return setString(&g.ThoughtSignature, v)
+				case 1:
+					return setString(&g.MIMEType, v)
+				}
+				g.Parts = bytes.Clone(v)
+				return true
+			})
 		})
 	})
-	if ok {
+	if end >= 0 {
 		*p = &e
 	}
-	return ok
+	return end
 }

@@ -133,9 +133,8 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 // it by hand while fast holds (setTopLevel), applies the limits checked before anything is
 // decoded, keeps google and extra_body for foldGoogle, and refuses an unknown key.
 func (r *Request) topLevel(k, v []byte, fast *bool, seen *uint64, google, extraBody *[]byte) error {
-	if *fast {
-		*fast = r.setTopLevel(k, v, seen)
-	}
+	took := *fast && r.setTopLevel(k, v, seen)
+	*fast = took
 	// string(k) is only made where an error names the key: a switch on it copies nothing.
 	switch string(k) {
 	case "messages":
@@ -153,8 +152,14 @@ func (r *Request) topLevel(k, v []byte, fast *bool, seen *uint64, google, extraB
 		}
 		*extraBody = v
 	case "stop":
+		if took {
+			return nil // setStop takes no more than maxStop
+		}
 		return maxLen(v, maxStop, "stop", "stop holds at most %d sequences")
 	case "tools":
+		if took {
+			return nil // setTools takes no more than maxTools
+		}
 		return maxLen(v, maxTools, "tools", "tools holds at most %d functions")
 	case "modalities":
 		return maxLen(v, maxModalities, "modalities", "modalities holds at most %d entries")

@@ -205,29 +205,45 @@ func topLevelIndex(key []byte) int {
 	return -1
 }
 
-// fields walks the object v, calling fn with the number of each key in keys and its value; it
-// reports false, as setTopLevel does, for anything but an object of those keys spelled exactly,
-// each at most once, with values that are not null and that fn takes. (encoding/json matches keys
-// without regard to case, merges repeated ones and skips unknown ones: those are its to decode.)
-func fields(v []byte, keys []string, fn func(n int, val []byte) bool) bool {
-	if jsonscan.Kind(v) != '{' {
-		return false
+// fieldsAt walks the object that is the value at b[i], calling fn with the number of each key
+// in keys and the index where its value starts; fn decodes the value and returns the index just
+// past it, or -1 to decline it. fieldsAt returns the index just past the object, or -1, as
+// setTopLevel reports false, for anything but an object of those keys spelled exactly, each at
+// most once, with values that are not null and that fn takes. (encoding/json matches keys without
+// regard to case, merges repeated ones and skips unknown ones: those are its to decode.) Each
+// value is walked once, by fn, nested objects included.
+func fieldsAt(b []byte, i int, keys []string, fn func(n, i int) int) int {
+	if i >= len(b) || b[i] != '{' {
+		return -1
 	}
 	var seen uint64
-	ok := true
-	err := jsonscan.Object(v, func(k, val []byte) error {
+	end, err := jsonscan.ObjectAt(b, i, func(k, _ []byte, i int) (int, error) {
 		n := 0
 		for n < len(keys) && keys[n] != string(k) {
 			n++
 		}
-		if n == len(keys) || seen&(1<<n) != 0 || jsonscan.IsNull(val) || !fn(n, val) {
-			ok = false
-			return errStop
+		if n == len(keys) || seen&(1<<n) != 0 || b[i] == 'n' { // 'n': null, or not JSON
+			return i, errStop
 		}
 		seen |= 1 << n
-		return nil
+		if end := fn(n, i); end >= 0 {
+			return end, nil
+		}
+		return i, errStop
 	})
-	return err == nil && ok
+	if err != nil {
+		return -1
+	}
+	return end
+}
+
+// leafAt decodes the value at b[i] with set, for fieldsAt: the index just past it, or -1.
+func leafAt(b []byte, i int, set func(v []byte) bool) int {
+	end, err := jsonscan.SkipValue(b, i)
+	if err != nil || !set(b[i:end]) {
+		return -1
+	}
+	return end
 }
 
 var errStop = errors.New("stop")
@@ -273,68 +289,75 @@ var (
 // "schema", "strict"}}, the schema kept as written.
 func (r *Request) setResponseFormat(v []byte) bool {
 	var f ResponseFormat
-	ok := fields(v, responseFormatKeys, func(n int, v []byte) bool {
+	end := fieldsAt(v, 0, responseFormatKeys, func(n, i int) int {
 		if n == 0 {
-			return setString(&f.Type, v)
+			return leafAt(v, i, func(v []byte) bool { return setString(&f.Type, v) })
 		}
-		f.JSONSchema = new(JSONSchema)
-		return fields(v, jsonSchemaKeys, func(n int, v []byte) bool {
-			switch n {
-			case 0:
-				return setString(&f.JSONSchema.Name, v)
-			case 1:
-				return setString(&f.JSONSchema.Description, v)
-			case 2:
-				f.JSONSchema.Schema = bytes.Clone(v)
-				return true
-			}
-			return setBoolPtr(&f.JSONSchema.Strict, v)
+		s := new(JSONSchema)
+		f.JSONSchema = s
+		return fieldsAt(v, i, jsonSchemaKeys, func(n, i int) int {
+			return leafAt(v, i, func(v []byte) bool {
+				switch n {
+				case 0:
+					return setString(&s.Name, v)
+				case 1:
+					return setString(&s.Description, v)
+				case 2:
+					s.Schema = bytes.Clone(v)
+					return true
+				}
+				return setBoolPtr(&s.Strict, v)
+			})
 		})
 	})
-	if ok {
-		r.ResponseFormat = &f
+	if end != len(v) {
+		return false
 	}
-	return ok
+	r.ResponseFormat = &f
+	return true
 }
 
 // setTools decodes tools: an array of {"type", "function": {"name", "description",
-// "parameters", "strict"}}, the parameters kept as written.
+// "parameters", "strict"}}, the parameters kept as written; at most maxTools of them (more is
+// Decode's 400).
 func (r *Request) setTools(v []byte) bool {
 	if jsonscan.Kind(v) != '[' {
 		return false
 	}
 	tools := []Tool{}
-	err := jsonscan.Array(v, func(n int, v []byte) error {
+	end, err := jsonscan.ArrayAt(v, 0, func(n, i int) (int, error) {
 		if n == maxTools {
-			return errStop // past the limit: Decode refuses it
+			return i, errStop
 		}
 		var t Tool
-		ok := fields(v, toolKeys, func(n int, v []byte) bool {
+		end := fieldsAt(v, i, toolKeys, func(n, i int) int {
 			if n == 0 {
-				return setString(&t.Type, v)
+				return leafAt(v, i, func(v []byte) bool { return setString(&t.Type, v) })
 			}
 			f := new(FunctionDecl)
 			t.Function = f
-			return fields(v, functionDeclKeys, func(n int, v []byte) bool {
-				switch n {
-				case 0:
-					return setString(&f.Name, v)
-				case 1:
-					return setString(&f.Description, v)
-				case 2:
-					f.Parameters = bytes.Clone(v)
-					return true
-				}
-				return setBoolPtr(&f.Strict, v)
+			return fieldsAt(v, i, functionDeclKeys, func(n, i int) int {
+				return leafAt(v, i, func(v []byte) bool {
+					switch n {
+					case 0:
+						return setString(&f.Name, v)
+					case 1:
+						return setString(&f.Description, v)
+					case 2:
+						f.Parameters = bytes.Clone(v)
+						return true
+					}
+					return setBoolPtr(&f.Strict, v)
+				})
 			})
 		})
-		if !ok {
-			return errStop
+		if end < 0 {
+			return i, errStop
 		}
 		tools = append(tools, t)
-		return nil
+		return end, nil
 	})
-	if err != nil {
+	if err != nil || end != len(v) {
 		return false
 	}
 	r.Tools = tools
