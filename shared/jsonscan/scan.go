@@ -7,16 +7,17 @@
 // a memchr-speed pass and no allocation. The scanner checks structure (brackets, colons, commas,
 // terminated strings) but not every byte of a literal: on valid JSON it finds exactly what
 // encoding/json finds; on invalid JSON it returns an error or stops, and never panics. Callers
-// that need full validation run json.Valid (or json.Unmarshal) on the same bytes.
+// that need full validation run Valid (encoding/json.Valid's answer, fuzzed against it) on the
+// same bytes.
 package jsonscan
 
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/bits"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -315,8 +316,8 @@ func trailing(b []byte, i int) error {
 }
 
 // Unquote returns the string a JSON string literal stands for, as encoding/json decodes it
-// (escapes resolved, invalid UTF-8 replaced by U+FFFD). The common case, no escapes and valid
-// UTF-8, is one copy.
+// (escapes resolved, invalid UTF-8 and lone surrogates replaced by U+FFFD), or an error where
+// encoding/json refuses the literal. The common case, no escapes and valid UTF-8, is one copy.
 func Unquote(raw []byte) (string, error) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return "", syntaxError(raw, 0, "want a string")
@@ -325,11 +326,82 @@ func Unquote(raw []byte) (string, error) {
 	if plain(s) {
 		return string(s), nil
 	}
-	var out string
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrSyntax, err)
+	var buf [128]byte
+	b := buf[:0]
+	for r := 0; r < len(s); {
+		switch c := s[r]; {
+		case c == '\\':
+			if r+1 >= len(s) {
+				return "", syntaxError(raw, r+1, "unterminated escape")
+			}
+			switch e := s[r+1]; e {
+			case '"', '\\', '/':
+				b = append(b, e)
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				rr := hex4(s[r:])
+				if rr < 0 {
+					return "", syntaxError(raw, r+1, "invalid \\u escape")
+				}
+				r += 6
+				if utf16.IsSurrogate(rr) {
+					// A pair is one rune; a lone half is U+FFFD, as encoding/json has it.
+					if dec := utf16.DecodeRune(rr, hex4(s[r:])); dec != utf8.RuneError {
+						b = utf8.AppendRune(b, dec)
+						r += 6
+						continue
+					}
+					rr = utf8.RuneError
+				}
+				b = utf8.AppendRune(b, rr)
+				continue
+			default:
+				return "", syntaxError(raw, r+1, "invalid escape")
+			}
+			r += 2
+		case c == '"' || c < 0x20:
+			return "", syntaxError(raw, r+1, "invalid byte in a string")
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			r++
+		default:
+			rr, size := utf8.DecodeRune(s[r:]) // U+FFFD for each byte of invalid UTF-8
+			b = utf8.AppendRune(b, rr)
+			r += size
+		}
 	}
-	return out, nil
+	return string(b), nil
+}
+
+// hex4 returns the code unit of the \uXXXX escape that s starts with, or -1.
+func hex4(s []byte) rune {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range s[2:6] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // plain reports whether s needs no unescaping: no backslash, quote or control byte, valid UTF-8.

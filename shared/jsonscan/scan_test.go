@@ -247,3 +247,22 @@ func TestStringScans(t *testing.T) {
 		}
 	}
 }
+
+// FuzzUnquote holds Unquote to encoding/json on every string literal: the same string, or an
+// error where json refuses it.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range []string{``, `a`, `\"`, `\\`, `\/`, `\b\f\n\r\t`, `\u00e9`, `\u00E9`, `\uD83D\uDE00`, `\uD83D`, `\uD83Dx`,
+		`\uDE00\uD83D`, `\uD83D\u0041`, `\u12`, `\u12g4`, `\x`, `\'`, `\`, `a\`, "\xff", "\xed\xa0\x80", "\xc3\xa9\\n",
+		"a\x01", `a"b`, `{\"city\":\"Paris\"}`, strings.Repeat(`\n`, 100)} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		raw := append(append([]byte{'"'}, s...), '"')
+		var want string
+		werr := json.Unmarshal(raw, &want)
+		got, err := Unquote(raw)
+		if (err == nil) != (werr == nil) || got != want {
+			t.Fatalf("Unquote(%q) = %q, %v; json: %q, %v", raw, got, err, want, werr)
+		}
+	})
+}
