@@ -10,13 +10,14 @@ import (
 
 // setTopLevel decodes the top-level member key: v of a request body into r, exactly as
 // encoding/json would, for the members nearly every request is made of: scalars (model, stream,
-// max_tokens, temperature, …), stream_options, and messages, which Decode walks itself. It
-// reports false for anything else — another member, a value of another type (encoding/json's
-// type error then names it), a member given twice — and Decode then leaves the whole top level
-// to encoding/json. seen holds the members set so far.
+// max_tokens, temperature, …), stream_options, the agent's stop, tools, tool_choice (its string
+// form) and response_format in the shapes clients send, and messages, which Decode walks itself.
+// It reports false for anything else — another member, a value of another type (encoding/json's
+// type error then names it), a member given twice, a nested key spelled otherwise or repeated —
+// and Decode then leaves the whole top level to encoding/json. seen holds the members set so far.
 //
 // Per request it saves encoding/json's reflective walk of the whole body, the largest part of
-// decoding a small request; Decode still checks the body with json.Valid.
+// decoding a small request; Decode still checks the body with jsonscan.Valid.
 func (r *Request) setTopLevel(key, v []byte, seen *uint64) bool {
 	i := topLevelIndex(key)
 	if i < 0 || *seen&(1<<i) != 0 {
