@@ -65,17 +65,23 @@ func TestValidDepth(t *testing.T) {
 	}
 }
 
+// validSamples are recorded Gemini and OpenAI bodies (testdata/SOURCES.md).
+var validSamples = []string{
+	"04-generateContent-functionCall-thoughtSignature.mldev.recording.json",
+	"07-generateContent-responseJsonSchema-anyOf-additionalProperties-cachedTokens.mldev.recording.json",
+	"08-streamGenerateContent-cachedContentTokenCount-toolUsePromptTokenCount.mldev.recording.json",
+	"10-generateContent-nonstream.vertex.recording.json",
+	"13-error-429-RESOURCE_EXHAUSTED-QuotaFailure-RetryInfo.mldev.adapted.json",
+	"openai-node-chat-bodies.json",
+}
+
 // TestValidSamples checks Valid against encoding/json on recorded Gemini and OpenAI bodies
 // (testdata/SOURCES.md), on prefixes of each, and with bytes replaced by a few that break or
 // change the grammar, at 128 positions spread over each body (each check reads the whole body;
 // FuzzValid mutates the same bodies further).
 func TestValidSamples(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no samples: %v", err)
-	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
+	for _, file := range validSamples {
+		b, err := os.ReadFile(filepath.Join("testdata", file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,9 +116,8 @@ func FuzzValid(f *testing.F) {
 		f.Add([]byte(c.in))
 	}
 	f.Add([]byte(strings.Repeat("[", 300) + strings.Repeat("]", 300)))
-	files, _ := filepath.Glob("testdata/*.json")
-	for _, file := range files {
-		if b, err := os.ReadFile(file); err == nil {
+	for _, file := range validSamples {
+		if b, err := os.ReadFile(filepath.Join("testdata", file)); err == nil {
 			f.Add(b)
 		}
 	}
