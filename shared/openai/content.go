@@ -186,26 +186,30 @@ func (d *decoder) content(b []byte, i int) (Content, error) {
 			return Content{}, err
 		}
 		c := Content{IsParts: true, Parts: make([]Part, n)}
-		err = jsonscan.Array(b, func(j int, v []byte) error {
+		_, err = jsonscan.ArrayAt(b, 0, func(j, start int) (int, error) {
 			if err := d.tick(); err != nil {
-				return err
+				return start, err
 			}
-			return d.part(&c.Parts[j], v, i, j)
+			return d.part(&c.Parts[j], b, start, i, j)
 		})
 		return c, err
 	}
 	return Content{}, InvalidParam(msgPath(i)+".content", "%s.content must be a string, an array of content parts, or null", msgPath(i))
 }
 
-// part decodes messages[i].content[j].
-func (d *decoder) part(p *Part, b []byte, i, j int) error {
+// part decodes messages[i].content[j], the value at b[start], and returns the index just past it.
+func (d *decoder) part(p *Part, b []byte, start, i, j int) (int, error) {
 	at := func(f string) string { return partPath(i, j) + "." + f }
-	if jsonscan.Kind(b) != '{' {
-		return InvalidParam(partPath(i, j), "%s must be an object", partPath(i, j))
+	if b[start] != '{' {
+		return start, InvalidParam(partPath(i, j), "%s must be an object", partPath(i, j))
 	}
 	var unknown string // the first key not known; {"type":"x","x":…} is left to translate to refuse by type
-	err := jsonscan.Object(b, func(k, v []byte) error {
-		var err error
+	end, err := jsonscan.ObjectAt(b, start, func(k, _ []byte, vstart int) (int, error) {
+		vend, err := jsonscan.SkipValue(b, vstart)
+		if err != nil {
+			return vend, err
+		}
+		v := b[vstart:vend]
 		switch string(k) {
 		case "type":
 			p.Type, err = str(v, func() string { return at("type") })
@@ -217,7 +221,7 @@ func (d *decoder) part(p *Part, b []byte, i, j int) error {
 			if jsonscan.Kind(v) == '"' { // Vertex's documented shorthand
 				p.ImageURL = new(ImageURL)
 				p.ImageURL.URL, err = str(v, func() string { return at("image_url") })
-				return err
+				return vend, err
 			}
 			err = members(v, at("image_url"), func(k, v []byte) (bool, error) {
 				if p.ImageURL == nil {
@@ -275,7 +279,7 @@ func (d *decoder) part(p *Part, b []byte, i, j int) error {
 			})
 		case "extra_content":
 			if p.ExtraContent == nil && d.fast && setExtraContent(&p.ExtraContent, v) {
-				return nil
+				return vend, nil
 			}
 			err = decodeStrict(v, &p.ExtraContent, at("extra_content"))
 		case "cache_control":
@@ -285,21 +289,21 @@ func (d *decoder) part(p *Part, b []byte, i, j int) error {
 				unknown = string(k)
 			}
 		}
-		return err
+		return vend, err
 	})
 	if err != nil {
-		return err
+		return end, err
 	}
 	if unknown != "" && unknown != p.Type {
-		return unknownField(at(unknown))
+		return end, unknownField(at(unknown))
 	}
 	if p.InputAudio != nil && p.InputAudio.Data != "" && !base64OrURI(p.InputAudio.Data, true) {
-		return InvalidParam(at("input_audio.data"), "%s must be base64 or a data:, gs://, http:// or https:// URL", at("input_audio.data"))
+		return end, InvalidParam(at("input_audio.data"), "%s must be base64 or a data:, gs://, http:// or https:// URL", at("input_audio.data"))
 	}
 	if f := p.File; f != nil && f.FileData != "" && !base64OrURI(f.FileData, false) {
-		return InvalidParam(at("file.file_data"), "%s must be a data: URI or base64", at("file.file_data"))
+		return end, InvalidParam(at("file.file_data"), "%s must be a data: URI or base64", at("file.file_data"))
 	}
-	return nil
+	return end, nil
 }
 
 // members walks the object b (null is no object) at path at, calling fn for each member; a key
