@@ -7,14 +7,17 @@
 // a memchr-speed pass and no allocation. The scanner checks structure (brackets, colons, commas,
 // terminated strings) but not every byte of a literal: on valid JSON it finds exactly what
 // encoding/json finds; on invalid JSON it returns an error or stops, and never panics. Callers
-// that need full validation run json.Valid (or json.Unmarshal) on the same bytes.
+// that need full validation run Valid (encoding/json.Valid's answer, fuzzed against it) on the
+// same bytes.
 package jsonscan
 
 import (
 	"bytes"
-	"encoding/json"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -44,6 +47,21 @@ func SkipString(b []byte, i int) (int, error) {
 	}
 	start := i
 	i++
+	// Most strings (keys, roles, short values) end within a few words: look for the closing
+	// quote eight bytes at a time, and leave a backslash or a long string to the search below.
+	for n := 0; n < 4 && len(b)-i >= 8; n++ {
+		x := binary.LittleEndian.Uint64(b[i:])
+		quote, backslash := x^(ones*'"'), x^(ones*'\\')
+		m := ((quote-ones)&^quote | (backslash-ones)&^backslash) & highs
+		if m == 0 {
+			i += 8
+			continue
+		}
+		if j := i + bits.TrailingZeros64(m)>>3; b[j] == '"' {
+			return j + 1, nil
+		}
+		break
+	}
 	for {
 		j := bytes.IndexByte(b[i:], '"')
 		if j < 0 {
@@ -73,7 +91,10 @@ func SkipValue(b []byte, i int) (int, error) {
 	case '"':
 		return SkipString(b, i)
 	case '{', '[':
-		var stack []byte // the closing bracket expected at each depth
+		// One bit per open level, set for an object: 256 levels before the stack grows.
+		var small [4]uint64
+		stack := small[:]
+		depth := 0
 		for i < len(b) {
 			switch c := b[i]; c {
 			case '"':
@@ -83,16 +104,22 @@ func SkipValue(b []byte, i int) (int, error) {
 				}
 				i = end
 				continue
-			case '{':
-				stack = append(stack, '}')
-			case '[':
-				stack = append(stack, ']')
+			case '{', '[':
+				w, bit := depth>>6, uint64(1)<<(depth&63)
+				if w == len(stack) {
+					stack = append(stack, 0)
+				}
+				if c == '{' {
+					stack[w] |= bit
+				} else {
+					stack[w] &^= bit
+				}
+				depth++
 			case '}', ']':
-				if len(stack) == 0 || stack[len(stack)-1] != c {
+				if depth == 0 || (stack[(depth-1)>>6]&(uint64(1)<<((depth-1)&63)) != 0) != (c == '}') {
 					return i, syntaxError(b, i, "mismatched "+string(c))
 				}
-				stack = stack[:len(stack)-1]
-				if len(stack) == 0 {
+				if depth--; depth == 0 {
 					return i + 1, nil
 				}
 			}
@@ -126,7 +153,8 @@ func Kind(b []byte) byte {
 
 // IsNull reports whether b, less white space, is the literal null.
 func IsNull(b []byte) bool {
-	return string(bytes.TrimRight(b[SkipSpace(b, 0):], " \t\r\n")) == "null"
+	i := SkipSpace(b, 0)
+	return len(b)-i >= 4 && string(b[i:i+4]) == "null" && SkipSpace(b, i+4) == len(b)
 }
 
 // Object calls fn with each member of the object that is b (white space around it allowed): the
@@ -179,18 +207,28 @@ func ObjectAt(b []byte, i int, fn func(key, rawKey []byte, start int) (end int, 
 	for {
 		i = SkipSpace(b, i)
 		kstart := i
-		end, err := SkipString(b, i)
-		if err != nil {
-			return end, err
+		var end int
+		var key []byte
+		var err error
+		// A key of plain ASCII is found and checked in one look for its closing quote.
+		if i < len(b) && b[i] == '"' {
+			if j := skipPlain(b, i+1, true); j < len(b) && b[j] == '"' {
+				end, key = j+1, b[i+1:j]
+			}
 		}
-		key := b[i+1 : end-1]
-		if !plain(key) {
-			s, err := Unquote(b[i:end])
-			if err != nil {
+		if key == nil {
+			if end, err = SkipString(b, i); err != nil {
 				return end, err
 			}
-			scratch = append(scratch[:0], s...)
-			key = scratch
+			key = b[i+1 : end-1]
+			if !plain(key) {
+				s, err := Unquote(b[i:end])
+				if err != nil {
+					return end, err
+				}
+				scratch = append(scratch[:0], s...)
+				key = scratch
+			}
 		}
 		i = SkipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
@@ -278,8 +316,8 @@ func trailing(b []byte, i int) error {
 }
 
 // Unquote returns the string a JSON string literal stands for, as encoding/json decodes it
-// (escapes resolved, invalid UTF-8 replaced by U+FFFD). The common case, no escapes and valid
-// UTF-8, is one copy.
+// (escapes resolved, invalid UTF-8 and lone surrogates replaced by U+FFFD), or an error where
+// encoding/json refuses the literal. The common case, no escapes and valid UTF-8, is one copy.
 func Unquote(raw []byte) (string, error) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return "", syntaxError(raw, 0, "want a string")
@@ -288,31 +326,89 @@ func Unquote(raw []byte) (string, error) {
 	if plain(s) {
 		return string(s), nil
 	}
-	var out string
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrSyntax, err)
+	var buf [128]byte
+	b := buf[:0]
+	for r := 0; r < len(s); {
+		switch c := s[r]; {
+		case c == '\\':
+			if r+1 >= len(s) {
+				return "", syntaxError(raw, r+1, "unterminated escape")
+			}
+			switch e := s[r+1]; e {
+			case '"', '\\', '/':
+				b = append(b, e)
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				rr := hex4(s[r:])
+				if rr < 0 {
+					return "", syntaxError(raw, r+1, "invalid \\u escape")
+				}
+				r += 6
+				if utf16.IsSurrogate(rr) {
+					// A pair is one rune; a lone half is U+FFFD, as encoding/json has it.
+					if dec := utf16.DecodeRune(rr, hex4(s[r:])); dec != utf8.RuneError {
+						b = utf8.AppendRune(b, dec)
+						r += 6
+						continue
+					}
+					rr = utf8.RuneError
+				}
+				b = utf8.AppendRune(b, rr)
+				continue
+			default:
+				return "", syntaxError(raw, r+1, "invalid escape")
+			}
+			r += 2
+		case c == '"' || c < 0x20:
+			return "", syntaxError(raw, r+1, "invalid byte in a string")
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			r++
+		default:
+			rr, size := utf8.DecodeRune(s[r:]) // U+FFFD for each byte of invalid UTF-8
+			b = utf8.AppendRune(b, rr)
+			r += size
+		}
 	}
-	return out, nil
+	return string(b), nil
+}
+
+// hex4 returns the code unit of the \uXXXX escape that s starts with, or -1.
+func hex4(s []byte) rune {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range s[2:6] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // plain reports whether s needs no unescaping: no backslash, quote or control byte, valid UTF-8.
 func plain(s []byte) bool {
-	for _, c := range s {
-		if c < 0x20 || c == '\\' || c == '"' || c >= utf8.RuneSelf {
-			if c >= utf8.RuneSelf {
-				return utf8.Valid(s) && bytes.IndexByte(s, '\\') < 0 && bytes.IndexByte(s, '"') < 0 && !hasControl(s)
-			}
-			return false
-		}
+	i := skipPlain(s, 0, true)
+	if i == len(s) {
+		return true
 	}
-	return true
-}
-
-func hasControl(s []byte) bool {
-	for _, c := range s {
-		if c < 0x20 {
-			return true
-		}
-	}
-	return false
+	return s[i] >= utf8.RuneSelf && skipPlain(s, i, false) == len(s) && utf8.Valid(s[i:])
 }

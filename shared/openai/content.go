@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strconv"
@@ -16,6 +17,10 @@ type decoder struct {
 	limits Limits
 	parts  int // content parts and tool calls decoded so far, for limits.Parts
 	seen   int // items decoded, for checking ctx every so often
+	// fast lets tool calls and extra_content in the shapes clients send be decoded by hand
+	// (setToolCall, setExtraContent) instead of by decodeStrict; FuzzDecodeTopLevel holds the
+	// two to the same result.
+	fast bool
 }
 
 // checkEvery is how many messages and parts are decoded between looks at the request context.
@@ -33,23 +38,26 @@ func msgPath(i int) string { return "messages[" + strconv.Itoa(i) + "]" }
 
 func partPath(i, j int) string { return msgPath(i) + ".content[" + strconv.Itoa(j) + "]" }
 
-func (d *decoder) messages(b []byte) ([]Message, error) {
+// messages decodes the messages array b of n elements (-1: not counted yet).
+func (d *decoder) messages(b []byte, n int) ([]Message, error) {
 	if jsonscan.Kind(b) != '[' {
 		return nil, InvalidParam("messages", "messages must be an array of message objects")
 	}
-	n, err := jsonscan.Len(b, d.limits.Messages)
-	if err != nil {
-		return nil, InvalidParam("messages", "messages is not a valid array: %v", err)
+	if n < 0 || n > d.limits.Messages {
+		var err error
+		if n, err = jsonscan.Len(b, d.limits.Messages); err != nil {
+			return nil, InvalidParam("messages", "messages is not a valid array: %v", err)
+		}
 	}
 	if n > d.limits.Messages {
 		return nil, InvalidParam("messages", "messages has more than %d entries, the most this gateway accepts (GATEWAY_MAX_MESSAGES)", d.limits.Messages)
 	}
 	msgs := make([]Message, n)
-	err = jsonscan.Array(b, func(i int, v []byte) error {
+	_, err := jsonscan.ArrayAt(b, 0, func(i, start int) (int, error) {
 		if err := d.tick(); err != nil {
-			return err
+			return start, err
 		}
-		return d.message(&msgs[i], v, i)
+		return d.message(&msgs[i], b, start, i)
 	})
 	if err != nil {
 		return nil, err
@@ -57,15 +65,20 @@ func (d *decoder) messages(b []byte) ([]Message, error) {
 	return msgs, nil
 }
 
-// message decodes messages[i]. Fields that clients echo back from earlier responses and that
-// Gemini has no slot for are accepted and ignored (README, "Accepted and ignored").
-func (d *decoder) message(m *Message, b []byte, i int) error {
-	if jsonscan.Kind(b) != '{' {
-		return InvalidParam(msgPath(i), "%s must be an object", msgPath(i))
+// message decodes messages[i], the value at b[start], and returns the index just past it.
+// Fields that clients echo back from earlier responses and that Gemini has no slot for are
+// accepted and ignored (README, "Accepted and ignored").
+func (d *decoder) message(m *Message, b []byte, start, i int) (int, error) {
+	if b[start] != '{' {
+		return start, InvalidParam(msgPath(i), "%s must be an object", msgPath(i))
 	}
 	m.Content.IsNull = true // until a content key says otherwise
-	return jsonscan.Object(b, func(k, v []byte) error {
-		var err error
+	return jsonscan.ObjectAt(b, start, func(k, _ []byte, vstart int) (int, error) {
+		end, err := jsonscan.SkipValue(b, vstart)
+		if err != nil {
+			return end, err
+		}
+		v := b[vstart:end]
 		switch string(k) {
 		case "role":
 			m.Role, err = str(v, func() string { return msgPath(i) + ".role" })
@@ -80,6 +93,9 @@ func (d *decoder) message(m *Message, b []byte, i int) error {
 		case "function_call":
 			err = decodeStrict(v, &m.FunctionCall, msgPath(i)+".function_call")
 		case "extra_content":
+			if m.ExtraContent == nil && d.fast && setExtraContent(&m.ExtraContent, v) {
+				return end, nil
+			}
 			err = decodeStrict(v, &m.ExtraContent, msgPath(i)+".extra_content")
 		case "audio":
 			// Lenient: OpenAI's audio also holds id, expires_at and transcript, which Gemini has
@@ -100,7 +116,7 @@ func (d *decoder) message(m *Message, b []byte, i int) error {
 		default:
 			err = unknownField(msgPath(i) + "." + string(k))
 		}
-		return err
+		return end, err
 	})
 }
 
@@ -119,12 +135,23 @@ func (d *decoder) toolCalls(m *Message, b []byte, i int) error {
 		return err
 	}
 	m.ToolCalls = make([]ToolCall, n)
-	return jsonscan.Array(b, func(k int, v []byte) error {
+	_, err = jsonscan.ArrayAt(b, 0, func(k, start int) (int, error) {
 		if err := d.tick(); err != nil {
-			return err
+			return start, err
 		}
-		return decodeStrict(v, &m.ToolCalls[k], msgPath(i)+".tool_calls["+strconv.Itoa(k)+"]")
+		if d.fast {
+			if end := setToolCallAt(&m.ToolCalls[k], b, start); end >= 0 {
+				return end, nil
+			}
+			m.ToolCalls[k] = ToolCall{}
+		}
+		end, err := jsonscan.SkipValue(b, start)
+		if err != nil {
+			return end, err
+		}
+		return end, decodeStrict(b[start:end], &m.ToolCalls[k], msgPath(i)+".tool_calls["+strconv.Itoa(k)+"]")
 	})
+	return err
 }
 
 // count adds n parts or tool calls to the request's total, or refuses the request.
@@ -159,26 +186,30 @@ func (d *decoder) content(b []byte, i int) (Content, error) {
 			return Content{}, err
 		}
 		c := Content{IsParts: true, Parts: make([]Part, n)}
-		err = jsonscan.Array(b, func(j int, v []byte) error {
+		_, err = jsonscan.ArrayAt(b, 0, func(j, start int) (int, error) {
 			if err := d.tick(); err != nil {
-				return err
+				return start, err
 			}
-			return d.part(&c.Parts[j], v, i, j)
+			return d.part(&c.Parts[j], b, start, i, j)
 		})
 		return c, err
 	}
 	return Content{}, InvalidParam(msgPath(i)+".content", "%s.content must be a string, an array of content parts, or null", msgPath(i))
 }
 
-// part decodes messages[i].content[j].
-func (d *decoder) part(p *Part, b []byte, i, j int) error {
+// part decodes messages[i].content[j], the value at b[start], and returns the index just past it.
+func (d *decoder) part(p *Part, b []byte, start, i, j int) (int, error) {
 	at := func(f string) string { return partPath(i, j) + "." + f }
-	if jsonscan.Kind(b) != '{' {
-		return InvalidParam(partPath(i, j), "%s must be an object", partPath(i, j))
+	if b[start] != '{' {
+		return start, InvalidParam(partPath(i, j), "%s must be an object", partPath(i, j))
 	}
 	var unknown string // the first key not known; {"type":"x","x":…} is left to translate to refuse by type
-	err := jsonscan.Object(b, func(k, v []byte) error {
-		var err error
+	end, err := jsonscan.ObjectAt(b, start, func(k, _ []byte, vstart int) (int, error) {
+		vend, err := jsonscan.SkipValue(b, vstart)
+		if err != nil {
+			return vend, err
+		}
+		v := b[vstart:vend]
 		switch string(k) {
 		case "type":
 			p.Type, err = str(v, func() string { return at("type") })
@@ -190,7 +221,7 @@ func (d *decoder) part(p *Part, b []byte, i, j int) error {
 			if jsonscan.Kind(v) == '"' { // Vertex's documented shorthand
 				p.ImageURL = new(ImageURL)
 				p.ImageURL.URL, err = str(v, func() string { return at("image_url") })
-				return err
+				return vend, err
 			}
 			err = members(v, at("image_url"), func(k, v []byte) (bool, error) {
 				if p.ImageURL == nil {
@@ -247,6 +278,9 @@ func (d *decoder) part(p *Part, b []byte, i, j int) error {
 				return true, err
 			})
 		case "extra_content":
+			if p.ExtraContent == nil && d.fast && setExtraContent(&p.ExtraContent, v) {
+				return vend, nil
+			}
 			err = decodeStrict(v, &p.ExtraContent, at("extra_content"))
 		case "cache_control":
 			// accepted and ignored: Anthropic-style prompt caching hints
@@ -255,21 +289,21 @@ func (d *decoder) part(p *Part, b []byte, i, j int) error {
 				unknown = string(k)
 			}
 		}
-		return err
+		return vend, err
 	})
 	if err != nil {
-		return err
+		return end, err
 	}
 	if unknown != "" && unknown != p.Type {
-		return unknownField(at(unknown))
+		return end, unknownField(at(unknown))
 	}
 	if p.InputAudio != nil && p.InputAudio.Data != "" && !base64OrURI(p.InputAudio.Data, true) {
-		return InvalidParam(at("input_audio.data"), "%s must be base64 or a data:, gs://, http:// or https:// URL", at("input_audio.data"))
+		return end, InvalidParam(at("input_audio.data"), "%s must be base64 or a data:, gs://, http:// or https:// URL", at("input_audio.data"))
 	}
 	if f := p.File; f != nil && f.FileData != "" && !base64OrURI(f.FileData, false) {
-		return InvalidParam(at("file.file_data"), "%s must be a data: URI or base64", at("file.file_data"))
+		return end, InvalidParam(at("file.file_data"), "%s must be a data: URI or base64", at("file.file_data"))
 	}
-	return nil
+	return end, nil
 }
 
 // members walks the object b (null is no object) at path at, calling fn for each member; a key
@@ -326,4 +360,77 @@ func symbol(raw []byte) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+var (
+	toolCallKeys     = []string{"index", "id", "type", "function", "extra_content"}
+	functionCallKeys = []string{"name", "arguments", "thought_signature"}
+	extraContentKeys = []string{"google"}
+	googleExtraKeys  = []string{"thought_signature", "mime_type", "parts"}
+)
+
+// setToolCall decodes a tool call in the shape clients echo back: the keys of ToolCall, each
+// once, spelled exactly, none null. It reports false for anything else, which decodeStrict then
+// decodes (or refuses) from scratch.
+func setToolCall(tc *ToolCall, v []byte) bool {
+	return setToolCallAt(tc, v, 0) == len(v)
+}
+
+// setToolCallAt is setToolCall for the value at b[i]: the index just past it, or -1.
+func setToolCallAt(tc *ToolCall, b []byte, i int) int {
+	return fieldsAt(b, i, toolCallKeys, func(n, i int) int {
+		switch n {
+		case 0:
+			return leafAt(b, i, func(v []byte) bool { return setIntPtr(&tc.Index, v) })
+		case 1:
+			return leafAt(b, i, func(v []byte) bool { return setString(&tc.ID, v) })
+		case 2:
+			return leafAt(b, i, func(v []byte) bool { return setString(&tc.Type, v) })
+		case 3:
+			f := &tc.Function
+			return fieldsAt(b, i, functionCallKeys, func(n, i int) int {
+				return leafAt(b, i, func(v []byte) bool {
+					switch n {
+					case 0:
+						return setString(&f.Name, v)
+					case 1:
+						return setString(&f.Arguments, v)
+					}
+					return setString(&f.ThoughtSignature, v)
+				})
+			})
+		}
+		return setExtraContentAt(&tc.ExtraContent, b, i)
+	})
+}
+
+// setExtraContent decodes extra_content, {"google": {"thought_signature", "mime_type", "parts"}},
+// as setToolCall decodes a tool call.
+func setExtraContent(p **ExtraContent, v []byte) bool {
+	return setExtraContentAt(p, v, 0) == len(v)
+}
+
+// setExtraContentAt is setExtraContent for the value at b[i]: the index just past it, or -1.
+func setExtraContentAt(p **ExtraContent, b []byte, i int) int {
+	var e ExtraContent
+	end := fieldsAt(b, i, extraContentKeys, func(_, i int) int {
+		g := new(GoogleExtra)
+		e.Google = g
+		return fieldsAt(b, i, googleExtraKeys, func(n, i int) int {
+			return leafAt(b, i, func(v []byte) bool {
+				switch n {
+				case 0:
+					return setString(&g.ThoughtSignature, v)
+				case 1:
+					return setString(&g.MIMEType, v)
+				}
+				g.Parts = bytes.Clone(v)
+				return true
+			})
+		})
+	})
+	if end >= 0 {
+		*p = &e
+	}
+	return end
 }

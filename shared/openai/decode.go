@@ -14,9 +14,6 @@ var (
 	toolChoiceType = reflect.TypeFor[ToolChoice]()
 )
 
-// knownFields lists every top-level field Request decodes; anything else is a 400 naming it.
-var knownFields = fieldsOf(reflect.TypeFor[Request]()).keys
-
 // Limits bound what one request may hold, so decoding stays within a small multiple of the body.
 // Each refusal is a 400 that names the limit.
 type Limits struct {
@@ -56,8 +53,9 @@ func (l Limits) Decode(ctx context.Context, body []byte) (*Request, error) {
 	return l.decode(ctx, body, true)
 }
 
-// decode is Decode; with fast false every top-level field goes through encoding/json (the
-// reference FuzzDecodeTopLevel holds the fast path to).
+// decode is Decode; with fast false every top-level field goes through encoding/json, and every
+// tool call and extra_content through decodeStrict (the reference FuzzDecodeTopLevel holds the
+// hand-written paths to).
 func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, error) {
 	if l.Messages <= 0 {
 		l.Messages = DefaultLimits.Messages
@@ -65,42 +63,38 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 	if l.Parts <= 0 {
 		l.Parts = DefaultLimits.Parts
 	}
+	handDecode := fast // fast is cleared when the top level is left to encoding/json
 	var messages, google, extraBody []byte
 	var r Request
 	var seen uint64
-	err := jsonscan.Object(body, func(k, v []byte) error {
-		if fast {
-			fast = r.setTopLevel(string(k), v, &seen)
+	nMessages := -1 // counted while the top level is walked, when messages is an array
+	end, err := jsonscan.ObjectAt(body, 0, func(k, _ []byte, i int) (int, error) {
+		// messages is counted as it is skipped: the one walk over it before it is decoded.
+		if string(k) == "messages" && body[i] == '[' {
+			n := 0
+			end, err := jsonscan.ArrayAt(body, i, func(_, i int) (int, error) {
+				n++
+				return jsonscan.SkipValue(body, i)
+			})
+			if err == nil {
+				messages, nMessages = body[i:end], n
+				return end, r.topLevel(k, messages, &fast, &seen, &google, &extraBody)
+			}
+			// not an array after all: skipped as any value is (and counted again later)
 		}
-		switch key := string(k); key {
-		case "messages":
-			messages = v
-		case "google", "extra_body":
-			// encoding/json merges a repeated object key into one value, which the key checks
-			// below would not see whole.
-			if key == "google" && google != nil || key == "extra_body" && extraBody != nil {
-				return InvalidParam(key, "%s is given twice", key)
-			}
-			if key == "google" {
-				google = v
-			} else {
-				extraBody = v
-			}
-		case "stop":
-			return maxLen(v, maxStop, key, "stop holds at most %d sequences")
-		case "tools":
-			return maxLen(v, maxTools, key, "tools holds at most %d functions")
-		case "modalities":
-			return maxLen(v, maxModalities, key, "modalities holds at most %d entries")
-		case "metadata":
-			return maxMembers(v, maxMetadata, key, "metadata holds at most %d key-value pairs")
-		default:
-			if _, ok := knownFields[key]; !ok {
-				return InvalidParam(key, "unrecognized request argument supplied: %s", key)
-			}
+		end, err := jsonscan.SkipValue(body, i)
+		if err != nil {
+			return end, err
 		}
-		return nil
+		v := body[i:end]
+		if string(k) == "messages" {
+			messages, nMessages = v, -1
+		}
+		return end, r.topLevel(k, v, &fast, &seen, &google, &extraBody)
 	})
+	if err == nil && jsonscan.SkipSpace(body, end) != len(body) {
+		err = jsonscan.ErrSyntax // data after the object
+	}
 	if err != nil && errors.Is(err, jsonscan.ErrSyntax) {
 		err = invalidJSON(body)
 	}
@@ -108,8 +102,9 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 		return nil, err
 	}
 	// The fast path decoded every top-level field already (setTopLevel); the body must still
-	// be JSON throughout, as encoding/json would require.
-	if !fast || !json.Valid(body) {
+	// be JSON throughout, as encoding/json would require (jsonscan.Valid: its answer, without
+	// its scanner).
+	if !fast || !jsonscan.Valid(body) {
 		r = Request{}
 		wire := struct {
 			*plainRequest
@@ -120,8 +115,8 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 		}
 	}
 	if messages != nil && !jsonscan.IsNull(messages) {
-		d := decoder{ctx: ctx, limits: l}
-		if r.Messages, err = d.messages(messages); err != nil {
+		d := decoder{ctx: ctx, limits: l, fast: handDecode}
+		if r.Messages, err = d.messages(messages, nMessages); err != nil {
 			return nil, err
 		}
 	}
@@ -132,6 +127,67 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 		return nil, err
 	}
 	return &r, nil
+}
+
+// topLevel takes the top-level member k: v of a request body during Decode's walk: it decodes
+// it by hand while fast holds (setTopLevel), applies the limits checked before anything is
+// decoded, keeps google and extra_body for foldGoogle, and refuses an unknown key.
+func (r *Request) topLevel(k, v []byte, fast *bool, seen *uint64, google, extraBody *[]byte) error {
+	took := *fast && r.setTopLevel(k, v, seen)
+	*fast = took
+	// string(k) is only made where an error names the key: a switch on it copies nothing.
+	switch string(k) {
+	case "messages":
+		// Decode keeps it.
+	case "google":
+		// encoding/json merges a repeated object key into one value, which the key checks
+		// below would not see whole.
+		if *google != nil {
+			return InvalidParam("google", "%s is given twice", "google")
+		}
+		*google = v
+	case "extra_body":
+		if *extraBody != nil {
+			return InvalidParam("extra_body", "%s is given twice", "extra_body")
+		}
+		*extraBody = v
+	case "stop":
+		if took {
+			return nil // setStop takes no more than maxStop
+		}
+		return maxLen(v, maxStop, "stop", "stop holds at most %d sequences")
+	case "tools":
+		if took {
+			return nil // setTools takes no more than maxTools
+		}
+		return maxLen(v, maxTools, "tools", "tools holds at most %d functions")
+	case "modalities":
+		return maxLen(v, maxModalities, "modalities", "modalities holds at most %d entries")
+	case "metadata":
+		return maxMembers(v, maxMetadata, "metadata", "metadata holds at most %d key-value pairs")
+	default:
+		if !knownField(k) {
+			key := string(k)
+			return InvalidParam(key, "unrecognized request argument supplied: %s", key)
+		}
+	}
+	return nil
+}
+
+// knownField reports whether key is a top-level field of Request (its JSON name); anything else
+// is a 400 naming it. A switch rather than a map of Request's tags: no hashing, nothing built
+// by reflection at init. TestKnownFieldsAreRequestTags holds it to the tags.
+func knownField(key []byte) bool {
+	switch string(key) {
+	case "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
+		"temperature", "top_p", "top_k", "n", "stop", "seed", "presence_penalty", "frequency_penalty",
+		"logprobs", "top_logprobs", "user", "metadata", "response_format", "tools", "tool_choice",
+		"parallel_tool_calls", "reasoning_effort", "modalities", "web_search_options", "store",
+		"service_tier", "safety_identifier", "prompt_cache_key", "google", "extra_body",
+		"logit_bias", "audio", "prediction", "functions", "function_call", "verbosity":
+		return true
+	}
+	return false
 }
 
 // plainRequest is Request without methods, for json.Unmarshal.

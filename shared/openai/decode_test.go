@@ -22,6 +22,8 @@ func TestDecodeRequestUnions(t *testing.T) {
 	}
 	for body, param := range map[string]string{
 		`{"model":"m","messages":[],"bogus":true}`:               "bogus",
+		`{"model":"m","messages":[1 2],"bogus":true}`:            "bogus", // the walk skips what it cannot count
+		`{"model":"m","messages":[5],"messages":{}}`:             "messages",
 		`{"model":"m","messages":[],"b\u006fgus2":true}`:         "bogus2",
 		`{"model":"m","messages":[{"role":"user","content":5}]}`: "messages[0].content",
 		`{"model":"m","messages":[],"tool_choice":{"type":"x"}}`: "tool_choice",
@@ -115,5 +117,36 @@ func TestContentParts(t *testing.T) {
 		if !errors.As(err, &e) || e.Param != param {
 			t.Errorf("%s: err = %v", body, err)
 		}
+	}
+}
+
+// benchBodies are the request shapes the decode benchmarks time: the representative small
+// request (loadbench's and the gateway's BenchmarkSmallRequests/unary), and an agent's turn with a
+// system prompt, a tool with a JSON schema, a tool call and its result, and sampling fields.
+var benchBodies = []struct{ name, body string }{
+	{"representative", `{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"What is the capital of France?"}],"max_tokens":100}`},
+	{"agent", `{"model":"gemini-2.5-flash","messages":[` +
+		`{"role":"system","content":"You are a helpful assistant. Use the tools when they help."},` +
+		`{"role":"user","content":"What is the weather in Paris, in celsius?"},` +
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\",\"unit\":\"celsius\"}"}}]},` +
+		`{"role":"tool","tool_call_id":"call_1","content":"{\"temperature\":18,\"sky\":\"cloudy\"}"},` +
+		`{"role":"assistant","content":"It is 18 °C and cloudy in Paris."},` +
+		`{"role":"user","content":[{"type":"text","text":"And tomorrow?"}]}],` +
+		`"tools":[{"type":"function","function":{"name":"get_weather","description":"Current weather for a city","parameters":{"type":"object","properties":{"city":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["city"]}}}],` +
+		`"tool_choice":"auto","temperature":0.7,"top_p":0.95,"stop":["\n\nUser:"],"response_format":{"type":"text"},"max_completion_tokens":512,"stream":false}`},
+}
+
+func BenchmarkDecodeBodies(b *testing.B) {
+	for _, c := range benchBodies {
+		b.Run(c.name, func(b *testing.B) {
+			body := []byte(c.body)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeRequest(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -1,6 +1,8 @@
 package openai
 
 import (
+	"bytes"
+	"errors"
 	"strconv"
 
 	"github.com/geminigateway/gateway/shared/jsonscan"
@@ -8,72 +10,87 @@ import (
 
 // setTopLevel decodes the top-level member key: v of a request body into r, exactly as
 // encoding/json would, for the members nearly every request is made of: scalars (model, stream,
-// max_tokens, temperature, …), stream_options, and messages, which Decode walks itself. It
-// reports false for anything else — another member, a value of another type (encoding/json's
-// type error then names it), a member given twice — and Decode then leaves the whole top level
-// to encoding/json. seen holds the members set so far.
+// max_tokens, temperature, …), stream_options, the agent's stop, tools, tool_choice (its string
+// form) and response_format in the shapes clients send, and messages, which Decode walks itself.
+// It reports false for anything else — another member, a value of another type (encoding/json's
+// type error then names it), a member given twice, a nested key spelled otherwise or repeated —
+// and Decode then leaves the whole top level to encoding/json. seen holds the members set so far.
 //
 // Per request it saves encoding/json's reflective walk of the whole body, the largest part of
-// decoding a small request; Decode still checks the body with json.Valid.
-func (r *Request) setTopLevel(key string, v []byte, seen *uint64) bool {
-	i, ok := topLevelIndex[key]
-	if !ok || *seen&(1<<i) != 0 {
+// decoding a small request; Decode still checks the body with jsonscan.Valid.
+func (r *Request) setTopLevel(key, v []byte, seen *uint64) bool {
+	i := topLevelIndex(key)
+	if i < 0 || *seen&(1<<i) != 0 {
 		return false
 	}
 	*seen |= 1 << i
 	if jsonscan.IsNull(v) {
-		return key != "stream_options" // null leaves a scalar as it is, and sets a pointer to nil
+		return i != topStreamOptions // null leaves a scalar as it is, and sets a pointer to nil
 	}
-	switch key {
-	case "messages":
+	switch i {
+	case topMessages:
 		return true
-	case "model":
+	case topModel:
 		return setString(&r.Model, v)
-	case "user":
+	case topUser:
 		return setString(&r.User, v)
-	case "reasoning_effort":
+	case topReasoningEffort:
 		return setString(&r.ReasoningEffort, v)
-	case "service_tier":
+	case topServiceTier:
 		return setString(&r.ServiceTier, v)
-	case "safety_identifier":
+	case topSafetyIdentifier:
 		return setString(&r.SafetyIdentifier, v)
-	case "prompt_cache_key":
+	case topPromptCacheKey:
 		return setString(&r.PromptCacheKey, v)
-	case "verbosity":
+	case topVerbosity:
 		return setString(&r.Verbosity, v)
-	case "stream":
+	case topStream:
 		return setBool(&r.Stream, v)
-	case "logprobs":
+	case topLogprobs:
 		return setBoolPtr(&r.Logprobs, v)
-	case "parallel_tool_calls":
+	case topParallelToolCalls:
 		return setBoolPtr(&r.ParallelToolCalls, v)
-	case "store":
+	case topStore:
 		return setBoolPtr(&r.Store, v)
-	case "max_tokens":
+	case topMaxTokens:
 		return setIntPtr(&r.MaxTokens, v)
-	case "max_completion_tokens":
+	case topMaxCompletionTokens:
 		return setIntPtr(&r.MaxCompletionTokens, v)
-	case "top_k":
+	case topTopK:
 		return setIntPtr(&r.TopK, v)
-	case "n":
+	case topN:
 		return setIntPtr(&r.N, v)
-	case "top_logprobs":
+	case topTopLogprobs:
 		return setIntPtr(&r.TopLogprobs, v)
-	case "seed":
+	case topSeed:
 		n, ok := parseInt(v)
 		if ok {
 			r.Seed = &n
 		}
 		return ok
-	case "temperature":
+	case topTemperature:
 		return setFloatPtr(&r.Temperature, v)
-	case "top_p":
+	case topTopP:
 		return setFloatPtr(&r.TopP, v)
-	case "presence_penalty":
+	case topPresencePenalty:
 		return setFloatPtr(&r.PresencePenalty, v)
-	case "frequency_penalty":
+	case topFrequencyPenalty:
 		return setFloatPtr(&r.FrequencyPenalty, v)
-	case "stream_options":
+	case topStop:
+		return r.setStop(v)
+	case topToolChoice:
+		// The string form; the object form is left to ToolChoice.UnmarshalJSON.
+		var mode string
+		if !setString(&mode, v) {
+			return false
+		}
+		r.ToolChoice = &ToolChoice{Mode: mode}
+		return true
+	case topResponseFormat:
+		return r.setResponseFormat(v)
+	case topTools:
+		return r.setTools(v)
+	case topStreamOptions:
 		// {} or {"include_usage": bool}, nothing else.
 		var so StreamOptions
 		ok := true
@@ -96,17 +113,257 @@ func (r *Request) setTopLevel(key string, v []byte, seen *uint64) bool {
 	return false
 }
 
-// topLevelIndex numbers the members setTopLevel decodes, for its record of members seen.
-var topLevelIndex = func() map[string]int {
-	m := map[string]int{}
-	for i, k := range []string{"messages", "model", "user", "reasoning_effort", "service_tier", "safety_identifier",
-		"prompt_cache_key", "verbosity", "stream", "logprobs", "parallel_tool_calls", "store", "max_tokens",
-		"max_completion_tokens", "top_k", "n", "top_logprobs", "seed", "temperature", "top_p", "presence_penalty",
-		"frequency_penalty", "stream_options"} {
-		m[k] = i
+// The members setTopLevel decodes, numbered for its record of members seen.
+const (
+	topMessages = iota
+	topModel
+	topUser
+	topReasoningEffort
+	topServiceTier
+	topSafetyIdentifier
+	topPromptCacheKey
+	topVerbosity
+	topStream
+	topLogprobs
+	topParallelToolCalls
+	topStore
+	topMaxTokens
+	topMaxCompletionTokens
+	topTopK
+	topN
+	topTopLogprobs
+	topSeed
+	topTemperature
+	topTopP
+	topPresencePenalty
+	topFrequencyPenalty
+	topStreamOptions
+	topStop
+	topToolChoice
+	topResponseFormat
+	topTools
+)
+
+// topLevelIndex returns the number of the member key setTopLevel decodes, or -1. A switch, not a
+// map: no hashing, and nothing built at init.
+func topLevelIndex(key []byte) int {
+	switch string(key) {
+	case "messages":
+		return topMessages
+	case "model":
+		return topModel
+	case "user":
+		return topUser
+	case "reasoning_effort":
+		return topReasoningEffort
+	case "service_tier":
+		return topServiceTier
+	case "safety_identifier":
+		return topSafetyIdentifier
+	case "prompt_cache_key":
+		return topPromptCacheKey
+	case "verbosity":
+		return topVerbosity
+	case "stream":
+		return topStream
+	case "logprobs":
+		return topLogprobs
+	case "parallel_tool_calls":
+		return topParallelToolCalls
+	case "store":
+		return topStore
+	case "max_tokens":
+		return topMaxTokens
+	case "max_completion_tokens":
+		return topMaxCompletionTokens
+	case "top_k":
+		return topTopK
+	case "n":
+		return topN
+	case "top_logprobs":
+		return topTopLogprobs
+	case "seed":
+		return topSeed
+	case "temperature":
+		return topTemperature
+	case "top_p":
+		return topTopP
+	case "presence_penalty":
+		return topPresencePenalty
+	case "frequency_penalty":
+		return topFrequencyPenalty
+	case "stream_options":
+		return topStreamOptions
+	case "stop":
+		return topStop
+	case "tool_choice":
+		return topToolChoice
+	case "response_format":
+		return topResponseFormat
+	case "tools":
+		return topTools
 	}
-	return m
-}()
+	return -1
+}
+
+// fieldsAt walks the object that is the value at b[i], calling fn with the number of each key
+// in keys and the index where its value starts; fn decodes the value and returns the index just
+// past it, or -1 to decline it. fieldsAt returns the index just past the object, or -1, as
+// setTopLevel reports false, for anything but an object of those keys spelled exactly, each at
+// most once, with values that are not null and that fn takes. (encoding/json matches keys without
+// regard to case, merges repeated ones and skips unknown ones: those are its to decode.) Each
+// value is walked once, by fn, nested objects included.
+func fieldsAt(b []byte, i int, keys []string, fn func(n, i int) int) int {
+	if i >= len(b) || b[i] != '{' {
+		return -1
+	}
+	var seen uint64
+	end, err := jsonscan.ObjectAt(b, i, func(k, _ []byte, i int) (int, error) {
+		n := 0
+		for n < len(keys) && keys[n] != string(k) {
+			n++
+		}
+		if n == len(keys) || seen&(1<<n) != 0 || b[i] == 'n' { // 'n': null, or not JSON
+			return i, errStop
+		}
+		seen |= 1 << n
+		if end := fn(n, i); end >= 0 {
+			return end, nil
+		}
+		return i, errStop
+	})
+	if err != nil {
+		return -1
+	}
+	return end
+}
+
+// leafAt decodes the value at b[i] with set, for fieldsAt: the index just past it, or -1.
+func leafAt(b []byte, i int, set func(v []byte) bool) int {
+	end, err := jsonscan.SkipValue(b, i)
+	if err != nil || !set(b[i:end]) {
+		return -1
+	}
+	return end
+}
+
+var errStop = errors.New("stop")
+
+// setStop decodes stop as Stop.UnmarshalJSON does: a string, or an array of strings (an empty
+// array is an empty, non-nil Stop).
+func (r *Request) setStop(v []byte) bool {
+	switch jsonscan.Kind(v) {
+	case '"':
+		var one string
+		if !setString(&one, v) {
+			return false
+		}
+		r.Stop = Stop{one}
+		return true
+	case '[':
+		stop := Stop{}
+		err := jsonscan.Array(v, func(n int, v []byte) error {
+			var s string
+			if n == maxStop || !setString(&s, v) { // past the limit: Decode refuses it
+				return errStop
+			}
+			stop = append(stop, s)
+			return nil
+		})
+		if err != nil {
+			return false
+		}
+		r.Stop = stop
+		return true
+	}
+	return false
+}
+
+var (
+	responseFormatKeys = []string{"type", "json_schema"}
+	jsonSchemaKeys     = []string{"name", "description", "schema", "strict"}
+	toolKeys           = []string{"type", "function"}
+	functionDeclKeys   = []string{"name", "description", "parameters", "strict"}
+)
+
+// setResponseFormat decodes response_format: {"type": …, "json_schema": {"name", "description",
+// "schema", "strict"}}, the schema kept as written.
+func (r *Request) setResponseFormat(v []byte) bool {
+	var f ResponseFormat
+	end := fieldsAt(v, 0, responseFormatKeys, func(n, i int) int {
+		if n == 0 {
+			return leafAt(v, i, func(v []byte) bool { return setString(&f.Type, v) })
+		}
+		s := new(JSONSchema)
+		f.JSONSchema = s
+		return fieldsAt(v, i, jsonSchemaKeys, func(n, i int) int {
+			return leafAt(v, i, func(v []byte) bool {
+				switch n {
+				case 0:
+					return setString(&s.Name, v)
+				case 1:
+					return setString(&s.Description, v)
+				case 2:
+					s.Schema = bytes.Clone(v)
+					return true
+				}
+				return setBoolPtr(&s.Strict, v)
+			})
+		})
+	})
+	if end != len(v) {
+		return false
+	}
+	r.ResponseFormat = &f
+	return true
+}
+
+// setTools decodes tools: an array of {"type", "function": {"name", "description",
+// "parameters", "strict"}}, the parameters kept as written; at most maxTools of them (more is
+// Decode's 400).
+func (r *Request) setTools(v []byte) bool {
+	if jsonscan.Kind(v) != '[' {
+		return false
+	}
+	tools := []Tool{}
+	end, err := jsonscan.ArrayAt(v, 0, func(n, i int) (int, error) {
+		if n == maxTools {
+			return i, errStop
+		}
+		var t Tool
+		end := fieldsAt(v, i, toolKeys, func(n, i int) int {
+			if n == 0 {
+				return leafAt(v, i, func(v []byte) bool { return setString(&t.Type, v) })
+			}
+			f := new(FunctionDecl)
+			t.Function = f
+			return fieldsAt(v, i, functionDeclKeys, func(n, i int) int {
+				return leafAt(v, i, func(v []byte) bool {
+					switch n {
+					case 0:
+						return setString(&f.Name, v)
+					case 1:
+						return setString(&f.Description, v)
+					case 2:
+						f.Parameters = bytes.Clone(v)
+						return true
+					}
+					return setBoolPtr(&f.Strict, v)
+				})
+			})
+		})
+		if end < 0 {
+			return i, errStop
+		}
+		tools = append(tools, t)
+		return end, nil
+	})
+	if err != nil || end != len(v) {
+		return false
+	}
+	r.Tools = tools
+	return true
+}
 
 func setString(s *string, v []byte) bool {
 	if jsonscan.Kind(v) != '"' {

@@ -222,7 +222,7 @@ func scanEmbeddingRequest(b []byte) (w embeddingWire, ok bool) {
 	}
 	raw := func(field int, dst *json.RawMessage, i int) (int, error) {
 		end, err := jsonscan.SkipValue(b, i)
-		if err != nil || !first(field) || jsonscan.IsNull(b[i:end]) || !json.Valid(b[i:end]) {
+		if err != nil || !first(field) || jsonscan.IsNull(b[i:end]) || !jsonscan.Valid(b[i:end]) {
 			return i, errFallBack
 		}
 		*dst = b[i:end:end]

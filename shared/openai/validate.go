@@ -10,19 +10,13 @@ import (
 // so a bad value is a 400 naming the field before any upstream call.
 // https://platform.openai.com/docs/api-reference/chat/create
 func (r *Request) validate() error {
-	for _, f := range []struct {
-		name     string
-		v        *float64
-		min, max float64
-	}{
-		{"temperature", r.Temperature, 0, 2},
-		{"top_p", r.TopP, 0, 1},
-	} {
-		if f.v != nil && !(*f.v >= f.min && *f.v <= f.max) {
-			return InvalidParam(f.name, "%s must be between %g and %g, got %g", f.name, f.min, f.max, *f.v)
-		}
+	if err := inRange("temperature", r.Temperature, 0, 2); err != nil {
+		return err
 	}
-	for _, f := range []struct {
+	if err := inRange("top_p", r.TopP, 0, 1); err != nil {
+		return err
+	}
+	for _, f := range [...]struct {
 		name string
 		v    *int
 	}{{"top_k", r.TopK}, {"n", r.N}, {"max_tokens", r.MaxTokens}, {"max_completion_tokens", r.MaxCompletionTokens}} {
@@ -45,6 +39,14 @@ func (r *Request) validate() error {
 			f := "tools[" + strconv.Itoa(i) + "].function.name"
 			return InvalidParam(f, "%s must be 1 to 64 letters, digits, underscores or dashes, got %q", f, t.Function.Name)
 		}
+	}
+	return nil
+}
+
+// inRange refuses a sampling field set outside [min, max] (NaN included).
+func inRange(name string, v *float64, min, max float64) error {
+	if v != nil && !(*v >= min && *v <= max) {
+		return InvalidParam(name, "%s must be between %g and %g, got %g", name, min, max, *v)
 	}
 	return nil
 }
