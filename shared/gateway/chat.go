@@ -62,8 +62,11 @@ func putBuffer(b *bytes.Buffer) {
 }
 
 // readBody reads the request body within the size limit: a declared length over it is refused
-// before reading, and an undeclared one is cut off at the limit. The caller returns the buffer
-// with putBuffer.
+// before reading, and an undeclared one is cut off at the limit. A declared length within it is
+// read exactly, in one read when the body has arrived: a server request's body ends there (net/http
+// enforces it, as the adapters' bodies hold exactly their length), so neither the limit's reader
+// nor a read for the end is needed; net/http finds the end after the handler. The caller returns
+// the buffer with putBuffer.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffer, error) {
 	if ct := headerValue(r.Header, "Content-Type"); ct != "" && ct != "application/json" { // the common case needs no parse
 		mt, _, err := mime.ParseMediaType(ct)
@@ -78,11 +81,17 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffe
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)
 	}
-	size := r.ContentLength
-	if size < 0 {
-		size = 4 << 10
+	if n := r.ContentLength; n >= 0 {
+		buf := getBuffer(n)
+		b := buf.AvailableBuffer()[:n]
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			putBuffer(buf)
+			return nil, readError(err)
+		}
+		_, _ = buf.Write(b) // b is the buffer's own free space: no copy moves it
+		return buf, nil
 	}
-	buf := getBuffer(size + bytes.MinRead)
+	buf := getBuffer(4<<10 + bytes.MinRead)
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		putBuffer(buf)
@@ -90,9 +99,13 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffe
 		if errors.As(err, &mbe) {
 			return nil, tooLarge(limit)
 		}
-		return nil, openai.Errorf(http.StatusBadRequest, openai.CodeInvalidRequest, "", "could not read the request body: %v", err)
+		return nil, readError(err)
 	}
 	return buf, nil
+}
+
+func readError(err error) *openai.Error {
+	return openai.Errorf(http.StatusBadRequest, openai.CodeInvalidRequest, "", "could not read the request body: %v", err)
 }
 
 func tooLarge(limit int64) *openai.Error {
