@@ -2,7 +2,6 @@ package gemini
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 
 	"github.com/geminigateway/gateway/shared/jsonscan"
@@ -600,7 +599,7 @@ func (d *decoder) skipUnknown(raw []byte, i int, fields ...string) (int, error) 
 // skipValid returns the end of the value at b[i], declining one that is not valid JSON.
 func skipValid(b []byte, i int) (int, error) {
 	end, err := jsonscan.SkipValue(b, i)
-	if err != nil || !json.Valid(b[i:end]) {
+	if err != nil || !jsonscan.Valid(b[i:end]) {
 		return end, errDecline
 	}
 	return end, nil
