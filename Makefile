@@ -88,6 +88,9 @@ fuzz:
 	$(FUZZ) ./shared/translate -fuzz '^FuzzJoined$$'
 	$(FUZZ) ./shared/gemini -fuzz '^FuzzFastResponse$$'
 	$(FUZZ) ./shared/gemini -fuzz '^FuzzEndpointURL$$'
+	$(FUZZ) ./shared/jsonscan -fuzz '^FuzzValid$$'
+	$(FUZZ) ./shared/jsonscan -fuzz '^FuzzUnquote$$'
+	$(FUZZ) ./shared/openai -fuzz '^FuzzDecodeTopLevel$$'
 
 ## package: build the deployment artifacts: dist/gcf-source.zip (Cloud Functions source archive)
 ## and dist/lambda.zip (Lambda bootstrap, linux/arm64). Reproducible: same code, same bytes.
