@@ -68,9 +68,30 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 	var r Request
 	var seen uint64
 	nMessages := -1 // counted while the top level is walked, when messages is an array
+	d := decoder{ctx: ctx, limits: l, fast: handDecode}
+	// With handDecode the walk checks every value it reads as JSON (jsonscan.ValidAt), and
+	// decodes the messages as it checks them (messagesAt): checked holds while every value was
+	// found valid, and the body need not be checked again. Where a value is not (or the
+	// messages are not decoded in the walk) the rest is walked as before, and the body checked
+	// whole.
+	checked := handDecode
+	var msgs []Message
+	var msgErr error
+	inWalk := false // the messages were decoded in the walk: msgs, msgErr
 	end, err := jsonscan.ObjectAt(body, 0, func(k, _ []byte, i int) (int, error) {
-		// messages is counted as it is skipped: the one walk over it before it is decoded.
 		if string(k) == "messages" && body[i] == '[' {
+			if checked {
+				d.parts, d.seen = 0, 0
+				var end int
+				var ok bool
+				if msgs, nMessages, end, msgErr, ok = d.messagesAt(msgs[:0], body, i); ok {
+					messages, inWalk = body[i:end], true
+					return end, r.topLevel(k, messages, &fast, &seen, &google, &extraBody)
+				}
+				checked, msgs, msgErr = false, nil, nil
+			}
+			inWalk = false
+			// messages is counted as it is skipped: the one walk over it before it is decoded.
 			n := 0
 			end, err := jsonscan.ArrayAt(body, i, func(_, i int) (int, error) {
 				n++
@@ -82,13 +103,21 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 			}
 			// not an array after all: skipped as any value is (and counted again later)
 		}
-		end, err := jsonscan.SkipValue(body, i)
-		if err != nil {
-			return end, err
+		var end int
+		if checked {
+			if end = jsonscan.ValidAt(body, i, 1); end < 0 {
+				checked = false
+			}
+		}
+		if !checked {
+			var err error
+			if end, err = jsonscan.SkipValue(body, i); err != nil {
+				return end, err
+			}
 		}
 		v := body[i:end]
 		if string(k) == "messages" {
-			messages, nMessages = v, -1
+			messages, nMessages, inWalk = v, -1, false
 		}
 		return end, r.topLevel(k, v, &fast, &seen, &google, &extraBody)
 	})
@@ -102,9 +131,9 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 		return nil, err
 	}
 	// The fast path decoded every top-level field already (setTopLevel); the body must still
-	// be JSON throughout, as encoding/json would require (jsonscan.Valid: its answer, without
-	// its scanner).
-	if !fast || !jsonscan.Valid(body) {
+	// be JSON throughout, as encoding/json would require: the walk checked it, or else
+	// jsonscan.Valid (its answer, without its scanner) does.
+	if !fast || !checked && !jsonscan.Valid(body) {
 		r = Request{}
 		wire := struct {
 			*plainRequest
@@ -114,7 +143,13 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 			return nil, decodeError(err)
 		}
 	}
-	if messages != nil && !jsonscan.IsNull(messages) {
+	switch {
+	case inWalk:
+		if msgErr != nil {
+			return nil, msgErr
+		}
+		r.Messages = msgs
+	case messages != nil && !jsonscan.IsNull(messages):
 		d := decoder{ctx: ctx, limits: l, fast: handDecode}
 		if r.Messages, err = d.messages(messages, nMessages); err != nil {
 			return nil, err
