@@ -117,6 +117,12 @@ func ValidAt(b []byte, i, open int) int {
 	}
 }
 
+// PlainString reports whether raw is a string literal of ASCII without escapes, which stands for
+// raw[1:len(raw)-1] as it is.
+func PlainString(raw []byte) bool {
+	return len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && skipPlain(raw, 1, true) == len(raw)-1
+}
+
 // ValidString checks the string literal at b[i] == '"' as Valid does and returns the index just
 // past it, or -1; plain reports that it is ASCII without escapes, so b[i+1:end-1] is the string
 // it stands for as it is, with no Unquote. One look for the closing quote does both for a plain

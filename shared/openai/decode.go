@@ -65,10 +65,22 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 	}
 	handDecode := fast // fast is cleared when the top level is left to encoding/json
 	var messages, google, extraBody []byte
-	var r Request
+	// The request, one message and what the common scalar pointers point to are one allocation.
+	blk := new(requestBlock)
+	r := &blk.r
+	var sp *spare
+	if handDecode {
+		sp = &blk.spare
+		if len(body) <= maxShared {
+			sp.text = string(body)
+		}
+	}
 	var seen uint64
 	nMessages := -1 // counted while the top level is walked, when messages is an array
 	d := decoder{ctx: ctx, limits: l, fast: handDecode}
+	if sp != nil {
+		d.text = sp.text
+	}
 	// With handDecode the walk checks every value it reads as JSON (jsonscan.ValidAt), and
 	// decodes the messages as it checks them (messagesAt): checked holds while every value was
 	// found valid, and the body need not be checked again. Where a value is not (or the
@@ -84,9 +96,9 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 				d.parts, d.seen = 0, 0
 				var end int
 				var ok bool
-				if msgs, nMessages, end, msgErr, ok = d.messagesAt(msgs[:0], body, i); ok {
+				if msgs, nMessages, end, msgErr, ok = d.messagesAt(blk.messages(l, len(body)-i), body, i); ok {
 					messages, inWalk = body[i:end], true
-					return end, r.topLevel(k, messages, &fast, &seen, &google, &extraBody)
+					return end, r.topLevel(k, messages, &fast, &seen, &google, &extraBody, sp, i)
 				}
 				checked, msgs, msgErr = false, nil, nil
 			}
@@ -99,7 +111,7 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 			})
 			if err == nil {
 				messages, nMessages = body[i:end], n
-				return end, r.topLevel(k, messages, &fast, &seen, &google, &extraBody)
+				return end, r.topLevel(k, messages, &fast, &seen, &google, &extraBody, sp, i)
 			}
 			// not an array after all: skipped as any value is (and counted again later)
 		}
@@ -119,7 +131,7 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 		if string(k) == "messages" {
 			messages, nMessages, inWalk = v, -1, false
 		}
-		return end, r.topLevel(k, v, &fast, &seen, &google, &extraBody)
+		return end, r.topLevel(k, v, &fast, &seen, &google, &extraBody, sp, i)
 	})
 	if err == nil && jsonscan.SkipSpace(body, end) != len(body) {
 		err = jsonscan.ErrSyntax // data after the object
@@ -134,11 +146,11 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 	// be JSON throughout, as encoding/json would require: the walk checked it, or else
 	// jsonscan.Valid (its answer, without its scanner) does.
 	if !fast || !checked && !jsonscan.Valid(body) {
-		r = Request{}
+		*r = Request{}
 		wire := struct {
 			*plainRequest
 			Messages skip `json:"messages"` // decoded below, with paths and limits
-		}{plainRequest: (*plainRequest)(&r)}
+		}{plainRequest: (*plainRequest)(r)}
 		if err := json.Unmarshal(body, &wire); err != nil {
 			return nil, decodeError(err)
 		}
@@ -161,14 +173,33 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
-	return &r, nil
+	return r, nil
+}
+
+// requestBlock is what Decode allocates for a request: the Request, room for its first message,
+// and its spare (the scalars its pointers point to).
+type requestBlock struct {
+	r     Request
+	msg   [1]Message
+	spare spare
+}
+
+// messages returns the empty slice messagesAt appends to, with room for the messages an array
+// in rest bytes may hold: the block's one for a small body, else a guess of one per 128 bytes
+// (at most 64, or the limit), grown as the walk finds more.
+func (blk *requestBlock) messages(l Limits, rest int) []Message {
+	n := min(rest/128+1, 64, l.Messages)
+	if n <= 1 {
+		return blk.msg[:0:1]
+	}
+	return make([]Message, 0, n)
 }
 
 // topLevel takes the top-level member k: v of a request body during Decode's walk: it decodes
 // it by hand while fast holds (setTopLevel), applies the limits checked before anything is
 // decoded, keeps google and extra_body for foldGoogle, and refuses an unknown key.
-func (r *Request) topLevel(k, v []byte, fast *bool, seen *uint64, google, extraBody *[]byte) error {
-	took := *fast && r.setTopLevel(k, v, seen)
+func (r *Request) topLevel(k, v []byte, fast *bool, seen *uint64, google, extraBody *[]byte, sp *spare, at int) error {
+	took := *fast && r.setTopLevel(k, v, seen, sp, at)
 	*fast = took
 	// string(k) is only made where an error names the key: a switch on it copies nothing.
 	switch string(k) {
