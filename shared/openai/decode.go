@@ -71,6 +71,7 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 	var sp *spare
 	if handDecode {
 		sp = &blk.spare
+		sp.plainAt = -1
 		if len(body) <= maxShared {
 			sp.text = string(body)
 		}
@@ -117,7 +118,15 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 		}
 		var end int
 		if checked {
-			if end = jsonscan.ValidAt(body, i, 1); end < 0 {
+			if body[i] == '"' {
+				var plain bool
+				if end, plain = jsonscan.ValidString(body, i); plain && sp.text != "" {
+					sp.plainAt = i
+				}
+			} else {
+				end = jsonscan.ValidAt(body, i, 1)
+			}
+			if end < 0 {
 				checked = false
 			}
 		}
@@ -232,7 +241,7 @@ func (r *Request) topLevel(k, v []byte, fast *bool, seen *uint64, google, extraB
 	case "metadata":
 		return maxMembers(v, maxMetadata, "metadata", "metadata holds at most %d key-value pairs")
 	default:
-		if !knownField(k) {
+		if !took && !knownField(k) { // what setTopLevel takes is a known field
 			key := string(k)
 			return InvalidParam(key, "unrecognized request argument supplied: %s", key)
 		}

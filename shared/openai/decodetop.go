@@ -26,7 +26,7 @@ func (r *Request) setTopLevel(key, v []byte, seen *uint64, sp *spare, at int) bo
 		return false
 	}
 	*seen |= 1 << i
-	if jsonscan.IsNull(v) {
+	if len(v) > 0 && v[0] == 'n' && jsonscan.IsNull(v) { // v as the walk cuts it: no space around
 		return i != topStreamOptions // null leaves a scalar as it is, and sets a pointer to nil
 	}
 	switch i {
@@ -120,7 +120,11 @@ func (r *Request) setTopLevel(key, v []byte, seen *uint64, sp *spare, at int) bo
 // none pointing into the body, whose buffer is reused), and the values of the common scalar
 // pointers. A nil *spare: each is an allocation of its own.
 type spare struct {
-	text   string
+	text string
+	// plainAt is where in the body a string the walk found plain (jsonscan.ValidString)
+	// starts, so it is cut without another look; -1 for none.
+	plainAt int
+
 	ints   [2]int     // max_tokens, max_completion_tokens
 	floats [2]float64 // temperature, top_p
 }
@@ -145,7 +149,7 @@ func (sp *spare) float(i int) *float64 {
 
 // setString is setString for the value v at body[at:], cut from sp.text when it is plain.
 func (sp *spare) setString(s *string, v []byte, at int) bool {
-	if sp != nil && sp.text != "" && jsonscan.PlainString(v) {
+	if sp != nil && sp.text != "" && (at == sp.plainAt || jsonscan.PlainString(v)) {
 		*s = sp.text[at+1 : at+len(v)-1]
 		return true
 	}

@@ -16,13 +16,17 @@ func (r *Request) validate() error {
 	if err := inRange("top_p", r.TopP, 0, 1); err != nil {
 		return err
 	}
-	for _, f := range [...]struct {
-		name string
-		v    *int
-	}{{"top_k", r.TopK}, {"n", r.N}, {"max_tokens", r.MaxTokens}, {"max_completion_tokens", r.MaxCompletionTokens}} {
-		if f.v != nil && *f.v < 1 {
-			return InvalidParam(f.name, "%s must be at least 1, got %d", f.name, *f.v)
-		}
+	if err := atLeastOne("top_k", r.TopK); err != nil {
+		return err
+	}
+	if err := atLeastOne("n", r.N); err != nil {
+		return err
+	}
+	if err := atLeastOne("max_tokens", r.MaxTokens); err != nil {
+		return err
+	}
+	if err := atLeastOne("max_completion_tokens", r.MaxCompletionTokens); err != nil {
+		return err
 	}
 	if r.TopLogprobs != nil && (*r.TopLogprobs < 0 || *r.TopLogprobs > 20) {
 		return InvalidParam("top_logprobs", "top_logprobs must be between 0 and 20, got %d", *r.TopLogprobs)
@@ -39,6 +43,14 @@ func (r *Request) validate() error {
 			f := "tools[" + strconv.Itoa(i) + "].function.name"
 			return InvalidParam(f, "%s must be 1 to 64 letters, digits, underscores or dashes, got %q", f, t.Function.Name)
 		}
+	}
+	return nil
+}
+
+// atLeastOne refuses a count set below 1.
+func atLeastOne(name string, v *int) error {
+	if v != nil && *v < 1 {
+		return InvalidParam(name, "%s must be at least 1, got %d", name, *v)
 	}
 	return nil
 }
