@@ -210,6 +210,11 @@ func (blk *requestBlock) messages(l Limits, rest int) []Message {
 func (r *Request) topLevel(k, v []byte, fast *bool, seen *uint64, google, extraBody *[]byte, sp *spare, at int) error {
 	took := *fast && r.setTopLevel(k, v, seen, sp, at)
 	*fast = took
+	if took {
+		// setTopLevel takes only known fields, neither google nor extra_body, and no more stop
+		// sequences or tools than the limits below.
+		return nil
+	}
 	// string(k) is only made where an error names the key: a switch on it copies nothing.
 	switch string(k) {
 	case "messages":
@@ -227,21 +232,15 @@ func (r *Request) topLevel(k, v []byte, fast *bool, seen *uint64, google, extraB
 		}
 		*extraBody = v
 	case "stop":
-		if took {
-			return nil // setStop takes no more than maxStop
-		}
 		return maxLen(v, maxStop, "stop", "stop holds at most %d sequences")
 	case "tools":
-		if took {
-			return nil // setTools takes no more than maxTools
-		}
 		return maxLen(v, maxTools, "tools", "tools holds at most %d functions")
 	case "modalities":
 		return maxLen(v, maxModalities, "modalities", "modalities holds at most %d entries")
 	case "metadata":
 		return maxMembers(v, maxMetadata, "metadata", "metadata holds at most %d key-value pairs")
 	default:
-		if !took && !knownField(k) { // what setTopLevel takes is a known field
+		if !knownField(k) {
 			key := string(k)
 			return InvalidParam(key, "unrecognized request argument supplied: %s", key)
 		}

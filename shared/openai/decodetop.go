@@ -124,9 +124,8 @@ type spare struct {
 	// plainAt is where in the body a string the walk found plain (jsonscan.ValidString)
 	// starts, so it is cut without another look; -1 for none.
 	plainAt int
-
-	ints   [2]int     // max_tokens, max_completion_tokens
-	floats [2]float64 // temperature, top_p
+	ints    [2]int     // max_tokens, max_completion_tokens
+	floats  [2]float64 // temperature, top_p
 }
 
 // maxShared is the largest body whose strings are cut from one copy of it: a larger one would
