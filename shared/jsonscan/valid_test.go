@@ -172,6 +172,9 @@ func FuzzValidAt(f *testing.F) {
 			if send != end {
 				t.Fatalf("ValidString(%q) = %d, ValidAt says %d", b, send, end)
 			}
+			if send >= 0 && PlainString(b[start:send]) != plain {
+				t.Fatalf("ValidString(%q) says plain %v, PlainString %v", b, plain, !plain)
+			}
 			if plain {
 				s, err := Unquote(b[start:send])
 				if err != nil || s != string(b[start+1:send-1]) {

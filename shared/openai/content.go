@@ -103,8 +103,8 @@ func (d *decoder) messagesAt(msgs []Message, b []byte, start int) (_ []Message, 
 	if err != nil {
 		return nil, 0, end, nil, false
 	}
-	if msgErr == nil && n > d.limits.Messages {
-		msgErr = d.tooMany()
+	if n > d.limits.Messages {
+		msgErr = d.tooMany() // messages refuses too many before it decodes any
 	}
 	if msgs == nil {
 		msgs = []Message{} // as messages makes it: empty, not nil
