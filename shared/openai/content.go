@@ -235,7 +235,7 @@ func (d *decoder) toolCalls(m *Message, b []byte, i int) error {
 	if err != nil {
 		return InvalidParam(msgPath(i)+".tool_calls", "%s.tool_calls is not a valid array: %v", msgPath(i), err)
 	}
-	if err := d.count(n, msgPath(i)+".tool_calls"); err != nil {
+	if err := d.count(n, i, "tool_calls"); err != nil {
 		return err
 	}
 	m.ToolCalls = make([]ToolCall, n)
@@ -258,9 +258,11 @@ func (d *decoder) toolCalls(m *Message, b []byte, i int) error {
 	return err
 }
 
-// count adds n parts or tool calls to the request's total, or refuses the request.
-func (d *decoder) count(n int, at string) error {
+// count adds n parts or tool calls, messages[i].field, to the request's total, or refuses the
+// request (the path is only built for the error).
+func (d *decoder) count(n, i int, field string) error {
 	if d.parts+n > d.limits.Parts {
+		at := msgPath(i) + "." + field
 		return InvalidParam(at, "%s: the messages hold more than %d content parts and tool calls in all, the most this gateway accepts (GATEWAY_MAX_PARTS)", at, d.limits.Parts)
 	}
 	d.parts += n
@@ -281,12 +283,12 @@ func (d *decoder) content(b []byte, i int) (Content, error) {
 		}
 		return Content{Text: s}, nil
 	case '[':
-		at := msgPath(i) + ".content"
 		n, err := jsonscan.Len(b, d.limits.Parts-d.parts)
 		if err != nil {
+			at := msgPath(i) + ".content"
 			return Content{}, InvalidParam(at, "%s is not a valid array: %v", at, err)
 		}
-		if err := d.count(n, at); err != nil {
+		if err := d.count(n, i, "content"); err != nil {
 			return Content{}, err
 		}
 		c := Content{IsParts: true, Parts: make([]Part, n)}
