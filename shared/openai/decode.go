@@ -194,10 +194,11 @@ type requestBlock struct {
 }
 
 // messages returns the empty slice messagesAt appends to, with room for the messages an array
-// in rest bytes may hold: the block's one for a small body, else a guess of one per 128 bytes
-// (at most 64, or the limit), grown as the walk finds more.
+// in rest bytes may hold: the block's one for a small body, else a guess of one per 160 bytes,
+// at most 16 (a long prompt in one message must not cost a large slice), grown as the walk
+// finds more.
 func (blk *requestBlock) messages(l Limits, rest int) []Message {
-	n := min(rest/128+1, 64, l.Messages)
+	n := min(rest/160+1, 16, l.Messages)
 	if n <= 1 {
 		return blk.msg[:0:1]
 	}

@@ -39,6 +39,9 @@ var walkCases = []string{
 	`{"model":"m","messages":[{"role":"user","content":"a"}],"max_tokens":123456789012345678}`,
 	`{"model":"m","messages":[{"role":"user","content":"a"}],"max_tokens":-123456789012345678}`,
 	`{"model":"m","messages":[{"role":"user","content":"a"}],"max_tokens":9223372036854775808}`,
+	// more messages than the slice is first made for
+	`{"model":"m","messages":[` + strings.Repeat(`{"role":"user","content":"a"},`, 40) + `{}]}`,
+	`{"model":"m","messages":[` + strings.Repeat(`{},`, 40) + `{"role":"user","content":"` + strings.Repeat("a", 3000) + `"}]}`,
 }
 
 // TestDecodeInTheWalk holds the walk that decodes the messages as it checks them to the
