@@ -53,9 +53,10 @@ func (l Limits) Decode(ctx context.Context, body []byte) (*Request, error) {
 	return l.decode(ctx, body, true)
 }
 
-// decode is Decode; with fast false every top-level field goes through encoding/json, and every
-// tool call and extra_content through decodeStrict (the reference FuzzDecodeTopLevel holds the
-// hand-written paths to).
+// decode is Decode; with fast false every top-level field goes through encoding/json, every
+// tool call and extra_content through decodeStrict, the body is checked by jsonscan.Valid and
+// the messages are decoded after it (the reference FuzzDecodeTopLevel and FuzzDecodeInTheWalk
+// hold the hand-written paths to).
 func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, error) {
 	if l.Messages <= 0 {
 		l.Messages = DefaultLimits.Messages
