@@ -100,7 +100,11 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 				var ok bool
 				if msgs, nMessages, end, msgErr, ok = d.messagesAt(blk.messages(l, len(body)-i), body, i); ok {
 					messages, inWalk = body[i:end], true
-					return end, r.topLevel(k, messages, &fast, &seen, &google, &extraBody, sp, i)
+					if fast && r.setTopLevel(k, messages, &seen, sp, i) {
+						return end, nil
+					}
+					fast = false
+					return end, r.topLevel(k, messages, &google, &extraBody)
 				}
 				checked, msgs, msgErr = false, nil, nil
 			}
@@ -113,7 +117,11 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 			})
 			if err == nil {
 				messages, nMessages = body[i:end], n
-				return end, r.topLevel(k, messages, &fast, &seen, &google, &extraBody, sp, i)
+				if fast && r.setTopLevel(k, messages, &seen, sp, i) {
+					return end, nil
+				}
+				fast = false
+				return end, r.topLevel(k, messages, &google, &extraBody)
 			}
 			// not an array after all: skipped as any value is (and counted again later)
 		}
@@ -141,7 +149,13 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 		if string(k) == "messages" {
 			messages, nMessages, inWalk = v, -1, false
 		}
-		return end, r.topLevel(k, v, &fast, &seen, &google, &extraBody, sp, i)
+		// setTopLevel decodes the member by hand while it can; it takes only known fields,
+		// neither google nor extra_body, and no more stop sequences or tools than the limits.
+		if fast && r.setTopLevel(k, v, &seen, sp, i) {
+			return end, nil
+		}
+		fast = false
+		return end, r.topLevel(k, v, &google, &extraBody)
 	})
 	if err == nil && jsonscan.SkipSpace(body, end) != len(body) {
 		err = jsonscan.ErrSyntax // data after the object
@@ -206,17 +220,10 @@ func (blk *requestBlock) messages(l Limits, rest int) []Message {
 	return make([]Message, 0, n)
 }
 
-// topLevel takes the top-level member k: v of a request body during Decode's walk: it decodes
-// it by hand while fast holds (setTopLevel), applies the limits checked before anything is
-// decoded, keeps google and extra_body for foldGoogle, and refuses an unknown key.
-func (r *Request) topLevel(k, v []byte, fast *bool, seen *uint64, google, extraBody *[]byte, sp *spare, at int) error {
-	took := *fast && r.setTopLevel(k, v, seen, sp, at)
-	*fast = took
-	if took {
-		// setTopLevel takes only known fields, neither google nor extra_body, and no more stop
-		// sequences or tools than the limits below.
-		return nil
-	}
+// topLevel takes the top-level member k: v of a request body during Decode's walk that
+// setTopLevel did not decode: it applies the limits checked before anything is decoded, keeps
+// google and extra_body for foldGoogle, and refuses an unknown key.
+func (r *Request) topLevel(k, v []byte, google, extraBody *[]byte) error {
 	// string(k) is only made where an error names the key: a switch on it copies nothing.
 	switch string(k) {
 	case "messages":
