@@ -8,7 +8,8 @@
 // terminated strings) but not every byte of a literal: on valid JSON it finds exactly what
 // encoding/json finds; on invalid JSON it returns an error or stops, and never panics. Callers
 // that need full validation run Valid (encoding/json.Valid's answer, fuzzed against it) on the
-// same bytes.
+// same bytes, or, to check as they walk, ValidAt on each value they read (ObjectAt and ArrayAt
+// check everything between the values: keys, colons, commas, brackets).
 package jsonscan
 
 import (

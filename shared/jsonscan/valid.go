@@ -17,19 +17,28 @@ const maxDepth = 10000
 // function pointer per byte): string contents are checked eight bytes at a time, and nesting is
 // held in a bit per level, not in recursion, so deep input cannot exhaust the stack.
 func Valid(b []byte) bool {
+	end := ValidAt(b, SkipSpace(b, 0), 0)
+	return end >= 0 && SkipSpace(b, end) == len(b)
+}
+
+// ValidAt checks the one JSON value that starts at b[i], inside open levels of objects and arrays
+// already open (for the nesting limit), as Valid checks a whole text, and returns the index just
+// past it, or -1 where encoding/json would refuse it. What follows the value is the caller's to
+// check: a walk that reads a document value by value with ValidAt, and checks the structure
+// between the values itself, accepts exactly what Valid accepts.
+func ValidAt(b []byte, i, open int) int {
 	var small [4]uint64 // one bit per open level, set for an object; 256 levels before growing
 	stack := small[:]
 	depth := 0
-	i := SkipSpace(b, 0)
 	for {
 		// A value starts at i.
 		if i >= len(b) {
-			return false
+			return -1
 		}
 		switch c := b[i]; {
 		case c == '{' || c == '[':
-			if depth++; depth > maxDepth {
-				return false
+			if depth++; depth+open > maxDepth {
+				return -1
 			}
 			w, bit := (depth-1)>>6, uint64(1)<<((depth-1)&63)
 			if w == len(stack) {
@@ -52,50 +61,49 @@ func Valid(b []byte) bool {
 				break
 			}
 			if i = validMember(b, i); i < 0 {
-				return false
+				return -1
 			}
 			continue // the first member's value
 		case c == '"':
 			if i = validString(b, i); i < 0 {
-				return false
+				return -1
 			}
 		case c == 't':
 			if len(b)-i < 4 || string(b[i:i+4]) != "true" {
-				return false
+				return -1
 			}
 			i += 4
 		case c == 'f':
 			if len(b)-i < 5 || string(b[i:i+5]) != "false" {
-				return false
+				return -1
 			}
 			i += 5
 		case c == 'n':
 			if len(b)-i < 4 || string(b[i:i+4]) != "null" {
-				return false
+				return -1
 			}
 			i += 4
 		case c == '-' || c >= '0' && c <= '9':
 			if i = validNumber(b, i); i < 0 {
-				return false
+				return -1
 			}
 		default:
-			return false
+			return -1
 		}
 		// A value ended at i: close the levels it ends, up to the next value.
 		for {
-			i = SkipSpace(b, i)
 			if depth == 0 {
-				return i == len(b)
+				return i
 			}
-			if i >= len(b) {
-				return false
+			if i = SkipSpace(b, i); i >= len(b) {
+				return -1
 			}
 			inObject := stack[(depth-1)>>6]&(uint64(1)<<((depth-1)&63)) != 0
 			if c := b[i]; c == ',' {
 				i = SkipSpace(b, i+1)
 				if inObject {
 					if i = validMember(b, i); i < 0 {
-						return false
+						return -1
 					}
 				}
 				break // the next element or member value
@@ -104,9 +112,31 @@ func Valid(b []byte) bool {
 				depth--
 				continue
 			}
-			return false
+			return -1
 		}
 	}
+}
+
+// PlainString reports whether raw is a string literal of ASCII without escapes, which stands for
+// raw[1:len(raw)-1] as it is.
+func PlainString(raw []byte) bool {
+	return len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && skipPlain(raw, 1, true) == len(raw)-1
+}
+
+// ValidString checks the string literal at b[i] == '"' as Valid does and returns the index just
+// past it, or -1; plain reports that it is ASCII without escapes, so b[i+1:end-1] is the string
+// it stands for as it is, with no Unquote. One look for the closing quote does both for a plain
+// string.
+func ValidString(b []byte, i int) (end int, plain bool) {
+	if i >= len(b) || b[i] != '"' {
+		return -1, false
+	}
+	if j := skipPlain(b, i+1, true); j < len(b) && b[j] == '"' {
+		return j + 1, true
+	} else if j < len(b) {
+		i = j - 1 // validString goes on from b[j], where an escape or a non-ASCII byte starts
+	}
+	return validString(b, i), false
 }
 
 // validMember checks an object key and its colon at b[i] and returns the index of the value

@@ -128,6 +128,63 @@ func FuzzValid(f *testing.F) {
 	})
 }
 
+// FuzzValidAt holds ValidAt and ValidString to encoding/json.Valid: the value ValidAt finds at
+// the start of the input is valid JSON, and the input is valid JSON only when ValidAt finds a
+// value that spans it (white space after it aside); the nesting limit counts the open levels;
+// ValidString finds the same end, and a string it calls plain unquotes to its bytes as they are.
+func FuzzValidAt(f *testing.F) {
+	for _, in := range validCases {
+		f.Add([]byte(in), uint16(0))
+	}
+	for _, c := range scanCases {
+		f.Add([]byte(c.in), uint16(1))
+	}
+	f.Add([]byte(`"plain"`), uint16(3))
+	f.Add([]byte(`"caf\u00e9 \"x\""`), uint16(3))
+	f.Add([]byte("\"caf\xc3\xa9\""), uint16(3))
+	f.Add([]byte(strings.Repeat("[", 300)+strings.Repeat("]", 300)), uint16(maxDepth-300))
+	f.Add([]byte(strings.Repeat("[", 300)+strings.Repeat("]", 300)), uint16(maxDepth-299))
+	f.Fuzz(func(t *testing.T, b []byte, open uint16) {
+		n := int(open) % (maxDepth + 1)
+		start := SkipSpace(b, 0)
+		end := ValidAt(b, start, n)
+		// v as the second element of the innermost of n arrays (an empty v is then refused)
+		wrapped := func(v []byte) bool {
+			if n == 0 {
+				return json.Valid(v)
+			}
+			return json.Valid([]byte(strings.Repeat("[", n) + "0," + string(v) + strings.Repeat("]", n)))
+		}
+		if end < 0 {
+			if wrapped(b) {
+				t.Fatalf("ValidAt(%q, %d) = -1, json.Valid takes it", b, n)
+			}
+		} else {
+			if !wrapped(b[:end]) {
+				t.Fatalf("ValidAt(%q, %d) = %d, json.Valid refuses %q", b, n, end, b[:end])
+			}
+			if got, want := SkipSpace(b, end) == len(b), json.Valid(b); n == 0 && got != want {
+				t.Fatalf("ValidAt(%q, %d) = %d: spans the input %v, json.Valid says %v", b, n, end, got, want)
+			}
+		}
+		if start < len(b) && b[start] == '"' {
+			send, plain := ValidString(b, start)
+			if send != end {
+				t.Fatalf("ValidString(%q) = %d, ValidAt says %d", b, send, end)
+			}
+			if send >= 0 && PlainString(b[start:send]) != plain {
+				t.Fatalf("ValidString(%q) says plain %v, PlainString %v", b, plain, !plain)
+			}
+			if plain {
+				s, err := Unquote(b[start:send])
+				if err != nil || s != string(b[start+1:send-1]) {
+					t.Fatalf("ValidString(%q) says plain, Unquote = %q, %v", b, s, err)
+				}
+			}
+		}
+	})
+}
+
 func BenchmarkValid(b *testing.B) {
 	body := []byte(`{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"What is the capital of France?"}],"max_tokens":100}`)
 	for _, v := range []struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 
 	"github.com/geminigateway/gateway/shared/jsonscan"
@@ -21,6 +22,12 @@ type decoder struct {
 	// (setToolCall, setExtraContent) instead of by decodeStrict; FuzzDecodeTopLevel holds the
 	// two to the same result.
 	fast bool
+	// checked has message check every value it reads as jsonscan.ValidAt does (an invalid one
+	// is a jsonscan.ErrSyntax), so the walk that decodes the messages also validates them.
+	checked bool
+	// text is a copy of a small body that plain strings are cut from: one allocation for all
+	// of them. Empty: each string is its own copy (or a constant).
+	text string
 }
 
 // checkEvery is how many messages and parts are decoded between looks at the request context.
@@ -50,7 +57,7 @@ func (d *decoder) messages(b []byte, n int) ([]Message, error) {
 		}
 	}
 	if n > d.limits.Messages {
-		return nil, InvalidParam("messages", "messages has more than %d entries, the most this gateway accepts (GATEWAY_MAX_MESSAGES)", d.limits.Messages)
+		return nil, d.tooMany()
 	}
 	msgs := make([]Message, n)
 	_, err := jsonscan.ArrayAt(b, 0, func(i, start int) (int, error) {
@@ -65,6 +72,74 @@ func (d *decoder) messages(b []byte, n int) ([]Message, error) {
 	return msgs, nil
 }
 
+// messagesAt decodes the messages array at b[start] in the walk that checks it is JSON (the one
+// pass over it): each message is decoded as messages does, with checked set, and a message after
+// the first error or past the limit is only checked (jsonscan.ValidAt). It returns the messages
+// (msgs, appended to), how many there are, the index just past the array, and the error that
+// messages would return for them (Decode returns it only once the whole body is known to be
+// JSON, as messages runs after the body is checked); ok is false where the array is not JSON.
+func (d *decoder) messagesAt(msgs []Message, b []byte, start int) (_ []Message, n, end int, msgErr error, ok bool) {
+	d.checked = true
+	end, err := jsonscan.ArrayAt(b, start, func(i, start int) (int, error) {
+		n++
+		if msgErr == nil && i < d.limits.Messages {
+			if msgErr = d.tick(); msgErr == nil {
+				msgs = append(msgs, Message{})
+				end, err := d.message(&msgs[i], b, start, i)
+				if err == nil {
+					return end, nil
+				}
+				if errors.Is(err, jsonscan.ErrSyntax) {
+					return end, err
+				}
+				msgErr = err
+			}
+		}
+		if end := jsonscan.ValidAt(b, start, 2); end >= 0 {
+			return end, nil
+		}
+		return start, jsonscan.ErrSyntax
+	})
+	if err != nil {
+		return nil, 0, end, nil, false
+	}
+	if n > d.limits.Messages {
+		msgErr = d.tooMany() // messages refuses too many before it decodes any
+	}
+	if msgs == nil {
+		msgs = []Message{} // as messages makes it: empty, not nil
+	}
+	return msgs, n, end, msgErr, true
+}
+
+func (d *decoder) tooMany() error {
+	return InvalidParam("messages", "messages has more than %d entries, the most this gateway accepts (GATEWAY_MAX_MESSAGES)", d.limits.Messages)
+}
+
+// valueAt returns the index just past the value at b[i], a member of a message (inside three
+// levels: the body, messages and the message), checked as JSON where d.checked is set.
+func (d *decoder) valueAt(b []byte, i int) (int, error) {
+	if !d.checked {
+		return jsonscan.SkipValue(b, i)
+	}
+	if end := jsonscan.ValidAt(b, i, 3); end >= 0 {
+		return end, nil
+	}
+	return i, jsonscan.ErrSyntax
+}
+
+// cut returns the plain string literal b[i:end] (ValidString's plain) as the string it stands
+// for: a slice of d.text, or a role or type constant, or a copy.
+func (d *decoder) cut(b []byte, i, end int) string {
+	if d.text != "" {
+		return d.text[i+1 : end-1]
+	}
+	if s, ok := symbol(b[i:end]); ok {
+		return s
+	}
+	return string(b[i+1 : end-1])
+}
+
 // message decodes messages[i], the value at b[start], and returns the index just past it.
 // Fields that clients echo back from earlier responses and that Gemini has no slot for are
 // accepted and ignored (README, "Accepted and ignored").
@@ -74,50 +149,79 @@ func (d *decoder) message(m *Message, b []byte, start, i int) (int, error) {
 	}
 	m.Content.IsNull = true // until a content key says otherwise
 	return jsonscan.ObjectAt(b, start, func(k, _ []byte, vstart int) (int, error) {
-		end, err := jsonscan.SkipValue(b, vstart)
+		if d.checked && b[vstart] == '"' {
+			// A string is checked and, when plain, decoded in one look for its closing quote.
+			end, plain := jsonscan.ValidString(b, vstart)
+			if end < 0 {
+				return vstart, jsonscan.ErrSyntax
+			}
+			if plain {
+				switch string(k) {
+				case "role":
+					m.Role = d.cut(b, vstart, end)
+					return end, nil
+				case "content":
+					m.Content = Content{Text: d.cut(b, vstart, end)}
+					return end, nil
+				case "name":
+					m.Name = d.cut(b, vstart, end)
+					return end, nil
+				case "tool_call_id":
+					m.ToolCallID = d.cut(b, vstart, end)
+					return end, nil
+				}
+			}
+			return end, d.member(m, k, b[vstart:end], i)
+		}
+		end, err := d.valueAt(b, vstart)
 		if err != nil {
 			return end, err
 		}
-		v := b[vstart:end]
-		switch string(k) {
-		case "role":
-			m.Role, err = str(v, func() string { return msgPath(i) + ".role" })
-		case "content":
-			m.Content, err = d.content(v, i)
-		case "name":
-			m.Name, err = str(v, func() string { return msgPath(i) + ".name" })
-		case "tool_call_id":
-			m.ToolCallID, err = str(v, func() string { return msgPath(i) + ".tool_call_id" })
-		case "tool_calls":
-			err = d.toolCalls(m, v, i)
-		case "function_call":
-			err = decodeStrict(v, &m.FunctionCall, msgPath(i)+".function_call")
-		case "extra_content":
-			if m.ExtraContent == nil && d.fast && setExtraContent(&m.ExtraContent, v) {
-				return end, nil
-			}
-			err = decodeStrict(v, &m.ExtraContent, msgPath(i)+".extra_content")
-		case "audio":
-			// Lenient: OpenAI's audio also holds id, expires_at and transcript, which Gemini has
-			// no slot for; data and extra_content are what an image edit needs back.
-			if !jsonscan.IsNull(v) {
-				if err = json.Unmarshal(v, &m.Audio); err != nil {
-					err = fieldError(err, msgPath(i)+".audio")
-				}
-			}
-		case "images":
-			if !jsonscan.IsNull(v) {
-				if err = json.Unmarshal(v, &m.Images); err != nil {
-					err = fieldError(err, msgPath(i)+".images")
-				}
-			}
-		case "refusal", "annotations", "reasoning_content":
-			// accepted and ignored
-		default:
-			err = unknownField(msgPath(i) + "." + string(k))
-		}
-		return end, err
+		return end, d.member(m, k, b[vstart:end], i)
 	})
+}
+
+// member decodes the member k: v of messages[i].
+func (d *decoder) member(m *Message, k, v []byte, i int) error {
+	var err error
+	switch string(k) {
+	case "role":
+		m.Role, err = str(v, func() string { return msgPath(i) + ".role" })
+	case "content":
+		m.Content, err = d.content(v, i)
+	case "name":
+		m.Name, err = str(v, func() string { return msgPath(i) + ".name" })
+	case "tool_call_id":
+		m.ToolCallID, err = str(v, func() string { return msgPath(i) + ".tool_call_id" })
+	case "tool_calls":
+		err = d.toolCalls(m, v, i)
+	case "function_call":
+		err = decodeStrict(v, &m.FunctionCall, msgPath(i)+".function_call")
+	case "extra_content":
+		if m.ExtraContent == nil && d.fast && setExtraContent(&m.ExtraContent, v) {
+			return nil
+		}
+		err = decodeStrict(v, &m.ExtraContent, msgPath(i)+".extra_content")
+	case "audio":
+		// Lenient: OpenAI's audio also holds id, expires_at and transcript, which Gemini has
+		// no slot for; data and extra_content are what an image edit needs back.
+		if !jsonscan.IsNull(v) {
+			if err = json.Unmarshal(v, &m.Audio); err != nil {
+				err = fieldError(err, msgPath(i)+".audio")
+			}
+		}
+	case "images":
+		if !jsonscan.IsNull(v) {
+			if err = json.Unmarshal(v, &m.Images); err != nil {
+				err = fieldError(err, msgPath(i)+".images")
+			}
+		}
+	case "refusal", "annotations", "reasoning_content":
+		// accepted and ignored
+	default:
+		err = unknownField(msgPath(i) + "." + string(k))
+	}
+	return err
 }
 
 func (d *decoder) toolCalls(m *Message, b []byte, i int) error {
@@ -131,7 +235,7 @@ func (d *decoder) toolCalls(m *Message, b []byte, i int) error {
 	if err != nil {
 		return InvalidParam(msgPath(i)+".tool_calls", "%s.tool_calls is not a valid array: %v", msgPath(i), err)
 	}
-	if err := d.count(n, msgPath(i)+".tool_calls"); err != nil {
+	if err := d.count(n, i, "tool_calls"); err != nil {
 		return err
 	}
 	m.ToolCalls = make([]ToolCall, n)
@@ -154,9 +258,11 @@ func (d *decoder) toolCalls(m *Message, b []byte, i int) error {
 	return err
 }
 
-// count adds n parts or tool calls to the request's total, or refuses the request.
-func (d *decoder) count(n int, at string) error {
+// count adds n parts or tool calls, messages[i].field, to the request's total, or refuses the
+// request (the path is only built for the error).
+func (d *decoder) count(n, i int, field string) error {
 	if d.parts+n > d.limits.Parts {
+		at := msgPath(i) + "." + field
 		return InvalidParam(at, "%s: the messages hold more than %d content parts and tool calls in all, the most this gateway accepts (GATEWAY_MAX_PARTS)", at, d.limits.Parts)
 	}
 	d.parts += n
@@ -177,12 +283,12 @@ func (d *decoder) content(b []byte, i int) (Content, error) {
 		}
 		return Content{Text: s}, nil
 	case '[':
-		at := msgPath(i) + ".content"
 		n, err := jsonscan.Len(b, d.limits.Parts-d.parts)
 		if err != nil {
+			at := msgPath(i) + ".content"
 			return Content{}, InvalidParam(at, "%s is not a valid array: %v", at, err)
 		}
-		if err := d.count(n, at); err != nil {
+		if err := d.count(n, i, "content"); err != nil {
 			return Content{}, err
 		}
 		c := Content{IsParts: true, Parts: make([]Part, n)}

@@ -53,9 +53,10 @@ func (l Limits) Decode(ctx context.Context, body []byte) (*Request, error) {
 	return l.decode(ctx, body, true)
 }
 
-// decode is Decode; with fast false every top-level field goes through encoding/json, and every
-// tool call and extra_content through decodeStrict (the reference FuzzDecodeTopLevel holds the
-// hand-written paths to).
+// decode is Decode; with fast false every top-level field goes through encoding/json, every
+// tool call and extra_content through decodeStrict, the body is checked by jsonscan.Valid and
+// the messages are decoded after it (the reference FuzzDecodeTopLevel and FuzzDecodeInTheWalk
+// hold the hand-written paths to).
 func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, error) {
 	if l.Messages <= 0 {
 		l.Messages = DefaultLimits.Messages
@@ -65,12 +66,50 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 	}
 	handDecode := fast // fast is cleared when the top level is left to encoding/json
 	var messages, google, extraBody []byte
-	var r Request
+	// The request, one message and what the common scalar pointers point to are one allocation.
+	blk := new(requestBlock)
+	r := &blk.r
+	var sp *spare
+	if handDecode {
+		sp = &blk.spare
+		sp.plainAt = -1
+		if len(body) <= maxShared {
+			sp.text = string(body)
+		}
+	}
 	var seen uint64
 	nMessages := -1 // counted while the top level is walked, when messages is an array
+	d := decoder{ctx: ctx, limits: l, fast: handDecode}
+	if sp != nil {
+		d.text = sp.text
+	}
+	// With handDecode the walk checks every value it reads as JSON (jsonscan.ValidAt), and
+	// decodes the messages as it checks them (messagesAt): checked holds while every value was
+	// found valid, and the body need not be checked again. Where a value is not (or the
+	// messages are not decoded in the walk) the rest is walked as before, and the body checked
+	// whole.
+	checked := handDecode
+	var msgs []Message
+	var msgErr error
+	inWalk := false // the messages were decoded in the walk: msgs, msgErr
 	end, err := jsonscan.ObjectAt(body, 0, func(k, _ []byte, i int) (int, error) {
-		// messages is counted as it is skipped: the one walk over it before it is decoded.
 		if string(k) == "messages" && body[i] == '[' {
+			if checked {
+				d.parts, d.seen = 0, 0
+				var end int
+				var ok bool
+				if msgs, nMessages, end, msgErr, ok = d.messagesAt(blk.messages(l, len(body)-i), body, i); ok {
+					messages, inWalk = body[i:end], true
+					if fast && r.setTopLevel(k, messages, &seen, sp, i) {
+						return end, nil
+					}
+					fast = false
+					return end, r.topLevel(k, messages, &google, &extraBody)
+				}
+				checked, msgs, msgErr = false, nil, nil
+			}
+			inWalk = false
+			// messages is counted as it is skipped: the one walk over it before it is decoded.
 			n := 0
 			end, err := jsonscan.ArrayAt(body, i, func(_, i int) (int, error) {
 				n++
@@ -78,19 +117,45 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 			})
 			if err == nil {
 				messages, nMessages = body[i:end], n
-				return end, r.topLevel(k, messages, &fast, &seen, &google, &extraBody)
+				if fast && r.setTopLevel(k, messages, &seen, sp, i) {
+					return end, nil
+				}
+				fast = false
+				return end, r.topLevel(k, messages, &google, &extraBody)
 			}
 			// not an array after all: skipped as any value is (and counted again later)
 		}
-		end, err := jsonscan.SkipValue(body, i)
-		if err != nil {
-			return end, err
+		var end int
+		if checked {
+			if body[i] == '"' {
+				var plain bool
+				if end, plain = jsonscan.ValidString(body, i); plain && sp.text != "" {
+					sp.plainAt = i
+				}
+			} else {
+				end = jsonscan.ValidAt(body, i, 1)
+			}
+			if end < 0 {
+				checked = false
+			}
+		}
+		if !checked {
+			var err error
+			if end, err = jsonscan.SkipValue(body, i); err != nil {
+				return end, err
+			}
 		}
 		v := body[i:end]
 		if string(k) == "messages" {
-			messages, nMessages = v, -1
+			messages, nMessages, inWalk = v, -1, false
 		}
-		return end, r.topLevel(k, v, &fast, &seen, &google, &extraBody)
+		// setTopLevel decodes the member by hand while it can; it takes only known fields,
+		// neither google nor extra_body, and no more stop sequences or tools than the limits.
+		if fast && r.setTopLevel(k, v, &seen, sp, i) {
+			return end, nil
+		}
+		fast = false
+		return end, r.topLevel(k, v, &google, &extraBody)
 	})
 	if err == nil && jsonscan.SkipSpace(body, end) != len(body) {
 		err = jsonscan.ErrSyntax // data after the object
@@ -102,19 +167,25 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 		return nil, err
 	}
 	// The fast path decoded every top-level field already (setTopLevel); the body must still
-	// be JSON throughout, as encoding/json would require (jsonscan.Valid: its answer, without
-	// its scanner).
-	if !fast || !jsonscan.Valid(body) {
-		r = Request{}
+	// be JSON throughout, as encoding/json would require: the walk checked it, or else
+	// jsonscan.Valid (its answer, without its scanner) does.
+	if !fast || !checked && !jsonscan.Valid(body) {
+		*r = Request{}
 		wire := struct {
 			*plainRequest
 			Messages skip `json:"messages"` // decoded below, with paths and limits
-		}{plainRequest: (*plainRequest)(&r)}
+		}{plainRequest: (*plainRequest)(r)}
 		if err := json.Unmarshal(body, &wire); err != nil {
 			return nil, decodeError(err)
 		}
 	}
-	if messages != nil && !jsonscan.IsNull(messages) {
+	switch {
+	case inWalk:
+		if msgErr != nil {
+			return nil, msgErr
+		}
+		r.Messages = msgs
+	case messages != nil && !jsonscan.IsNull(messages):
 		d := decoder{ctx: ctx, limits: l, fast: handDecode}
 		if r.Messages, err = d.messages(messages, nMessages); err != nil {
 			return nil, err
@@ -126,15 +197,33 @@ func (l Limits) decode(ctx context.Context, body []byte, fast bool) (*Request, e
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
-	return &r, nil
+	return r, nil
 }
 
-// topLevel takes the top-level member k: v of a request body during Decode's walk: it decodes
-// it by hand while fast holds (setTopLevel), applies the limits checked before anything is
-// decoded, keeps google and extra_body for foldGoogle, and refuses an unknown key.
-func (r *Request) topLevel(k, v []byte, fast *bool, seen *uint64, google, extraBody *[]byte) error {
-	took := *fast && r.setTopLevel(k, v, seen)
-	*fast = took
+// requestBlock is what Decode allocates for a request: the Request, room for its first message,
+// and its spare (the scalars its pointers point to).
+type requestBlock struct {
+	r     Request
+	msg   [1]Message
+	spare spare
+}
+
+// messages returns the empty slice messagesAt appends to, with room for the messages an array
+// in rest bytes may hold: the block's one for a small body, else a guess of one per 160 bytes,
+// at most 16 (a long prompt in one message must not cost a large slice), grown as the walk
+// finds more.
+func (blk *requestBlock) messages(l Limits, rest int) []Message {
+	n := min(rest/160+1, 16, l.Messages)
+	if n <= 1 {
+		return blk.msg[:0:1]
+	}
+	return make([]Message, 0, n)
+}
+
+// topLevel takes the top-level member k: v of a request body during Decode's walk that
+// setTopLevel did not decode: it applies the limits checked before anything is decoded, keeps
+// google and extra_body for foldGoogle, and refuses an unknown key.
+func (r *Request) topLevel(k, v []byte, google, extraBody *[]byte) error {
 	// string(k) is only made where an error names the key: a switch on it copies nothing.
 	switch string(k) {
 	case "messages":
@@ -152,14 +241,8 @@ func (r *Request) topLevel(k, v []byte, fast *bool, seen *uint64, google, extraB
 		}
 		*extraBody = v
 	case "stop":
-		if took {
-			return nil // setStop takes no more than maxStop
-		}
 		return maxLen(v, maxStop, "stop", "stop holds at most %d sequences")
 	case "tools":
-		if took {
-			return nil // setTools takes no more than maxTools
-		}
 		return maxLen(v, maxTools, "tools", "tools holds at most %d functions")
 	case "modalities":
 		return maxLen(v, maxModalities, "modalities", "modalities holds at most %d entries")

@@ -18,32 +18,34 @@ import (
 //
 // Per request it saves encoding/json's reflective walk of the whole body, the largest part of
 // decoding a small request; Decode still checks the body with jsonscan.Valid.
-func (r *Request) setTopLevel(key, v []byte, seen *uint64) bool {
+//
+// v is the value at body[at:]; sp, where not nil, is where its strings and common scalars go.
+func (r *Request) setTopLevel(key, v []byte, seen *uint64, sp *spare, at int) bool {
 	i := topLevelIndex(key)
 	if i < 0 || *seen&(1<<i) != 0 {
 		return false
 	}
 	*seen |= 1 << i
-	if jsonscan.IsNull(v) {
+	if len(v) > 0 && v[0] == 'n' && jsonscan.IsNull(v) { // v as the walk cuts it: no space around
 		return i != topStreamOptions // null leaves a scalar as it is, and sets a pointer to nil
 	}
 	switch i {
 	case topMessages:
 		return true
 	case topModel:
-		return setString(&r.Model, v)
+		return sp.setString(&r.Model, v, at)
 	case topUser:
-		return setString(&r.User, v)
+		return sp.setString(&r.User, v, at)
 	case topReasoningEffort:
-		return setString(&r.ReasoningEffort, v)
+		return sp.setString(&r.ReasoningEffort, v, at)
 	case topServiceTier:
-		return setString(&r.ServiceTier, v)
+		return sp.setString(&r.ServiceTier, v, at)
 	case topSafetyIdentifier:
-		return setString(&r.SafetyIdentifier, v)
+		return sp.setString(&r.SafetyIdentifier, v, at)
 	case topPromptCacheKey:
-		return setString(&r.PromptCacheKey, v)
+		return sp.setString(&r.PromptCacheKey, v, at)
 	case topVerbosity:
-		return setString(&r.Verbosity, v)
+		return sp.setString(&r.Verbosity, v, at)
 	case topStream:
 		return setBool(&r.Stream, v)
 	case topLogprobs:
@@ -53,9 +55,9 @@ func (r *Request) setTopLevel(key, v []byte, seen *uint64) bool {
 	case topStore:
 		return setBoolPtr(&r.Store, v)
 	case topMaxTokens:
-		return setIntPtr(&r.MaxTokens, v)
+		return setIntAt(&r.MaxTokens, sp.int(0), v)
 	case topMaxCompletionTokens:
-		return setIntPtr(&r.MaxCompletionTokens, v)
+		return setIntAt(&r.MaxCompletionTokens, sp.int(1), v)
 	case topTopK:
 		return setIntPtr(&r.TopK, v)
 	case topN:
@@ -69,9 +71,9 @@ func (r *Request) setTopLevel(key, v []byte, seen *uint64) bool {
 		}
 		return ok
 	case topTemperature:
-		return setFloatPtr(&r.Temperature, v)
+		return setFloatAt(&r.Temperature, sp.float(0), v)
 	case topTopP:
-		return setFloatPtr(&r.TopP, v)
+		return setFloatAt(&r.TopP, sp.float(1), v)
 	case topPresencePenalty:
 		return setFloatPtr(&r.PresencePenalty, v)
 	case topFrequencyPenalty:
@@ -111,6 +113,46 @@ func (r *Request) setTopLevel(key, v []byte, seen *uint64) bool {
 		return true
 	}
 	return false
+}
+
+// spare is where the fast path puts what a Request points to, allocated with it (requestBlock):
+// a copy of a small body that its plain strings are cut from (one allocation for all of them,
+// none pointing into the body, whose buffer is reused), and the values of the common scalar
+// pointers. A nil *spare: each is an allocation of its own.
+type spare struct {
+	text string
+	// plainAt is where in the body a string the walk found plain (jsonscan.ValidString)
+	// starts, so it is cut without another look; -1 for none.
+	plainAt int
+	ints    [2]int     // max_tokens, max_completion_tokens
+	floats  [2]float64 // temperature, top_p
+}
+
+// maxShared is the largest body whose strings are cut from one copy of it: a larger one would
+// keep all of its bytes (base64 media, say) alive for as long as any one string of it.
+const maxShared = 4096
+
+func (sp *spare) int(i int) *int {
+	if sp == nil {
+		return nil
+	}
+	return &sp.ints[i]
+}
+
+func (sp *spare) float(i int) *float64 {
+	if sp == nil {
+		return nil
+	}
+	return &sp.floats[i]
+}
+
+// setString is setString for the value v at body[at:], cut from sp.text when it is plain.
+func (sp *spare) setString(s *string, v []byte, at int) bool {
+	if sp != nil && sp.text != "" && (at == sp.plainAt || jsonscan.PlainString(v)) {
+		*s = sp.text[at+1 : at+len(v)-1]
+		return true
+	}
+	return setString(s, v)
 }
 
 // The members setTopLevel decodes, numbered for its record of members seen.
@@ -399,26 +441,53 @@ func setBoolPtr(p **bool, v []byte) bool {
 }
 
 // parseInt parses an integer literal as encoding/json does into an int64 (a fraction or an
-// exponent is its type error, as is a value out of range).
+// exponent is its type error, as is a value out of range): strconv.ParseInt's answer, by hand
+// for up to 18 digits (no overflow is possible), which is every count a request holds.
 func parseInt(v []byte) (int64, bool) {
 	if k := jsonscan.Kind(v); k != '-' && (k < '0' || k > '9') {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(string(v), 10, 64)
-	return n, err == nil
+	digits := v
+	if v[0] == '-' {
+		digits = v[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 {
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		return n, err == nil
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if v[0] == '-' {
+		n = -n
+	}
+	return n, true
 }
 
-func setIntPtr(p **int, v []byte) bool {
+func setIntPtr(p **int, v []byte) bool { return setIntAt(p, nil, v) }
+
+// setIntAt sets *p to point to the integer v, held in slot (nil: a new int).
+func setIntAt(p **int, slot *int, v []byte) bool {
 	n, ok := parseInt(v)
 	if !ok || int64(int(n)) != n {
 		return false
 	}
-	i := int(n)
-	*p = &i
+	if slot == nil {
+		slot = new(int)
+	}
+	*slot = int(n)
+	*p = slot
 	return true
 }
 
-func setFloatPtr(p **float64, v []byte) bool {
+func setFloatPtr(p **float64, v []byte) bool { return setFloatAt(p, nil, v) }
+
+// setFloatAt sets *p to point to the number v, held in slot (nil: a new float64).
+func setFloatAt(p **float64, slot *float64, v []byte) bool {
 	if k := jsonscan.Kind(v); k != '-' && (k < '0' || k > '9') {
 		return false
 	}
@@ -426,6 +495,10 @@ func setFloatPtr(p **float64, v []byte) bool {
 	if err != nil {
 		return false
 	}
-	*p = &f
+	if slot == nil {
+		slot = new(float64)
+	}
+	*slot = f
+	*p = slot
 	return true
 }

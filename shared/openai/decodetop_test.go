@@ -99,7 +99,7 @@ func fastTopLevel(body []byte) bool {
 	var seen uint64
 	ok := true
 	err := jsonscan.Object(body, func(k, v []byte) error {
-		ok = ok && r.setTopLevel(k, v, &seen)
+		ok = ok && r.setTopLevel(k, v, &seen, nil, 0)
 		return nil
 	})
 	return err == nil && ok

@@ -10,19 +10,23 @@ import (
 // so a bad value is a 400 naming the field before any upstream call.
 // https://platform.openai.com/docs/api-reference/chat/create
 func (r *Request) validate() error {
-	if err := inRange("temperature", r.Temperature, 0, 2); err != nil {
-		return err
+	if r.Temperature != nil && !(*r.Temperature >= 0 && *r.Temperature <= 2) {
+		return outOfRange("temperature", *r.Temperature, 0, 2)
 	}
-	if err := inRange("top_p", r.TopP, 0, 1); err != nil {
-		return err
+	if r.TopP != nil && !(*r.TopP >= 0 && *r.TopP <= 1) {
+		return outOfRange("top_p", *r.TopP, 0, 1)
 	}
-	for _, f := range [...]struct {
-		name string
-		v    *int
-	}{{"top_k", r.TopK}, {"n", r.N}, {"max_tokens", r.MaxTokens}, {"max_completion_tokens", r.MaxCompletionTokens}} {
-		if f.v != nil && *f.v < 1 {
-			return InvalidParam(f.name, "%s must be at least 1, got %d", f.name, *f.v)
-		}
+	// The checks are written out, not looped over, so that a request that passes them calls
+	// nothing.
+	switch {
+	case r.TopK != nil && *r.TopK < 1:
+		return belowOne("top_k", *r.TopK)
+	case r.N != nil && *r.N < 1:
+		return belowOne("n", *r.N)
+	case r.MaxTokens != nil && *r.MaxTokens < 1:
+		return belowOne("max_tokens", *r.MaxTokens)
+	case r.MaxCompletionTokens != nil && *r.MaxCompletionTokens < 1:
+		return belowOne("max_completion_tokens", *r.MaxCompletionTokens)
 	}
 	if r.TopLogprobs != nil && (*r.TopLogprobs < 0 || *r.TopLogprobs > 20) {
 		return InvalidParam("top_logprobs", "top_logprobs must be between 0 and 20, got %d", *r.TopLogprobs)
@@ -43,12 +47,14 @@ func (r *Request) validate() error {
 	return nil
 }
 
-// inRange refuses a sampling field set outside [min, max] (NaN included).
-func inRange(name string, v *float64, min, max float64) error {
-	if v != nil && !(*v >= min && *v <= max) {
-		return InvalidParam(name, "%s must be between %g and %g, got %g", name, min, max, *v)
-	}
-	return nil
+// belowOne is the error for a count set below 1.
+func belowOne(name string, v int) error {
+	return InvalidParam(name, "%s must be at least 1, got %d", name, v)
+}
+
+// outOfRange is the error for a sampling field set outside [min, max] (NaN included).
+func outOfRange(name string, v, min, max float64) error {
+	return InvalidParam(name, "%s must be between %g and %g, got %g", name, min, max, v)
 }
 
 // validToolName reports whether name matches ^[a-zA-Z0-9_-]{1,64}$, OpenAI's rule for function
