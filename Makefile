@@ -91,6 +91,8 @@ fuzz:
 	$(FUZZ) ./shared/jsonscan -fuzz '^FuzzValid$$'
 	$(FUZZ) ./shared/jsonscan -fuzz '^FuzzUnquote$$'
 	$(FUZZ) ./shared/openai -fuzz '^FuzzDecodeTopLevel$$'
+	$(FUZZ) ./shared/jsonscan -fuzz '^FuzzValidAt$$'
+	$(FUZZ) ./shared/openai -fuzz '^FuzzDecodeInTheWalk$$'
 
 ## package: build the deployment artifacts: dist/gcf-source.zip (Cloud Functions source archive)
 ## and dist/lambda.zip (Lambda bootstrap, linux/arm64). Reproducible: same code, same bytes.
