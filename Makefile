@@ -93,6 +93,7 @@ fuzz:
 	$(FUZZ) ./shared/openai -fuzz '^FuzzDecodeTopLevel$$'
 	$(FUZZ) ./shared/jsonscan -fuzz '^FuzzValidAt$$'
 	$(FUZZ) ./shared/openai -fuzz '^FuzzDecodeInTheWalk$$'
+	$(FUZZ) ./shared/gateway -fuzz '^FuzzRequestLine$$'
 
 ## package: build the deployment artifacts: dist/gcf-source.zip (Cloud Functions source archive)
 ## and dist/lambda.zip (Lambda bootstrap, linux/arm64). Reproducible: same code, same bytes.

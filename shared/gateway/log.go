@@ -67,6 +67,26 @@ func (h *Handler) logRequest(r *http.Request, rs *reqState, status int) {
 	case worst >= 400 && worst != statusClientClosed:
 		level = slog.LevelWarn
 	}
+	lh, ok := h.o.Logger.Handler().(*lineHandler)
+	if ok && level < lh.level {
+		return
+	}
+	if ok && r != nil && rs.err == nil && rs.stack == nil && h.o.EMFNamespace == "" {
+		// The common line, a request that succeeded, written without its attributes: the
+		// same bytes as the general path (TestRequestLineMatchesAttrs).
+		lh.writeLine(func(b []byte) []byte { return h.appendRequestLine(b, time.Now(), r, rs, status, lat) })
+		return
+	}
+	attrs := h.requestAttrs(r, rs, status, worst, lat)
+	if ok {
+		lh.logAttrs(level, "request", attrs)
+		return
+	}
+	h.o.Logger.LogAttrs(context.Background(), level, "request", attrs...)
+}
+
+// requestAttrs returns the attributes of a request's log line.
+func (h *Handler) requestAttrs(r *http.Request, rs *reqState, status, worst int, lat time.Duration) []slog.Attr {
 	attrs := make([]slog.Attr, 0, 16)
 	attrs = append(attrs,
 		slog.String("trace_id", rs.traceID),
@@ -109,12 +129,79 @@ func (h *Handler) logRequest(r *http.Request, rs *reqState, status int) {
 	if rs.stack != nil {
 		attrs = append(attrs, slog.String("stack", string(rs.stack)))
 	}
-	attrs = h.usageAttrs(attrs, rs, worst, lat)
-	if lh, ok := h.o.Logger.Handler().(*lineHandler); ok {
-		lh.logAttrs(level, "request", attrs)
-		return
+	return h.usageAttrs(attrs, rs, worst, lat)
+}
+
+// appendRequestLine appends the log line of a request that ended without an error, a panic or
+// an EMF block (on Cloud Functions, or Lambda without metrics): what appendLine writes for
+// requestAttrs, with the constant keys written as they are quoted and no attribute built. A
+// line of severity INFO (a status under 400) or, for a status sent as 4xx or 5xx without an
+// error, the level of that status.
+func (h *Handler) appendRequestLine(b []byte, now time.Time, r *http.Request, rs *reqState, status int, lat time.Duration) []byte {
+	level := "INFO"
+	switch {
+	case status >= 500:
+		level = "ERROR"
+	case status >= 400 && status != statusClientClosed:
+		level = "WARNING"
 	}
-	h.o.Logger.LogAttrs(context.Background(), level, "request", attrs...)
+	b = append(b, `{"time":"`...)
+	b = now.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","severity":"`...)
+	b = append(b, level...)
+	b = append(b, `","message":"request","trace_id":`...)
+	b = openai.AppendSlogString(b, rs.traceID)
+	b = append(b, `,"route":`...)
+	b = openai.AppendSlogString(b, rs.route)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, `,"latency_ms":`...)
+	b = appendJSONFloat(b, float64(lat.Microseconds())/1000)
+	if h.o.TraceProject != "" {
+		b = append(b, `,"logging.googleapis.com/trace":`...)
+		b = openai.AppendSlogString(b, "projects/"+h.o.TraceProject+"/traces/"+rs.traceID)
+	}
+	b = append(b, `,"httpRequest":{"requestMethod":`...)
+	b = openai.AppendSlogString(b, rs.method)
+	b = append(b, `,"requestUrl":`...)
+	b = openai.AppendSlogString(b, rs.route)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, `,"latency":"`...)
+	b = strconv.AppendFloat(b, lat.Seconds(), 'f', -1, 64) // digits and '.': nothing to quote
+	b = append(b, `s","userAgent":`...)
+	b = openai.AppendSlogString(b, r.UserAgent())
+	b = append(b, '}')
+	if rs.model != "" {
+		b = append(b, `,"model":`...)
+		b = openai.AppendSlogString(b, rs.model)
+		b = append(b, `,"upstream_model":`...)
+		b = openai.AppendSlogString(b, rs.upstreamModel)
+		b = append(b, `,"stream":`...)
+		b = strconv.AppendBool(b, rs.stream)
+	}
+	if rs.key != "" {
+		b = append(b, `,"key":`...)
+		b = openai.AppendSlogString(b, rs.key)
+	}
+	if u := rs.usage; u != nil {
+		b = append(b, `,"prompt_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
+		b = append(b, `,"completion_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
+		b = append(b, `,"reasoning_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.CompletionTokensDetails.ReasoningTokens), 10)
+		b = append(b, `,"total_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.TotalTokens), 10)
+	}
+	b = append(b, `,"status_class":"`...)
+	b = append(b, statusClass(status)...)
+	b = append(b, '"')
+	if u := rs.usage; u != nil {
+		b = append(b, `,"cached_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.PromptTokensDetails.CachedTokens), 10)
+	}
+	return append(b, "}\n"...)
 }
 
 // NewLogger returns the JSON logger whose keys Cloud Logging and CloudWatch understand:
@@ -221,6 +308,17 @@ func (h *lineHandler) logAttrs(level slog.Level, msg string, attrs []slog.Attr) 
 		return
 	}
 	_, _ = h.w.Write(b)
+}
+
+// writeLine writes the line appendTo appends to an empty pooled buffer.
+func (h *lineHandler) writeLine(appendTo func([]byte) []byte) {
+	bp := linePool.Get().(*[]byte)
+	b := appendTo((*bp)[:0])
+	_, _ = h.w.Write(b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		linePool.Put(bp)
+	}
 }
 
 // appendLine appends a record (its time, level, message and attributes) as JSONHandler writes

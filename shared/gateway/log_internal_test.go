@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/geminigateway/gateway/shared/openai"
 )
 
 // lineRecord builds a record shaped like a request's log line from fuzzed parts.
@@ -120,4 +123,59 @@ func TestLineHandlerLogAttrs(t *testing.T) {
 			t.Errorf("logAttrs wrote\n%s\nJSONHandler writes\n%s", gb.String(), wb.String())
 		}
 	}
+}
+
+// FuzzRequestLine holds the direct request line (appendRequestLine, written for a request that
+// ended without an error) to slog's JSONHandler writing requestAttrs at the same time and level,
+// byte for byte.
+func FuzzRequestLine(f *testing.F) {
+	f.Add(int64(1764364000123456789), "0123456789abcdef0123456789abcdef", "/v1/chat/completions", "POST", "OpenAI/Go 3.0",
+		"gemini-2.5-flash", "gemini-2.5-flash", "bench", true, 200, int64(1547000), true, 12, 7, 3, 19, 4, "")
+	f.Add(int64(1), "t", "/v1/x\"\\\n", "GE\x01T", "\xff\u2028", "m\"", "", "", false, 499, int64(0), false, 0, 0, 0, 0, 0, "proj-1")
+	f.Add(int64(0), "", "", "", "", "", "", "k", false, 503, int64(-5), true, -1, 1<<40, 0, 0, 0, "p\"")
+	f.Add(int64(5), "a", "/b", "POST", "ua", "m", "u", "k", false, 404, int64(123456789012), false, 0, 0, 0, 0, 0, "")
+	f.Fuzz(func(t *testing.T, at int64, traceID, route, method, ua, model, upstream, key string, stream bool, status int,
+		latNs int64, withUsage bool, prompt, completion, reasoning, total, cached int, project string) {
+		if status < 100 || status > 999 {
+			status = 100 + abs(status)%900
+		}
+		h := &Handler{o: Options{TraceProject: project}}
+		rs := &reqState{traceID: traceID, route: route, method: method, model: model, upstreamModel: upstream, stream: stream, key: key}
+		if withUsage {
+			rs.usage = &openai.Usage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: total}
+			rs.usage.CompletionTokensDetails.ReasoningTokens = reasoning
+			rs.usage.PromptTokensDetails.CachedTokens = cached
+		}
+		r, _ := http.NewRequest(http.MethodPost, "http://x/", nil)
+		if ua != "" {
+			r.Header.Set("User-Agent", ua)
+		}
+		now := time.Unix(0, at).UTC()
+		lat := time.Duration(latNs)
+		got := string(h.appendRequestLine(nil, now, r, rs, status, lat))
+
+		level := slog.LevelInfo
+		switch {
+		case status >= 500:
+			level = slog.LevelError
+		case status >= 400 && status != statusClientClosed:
+			level = slog.LevelWarn
+		}
+		rec := slog.NewRecord(now, level, "request", 0)
+		rec.AddAttrs(h.requestAttrs(r, rs, status, status, lat)...)
+		var wb bytes.Buffer
+		if err := newJSONHandler(&wb, slog.LevelDebug).Handle(context.Background(), rec); err != nil {
+			t.Fatal(err)
+		}
+		if got != wb.String() {
+			t.Fatalf("appendRequestLine wrote\n%s\nJSONHandler writes\n%s", got, wb.String())
+		}
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
