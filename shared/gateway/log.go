@@ -60,13 +60,7 @@ func (h *Handler) logRequest(r *http.Request, rs *reqState, status int) {
 	if rs.err != nil && rs.err.Status != statusClientClosed {
 		worst = max(worst, rs.err.Status)
 	}
-	level := slog.LevelInfo
-	switch {
-	case worst >= 500:
-		level = slog.LevelError
-	case worst >= 400 && worst != statusClientClosed:
-		level = slog.LevelWarn
-	}
+	level := requestLevel(worst)
 	lh, ok := h.o.Logger.Handler().(*lineHandler)
 	if ok && level < lh.level {
 		return
@@ -74,7 +68,7 @@ func (h *Handler) logRequest(r *http.Request, rs *reqState, status int) {
 	if ok && r != nil && rs.err == nil && rs.stack == nil && h.o.EMFNamespace == "" {
 		// The common line, a request that succeeded, written without its attributes: the
 		// same bytes as the general path (TestRequestLineMatchesAttrs).
-		lh.writeLine(func(b []byte) []byte { return h.appendRequestLine(b, time.Now(), r, rs, status, lat) })
+		lh.writeLine(func(b []byte) []byte { return h.appendRequestLine(b, time.Now(), level, r, rs, status, lat) })
 		return
 	}
 	attrs := h.requestAttrs(r, rs, status, worst, lat)
@@ -83,6 +77,18 @@ func (h *Handler) logRequest(r *http.Request, rs *reqState, status int) {
 		return
 	}
 	h.o.Logger.LogAttrs(context.Background(), level, "request", attrs...)
+}
+
+// requestLevel is the level of a request's log line by the worst status it met: ERROR for a 5xx,
+// WARNING for a 4xx other than the client leaving (499), INFO otherwise.
+func requestLevel(worst int) slog.Level {
+	switch {
+	case worst >= 500:
+		return slog.LevelError
+	case worst >= 400 && worst != statusClientClosed:
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
 }
 
 // requestAttrs returns the attributes of a request's log line.
@@ -134,21 +140,13 @@ func (h *Handler) requestAttrs(r *http.Request, rs *reqState, status, worst int,
 
 // appendRequestLine appends the log line of a request that ended without an error, a panic or
 // an EMF block (on Cloud Functions, or Lambda without metrics): what appendLine writes for
-// requestAttrs, with the constant keys written as they are quoted and no attribute built. A
-// line of severity INFO (a status under 400) or, for a status sent as 4xx or 5xx without an
-// error, the level of that status.
-func (h *Handler) appendRequestLine(b []byte, now time.Time, r *http.Request, rs *reqState, status int, lat time.Duration) []byte {
-	level := "INFO"
-	switch {
-	case status >= 500:
-		level = "ERROR"
-	case status >= 400 && status != statusClientClosed:
-		level = "WARNING"
-	}
+// requestAttrs at level, with the constant keys written as they are quoted and no attribute
+// built.
+func (h *Handler) appendRequestLine(b []byte, now time.Time, level slog.Level, r *http.Request, rs *reqState, status int, lat time.Duration) []byte {
 	b = append(b, `{"time":"`...)
 	b = now.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","severity":"`...)
-	b = append(b, level...)
+	b = appendSeverity(b, level)
 	b = append(b, `","message":"request","trace_id":`...)
 	b = openai.AppendSlogString(b, rs.traceID)
 	b = append(b, `,"route":`...)
@@ -334,11 +332,7 @@ func appendLine(b []byte, t time.Time, level slog.Level, msg string, attrs func(
 		b = append(b, `",`...)
 	}
 	b = append(b, `"severity":"`...)
-	if level == slog.LevelWarn {
-		b = append(b, "WARNING"...)
-	} else {
-		b = append(b, level.String()...)
-	}
+	b = appendSeverity(b, level)
 	b = append(b, `","message":`...)
 	b = openai.AppendSlogString(b, msg)
 	ok := true
@@ -351,6 +345,14 @@ func appendLine(b []byte, t time.Time, level slog.Level, msg string, attrs func(
 		return ok
 	})
 	return append(b, "}\n"...), ok
+}
+
+// appendSeverity appends level's name as NewLogger writes it: WARN as WARNING.
+func appendSeverity(b []byte, level slog.Level) []byte {
+	if level == slog.LevelWarn {
+		return append(b, "WARNING"...)
+	}
+	return append(b, level.String()...)
 }
 
 // appendLogAttr appends "key":value, after a comma unless first; groups nest. An empty key, an empty group, or a kind other

@@ -152,15 +152,8 @@ func FuzzRequestLine(f *testing.F) {
 		}
 		now := time.Unix(0, at).UTC()
 		lat := time.Duration(latNs)
-		got := string(h.appendRequestLine(nil, now, r, rs, status, lat))
-
-		level := slog.LevelInfo
-		switch {
-		case status >= 500:
-			level = slog.LevelError
-		case status >= 400 && status != statusClientClosed:
-			level = slog.LevelWarn
-		}
+		level := requestLevel(status)
+		got := string(h.appendRequestLine(nil, now, level, r, rs, status, lat))
 		rec := slog.NewRecord(now, level, "request", 0)
 		rec.AddAttrs(h.requestAttrs(r, rs, status, status, lat)...)
 		var wb bytes.Buffer
