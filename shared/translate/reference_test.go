@@ -40,7 +40,9 @@ func refRequestToGemini(ctx context.Context, req *openai.Request, models *Models
 		out.MaxToolCalls = 1
 	}
 
-	cv := &contentConverter{ctx: ctx, opt: opt, out: out}
+	// The two passes that read the model's capabilities see only gen3, taken from the name
+	// (IsGemini3) rather than the model table.
+	cv := &contentConverter{ctx: ctx, opt: opt, out: out, caps: caps{gen3: IsGemini3(model)}}
 	if err := refMessages(cv, model, req.Messages); err != nil {
 		return nil, err
 	}
@@ -210,14 +212,14 @@ func refMessages(cv *contentConverter, model string, msgs []openai.Message) erro
 		}
 	}
 	cv.flushResults()
-	refGlobalResolution(cv, model)
+	cv.globalResolution()
 	if err := cv.registerFetches(); err != nil {
 		return err
 	}
 	if len(cv.contents) == 0 {
 		return openai.InvalidParam("messages", "messages must contain at least one user, assistant or tool message")
 	}
-	refFillMissingSignatures(cv, model)
+	cv.fillMissingSignatures()
 	return nil
 }
 func refAddPart(cv *contentConverter, role string, p gemini.Part) {
@@ -227,53 +229,6 @@ func refAddPart(cv *contentConverter, role string, p gemini.Part) {
 	}
 	cv.contents = append(cv.contents, gemini.Content{Role: role, Parts: []gemini.Part{p}})
 	cv.lastResults = false
-}
-func refFillMissingSignatures(cv *contentConverter, model string) {
-	if !IsGemini3(model) {
-		return
-	}
-	for i := range cv.contents {
-		c := &cv.contents[i]
-		if c.Role != "model" {
-			continue
-		}
-		for j := range c.Parts {
-			if c.Parts[j].FunctionCall != nil {
-				if c.Parts[j].ThoughtSignature == "" {
-					c.Parts[j].ThoughtSignature = SkipSignature
-				}
-				break
-			}
-		}
-	}
-}
-func refGlobalResolution(cv *contentConverter, model string) {
-	if IsGemini3(model) {
-		return
-	}
-	rank := func(level string) int {
-		switch level {
-		case "MEDIA_RESOLUTION_LOW":
-			return 1
-		case "MEDIA_RESOLUTION_MEDIUM":
-			return 2
-		case "MEDIA_RESOLUTION_HIGH":
-			return 3
-		}
-		return 0
-	}
-	for i := range cv.contents {
-		for j := range cv.contents[i].Parts {
-			p := &cv.contents[i].Parts[j]
-			if p.MediaResolution == nil {
-				continue
-			}
-			if rank(p.MediaResolution.Level) > rank(cv.resolution) {
-				cv.resolution = p.MediaResolution.Level
-			}
-			p.MediaResolution = nil
-		}
-	}
 }
 
 var refBudgetFor = map[string]int{"none": 0, "minimal": 1024, "low": 1024, "medium": 8192, "high": 24576}
