@@ -68,7 +68,9 @@ func (h *Handler) logRequest(r *http.Request, rs *reqState, status int) {
 	if ok && r != nil && rs.err == nil && rs.stack == nil && h.o.EMFNamespace == "" {
 		// The common line, a request that succeeded, written without its attributes: the
 		// same bytes as the general path (TestRequestLineMatchesAttrs).
-		lh.writeLine(func(b []byte) []byte { return h.appendRequestLine(b, time.Now(), level, r, rs, status, lat) })
+		_, _ = lh.writeLine(func(b []byte) ([]byte, bool) {
+			return h.appendRequestLine(b, time.Now(), level, r, rs, status, lat), true
+		})
 		return
 	}
 	attrs := h.requestAttrs(r, rs, status, worst, lat)
@@ -263,18 +265,12 @@ func (h *lineHandler) WithAttrs(as []slog.Attr) slog.Handler { return h.std.With
 func (h *lineHandler) WithGroup(name string) slog.Handler    { return h.std.WithGroup(name) }
 
 func (h *lineHandler) Handle(ctx context.Context, r slog.Record) error {
-	bp := linePool.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= 64<<10 {
-			linePool.Put(bp)
-		}
-	}()
-	b, ok := appendLine((*bp)[:0], r.Time, r.Level, r.Message, r.Attrs)
-	*bp = b
-	if !ok {
+	written, err := h.writeLine(func(b []byte) ([]byte, bool) {
+		return appendLine(b, r.Time, r.Level, r.Message, r.Attrs)
+	})
+	if !written {
 		return h.std.Handle(ctx, r)
 	}
-	_, err := h.w.Write(b)
 	return err
 }
 
@@ -285,38 +281,35 @@ func (h *lineHandler) logAttrs(level slog.Level, msg string, attrs []slog.Attr) 
 		return
 	}
 	now := time.Now()
-	bp := linePool.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= 64<<10 {
-			linePool.Put(bp)
-		}
-	}()
-	b, ok := appendLine((*bp)[:0], now, level, msg, func(f func(slog.Attr) bool) {
-		for _, a := range attrs {
-			if !f(a) {
-				return
+	written, _ := h.writeLine(func(b []byte) ([]byte, bool) {
+		return appendLine(b, now, level, msg, func(f func(slog.Attr) bool) {
+			for _, a := range attrs {
+				if !f(a) {
+					return
+				}
 			}
-		}
+		})
 	})
-	*bp = b
-	if !ok {
+	if !written {
 		r := slog.NewRecord(now, level, msg, 0)
 		r.AddAttrs(attrs...)
 		_ = h.std.Handle(context.Background(), r)
-		return
 	}
-	_, _ = h.w.Write(b)
 }
 
-// writeLine writes the line appendTo appends to an empty pooled buffer.
-func (h *lineHandler) writeLine(appendTo func([]byte) []byte) {
+// writeLine writes the line appendTo appends to an empty pooled buffer, unless appendTo reports
+// false (a record it leaves to JSONHandler): then nothing is written and written is false.
+func (h *lineHandler) writeLine(appendTo func([]byte) ([]byte, bool)) (written bool, err error) {
 	bp := linePool.Get().(*[]byte)
-	b := appendTo((*bp)[:0])
-	_, _ = h.w.Write(b)
+	b, ok := appendTo((*bp)[:0])
+	if ok {
+		_, err = h.w.Write(b)
+	}
 	if cap(b) <= 64<<10 {
 		*bp = b
 		linePool.Put(bp)
 	}
+	return ok, err
 }
 
 // appendLine appends a record (its time, level, message and attributes) as JSONHandler writes

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -83,19 +85,16 @@ func allZero(s string) bool {
 // (ChaCha8, seeded by the runtime from the OS), which costs no system call per request as
 // crypto/rand's does.
 func newTraceID() string {
-	hi, lo := rand.Uint64(), rand.Uint64()
-	if hi|lo == 0 {
-		lo = 1
+	var raw [16]byte
+	binary.BigEndian.PutUint64(raw[:8], rand.Uint64())
+	binary.BigEndian.PutUint64(raw[8:], rand.Uint64())
+	if raw == [16]byte{} {
+		raw[15] = 1
 	}
 	var b [32]byte
-	for i := range 16 {
-		b[15-i] = hexDigits[hi>>(4*i)&0xF]
-		b[31-i] = hexDigits[lo>>(4*i)&0xF]
-	}
+	hex.Encode(b[:], raw[:])
 	return string(b[:])
 }
-
-const hexDigits = "0123456789abcdef"
 
 // headerValue is h.Get(key) for a key already in canonical form (every caller passes a
 // constant), without Get's canonicalisation of the key on each call: the first value, or "".
